@@ -1,0 +1,120 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ActorEvents.Actors.Configuration;
+
+/// <summary>
+/// All settings of an ActorEvents node, bound from the <c>ActorEvents</c> configuration section
+/// (appsettings.json, environment variables <c>ActorEvents__Section__Key</c>, command line).
+/// </summary>
+public sealed class ActorEventsOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "ActorEvents";
+
+    /// <summary>Cluster node settings.</summary>
+    public NodeOptions Node { get; set; } = new();
+
+    /// <summary>Journal, snapshot store and read journal settings.</summary>
+    public PersistenceOptions Persistence { get; set; } = new();
+
+    /// <summary>Aggregate entity settings.</summary>
+    public AggregateOptions Aggregates { get; set; } = new();
+
+    /// <summary>Command mediator settings.</summary>
+    public MediatorOptions Mediator { get; set; } = new();
+}
+
+/// <summary>Where this node listens and how it finds the cluster.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>Name of the actor system; every node of one cluster uses the same.</summary>
+    [Required]
+    public string ActorSystemName { get; set; } = "actor-events";
+
+    /// <summary>Interface remoting binds to. Loopback by default: expose it deliberately.</summary>
+    [Required]
+    public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>Host name other nodes use to reach this one (defaults to <see cref="Hostname"/>).</summary>
+    public string? PublicHostname { get; set; }
+
+    /// <summary>Remoting port; 0 picks a free port.</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 4053;
+
+    /// <summary>Seed node addresses (<c>akka.tcp://actor-events@host:port</c>). Empty: this node forms a cluster by itself.</summary>
+    public string[] SeedNodes { get; set; } = [];
+
+    /// <summary>Cluster roles of this node.</summary>
+    public string[] Roles { get; set; } = [];
+}
+
+/// <summary>The database that holds the journal, snapshots and read journal.</summary>
+public sealed class PersistenceOptions
+{
+    /// <summary>The embedded default database file.</summary>
+    public const string DefaultSqliteConnectionString = "Data Source=data/actor-events.db";
+
+    /// <summary><c>sqlite</c> (default), <c>postgresql</c>, or <c>inmemory</c> (tests, benchmarks).</summary>
+    [Required]
+    public string Provider { get; set; } = PersistenceProviders.Sqlite;
+
+    /// <summary>ADO.NET connection string. Defaults to a SQLite file under <c>data/</c>; required for PostgreSQL. Never logged.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Create the tables at start-up if they are missing.</summary>
+    public bool AutoInitialize { get; set; } = true;
+}
+
+/// <summary>Names of the supported persistence providers.</summary>
+public static class PersistenceProviders
+{
+    /// <summary>Embedded SQLite file (default).</summary>
+    public const string Sqlite = "sqlite";
+
+    /// <summary>PostgreSQL 15 or later.</summary>
+    public const string PostgreSql = "postgresql";
+
+    /// <summary>Akka's in-memory journal: nothing survives the process.</summary>
+    public const string InMemory = "inmemory";
+}
+
+/// <summary>How aggregate entities are hosted.</summary>
+public sealed class AggregateOptions
+{
+    /// <summary>Save a snapshot every this many events (0 disables snapshots).</summary>
+    [Range(0, int.MaxValue)]
+    public int SnapshotEvery { get; set; } = 100;
+
+    /// <summary>Passivate an entity after this long without messages.</summary>
+    public TimeSpan PassivateAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Number of shards per aggregate type (keep it stable across deployments).</summary>
+    [Range(1, 10_000)]
+    public int NumberOfShards { get; set; } = 100;
+
+    /// <summary>First delay before a failed entity is restarted.</summary>
+    public TimeSpan RestartMinBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest delay before a failed entity is restarted.</summary>
+    public TimeSpan RestartMaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many recent command ids each aggregate remembers to de-duplicate retries.</summary>
+    [Range(0, 10_000)]
+    public int DeduplicationWindow { get; set; } = 32;
+}
+
+/// <summary>Limits the mediator enforces before a command reaches an aggregate.</summary>
+public sealed class MediatorOptions
+{
+    /// <summary>How long a command may take end to end before the caller gets a Timeout rejection.</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Largest serialized command accepted, in bytes.</summary>
+    [Range(64, 64 * 1024 * 1024)]
+    public int MaxCommandBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Longest aggregate id accepted, in characters.</summary>
+    [Range(1, 1024)]
+    public int MaxAggregateIdLength { get; set; } = 200;
+}

@@ -1,0 +1,128 @@
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Mediator;
+using ActorEvents.Actors.Serialization;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Persistence.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ActorEvents.Actors.Hosting;
+
+/// <summary>
+/// Akka.Hosting wiring of ActorEvents, as chained extension methods driven by <see cref="ActorEventsOptions"/>.
+/// The host and the tests call the same methods.
+/// </summary>
+public static class ActorEventsHostingExtensions
+{
+    /// <summary>
+    /// One call for a Generic Host: binds and validates <see cref="ActorEventsOptions"/> from the <c>ActorEvents</c>
+    /// section, builds the domain, registers <see cref="IActorEventsClient"/> and starts the actor system with
+    /// node, persistence and runtime wiring. <paramref name="configureAkka"/> runs last (e.g. to add HOCON files).
+    /// </summary>
+    public static IServiceCollection AddActorEvents(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        Action<ActorEventsDomainBuilder> configureDomain,
+        Action<AkkaConfigurationBuilder, IServiceProvider>? configureAkka = null)
+    {
+        var domainBuilder = new ActorEventsDomainBuilder();
+        configureDomain(domainBuilder);
+        var domain = domainBuilder.Build();
+
+        services.AddOptions<ActorEventsOptions>()
+            .Bind(configuration.GetSection(ActorEventsOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(options =>
+            {
+                _ = PersistenceHocon.ConnectionStringOf(options.Persistence);
+                return true;
+            })
+            .ValidateOnStart();
+        services.AddSingleton(domain);
+        services.AddSingleton<IActorEventsClient, ActorEventsClient>();
+
+        var systemName = configuration[$"{ActorEventsOptions.SectionName}:Node:ActorSystemName"] ?? new NodeOptions().ActorSystemName;
+        services.AddAkka(systemName, (akka, provider) =>
+        {
+            var options = provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
+            akka.WithActorEventsNode(options.Node)
+                .WithActorEventsPersistence(options.Persistence)
+                .WithActorEvents(options, domain);
+            configureAkka?.Invoke(akka, provider);
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Remoting on <see cref="NodeOptions.Hostname"/> (loopback by default) and clustering with keep-majority
+    /// split-brain resolution. Without seed nodes the node joins itself: a one-node cluster.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorEventsNode(this AkkaConfigurationBuilder builder, NodeOptions node)
+    {
+        builder.WithRemoting(new RemoteOptions
+        {
+            HostName = node.Hostname,
+            PublicHostName = node.PublicHostname ?? node.Hostname,
+            Port = node.Port,
+        });
+        builder.WithClustering(new ClusterOptions
+        {
+            SeedNodes = node.SeedNodes,
+            Roles = node.Roles,
+            SplitBrainResolver = new KeepMajorityOption(),
+        });
+        if (node.SeedNodes.Length == 0)
+        {
+            builder.AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress));
+        }
+
+        return builder;
+    }
+
+    /// <summary>Journal, snapshot store and read journal on the configured database (SQLite by default).</summary>
+    public static AkkaConfigurationBuilder WithActorEventsPersistence(this AkkaConfigurationBuilder builder, PersistenceOptions persistence)
+    {
+        if (persistence.Provider == PersistenceProviders.InMemory)
+        {
+            return builder.WithInMemoryJournal().WithInMemorySnapshotStore();
+        }
+
+        if (persistence.Provider == PersistenceProviders.Sqlite)
+        {
+            PersistenceHocon.PrepareSqlite(PersistenceHocon.ConnectionStringOf(persistence));
+        }
+
+        return builder.AddHocon(PersistenceHocon.Build(persistence), HoconAddMode.Prepend);
+    }
+
+    /// <summary>
+    /// The ActorEvents runtime: the closed-type-map serializer for every ActorEvents message, one shard region
+    /// per aggregate type, and the command mediator (registered in the <see cref="ActorRegistry"/>).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorEvents(this AkkaConfigurationBuilder builder, ActorEventsOptions options, ActorEventsDomain domain)
+    {
+        builder.WithCustomSerializer("actor-events", ActorEventsSerializer.BoundTypes,
+            system => new ActorEventsSerializer(system, domain.Types));
+
+        foreach (var aggregate in domain.Aggregates)
+        {
+            aggregate.StartRegion(builder, domain, options);
+        }
+
+        builder.WithActors((system, registry) =>
+        {
+            var routes = domain.CommandOwners.ToDictionary(
+                owner => owner.Key,
+                owner => new AggregateRoute(owner.Value.Definition, owner.Value.Region(registry)));
+            var mediator = system.ActorOf(CommandMediator.Props(routes, options.Mediator), "mediator");
+            registry.Register<CommandMediator>(mediator);
+        });
+        return builder;
+    }
+}

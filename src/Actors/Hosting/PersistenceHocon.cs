@@ -1,0 +1,114 @@
+using ActorEvents.Actors.Configuration;
+using Akka.Configuration;
+using Microsoft.Data.Sqlite;
+
+namespace ActorEvents.Actors.Hosting;
+
+/// <summary>
+/// Builds the HOCON that points Akka.Persistence.Sql's journal, snapshot store and read journal at the
+/// configured database (the Akka.Persistence.Sql.Hosting package is not available, so this is done here).
+/// Tuning keys live in <c>hocon/persistence.conf</c>; only the connection and plugin wiring are generated.
+/// </summary>
+public static class PersistenceHocon
+{
+    /// <summary>Plugin id of the SQL journal.</summary>
+    public const string JournalPluginId = "akka.persistence.journal.sql";
+
+    /// <summary>Plugin id of the SQL read journal.</summary>
+    public const string ReadJournalPluginId = "akka.persistence.query.journal.sql";
+
+    /// <summary>Resolves the effective connection string and fails with a clear message when one is required and missing.</summary>
+    public static string ConnectionStringOf(PersistenceOptions options) => options.Provider switch
+    {
+        PersistenceProviders.Sqlite => string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? PersistenceOptions.DefaultSqliteConnectionString
+            : options.ConnectionString,
+        PersistenceProviders.PostgreSql => string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? throw new InvalidOperationException(
+                "ActorEvents:Persistence:ConnectionString is required when Provider is 'postgresql' (set it in configuration or as ActorEvents__Persistence__ConnectionString).")
+            : options.ConnectionString,
+        PersistenceProviders.InMemory => string.Empty,
+        _ => throw new InvalidOperationException(
+            $"ActorEvents:Persistence:Provider '{options.Provider}' is not supported; use '{PersistenceProviders.Sqlite}', '{PersistenceProviders.PostgreSql}' or '{PersistenceProviders.InMemory}'."),
+    };
+
+    /// <summary>The linq2db provider name for a provider.</summary>
+    public static string Linq2DbProviderOf(string provider) => provider switch
+    {
+        PersistenceProviders.Sqlite => "SQLite.MS",
+        PersistenceProviders.PostgreSql => "PostgreSQL.15",
+        _ => throw new InvalidOperationException($"No SQL provider for '{provider}'."),
+    };
+
+    /// <summary>The HOCON for the configured provider.</summary>
+    public static Config Build(PersistenceOptions options)
+    {
+        var connectionString = ConnectionStringOf(options);
+        if (options.Provider == PersistenceProviders.InMemory)
+        {
+            return ConfigurationFactory.ParseString("""
+                akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                """);
+        }
+
+        var provider = Quote(Linq2DbProviderOf(options.Provider));
+        var connection = Quote(connectionString);
+        var autoInitialize = options.AutoInitialize ? "on" : "off";
+        return ConfigurationFactory.ParseString($$"""
+            akka.persistence {
+              journal {
+                plugin = "{{JournalPluginId}}"
+                sql {
+                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  connection-string = {{connection}}
+                  provider-name = {{provider}}
+                  auto-initialize = {{autoInitialize}}
+                }
+              }
+              query.journal.sql {
+                class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
+                connection-string = {{connection}}
+                provider-name = {{provider}}
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql {
+                  class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+                  connection-string = {{connection}}
+                  provider-name = {{provider}}
+                  auto-initialize = {{autoInitialize}}
+                }
+              }
+            }
+            """);
+    }
+
+    /// <summary>
+    /// Prepares an embedded SQLite database: creates its folder and switches it to write-ahead logging
+    /// (durable with the default synchronous=FULL, and readers no longer block the writer).
+    /// </summary>
+    public static void PrepareSqlite(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory)
+        {
+            return;
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
+    }
+
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

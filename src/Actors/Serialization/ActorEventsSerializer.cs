@@ -1,0 +1,182 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ActorEvents.Actors.Aggregates;
+using ActorEvents.Messages;
+using Akka.Actor;
+using Akka.Serialization;
+
+namespace ActorEvents.Actors.Serialization;
+
+/// <summary>
+/// Serializes every ActorEvents message, persisted event and snapshot with System.Text.Json and the closed
+/// <see cref="MessageTypeRegistry"/>. The manifest is a stable name, never a CLR type name; a manifest or
+/// embedded type name that is not registered is refused with a <see cref="SerializationException"/>.
+/// </summary>
+public sealed class ActorEventsSerializer : SerializerWithStringManifest
+{
+    /// <summary>Akka serializer id (must be unique in the actor system).</summary>
+    public const int Id = 4747;
+
+    private const string EnvelopeManifest = "ae.envelope";
+    private const string RequestManifest = "ae.aggregate-request";
+    private const string AcceptedManifest = "ae.accepted";
+    private const string RejectedManifest = "ae.rejected";
+    private const string SubmitManifest = "ae.submit";
+    private const string SnapshotManifest = "ae.snapshot";
+    private const string StopManifest = "ae.stop";
+
+    private readonly MessageTypeRegistry _registry;
+    private readonly JsonSerializerOptions _options;
+
+    /// <summary>Creates the serializer over a registry.</summary>
+    public ActorEventsSerializer(ExtendedActorSystem system, MessageTypeRegistry registry) : base(system)
+    {
+        _registry = registry;
+        _options = CreateOptions(registry);
+    }
+
+    /// <inheritdoc />
+    public override int Identifier => Id;
+
+    /// <summary>The types this serializer is bound to in the actor system.</summary>
+    public static IReadOnlyList<Type> BoundTypes { get; } =
+    [
+        typeof(ICommand), typeof(IEvent), typeof(EventEnvelope), typeof(AggregateRequest), typeof(CommandResult),
+        typeof(SubmitCommand), typeof(AggregateSnapshot), typeof(AggregateStop),
+    ];
+
+    /// <summary>JSON options whose converters resolve commands and events through the registry only.</summary>
+    public static JsonSerializerOptions CreateOptions(MessageTypeRegistry registry)
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        };
+        options.Converters.Add(new JsonStringEnumConverter());
+        options.Converters.Add(new RegisteredPayloadConverter<IEvent>(registry));
+        options.Converters.Add(new RegisteredPayloadConverter<ICommand>(registry));
+        return options;
+    }
+
+    /// <inheritdoc />
+    public override string Manifest(object o) => o switch
+    {
+        EventEnvelope => EnvelopeManifest,
+        AggregateRequest => RequestManifest,
+        CommandAccepted => AcceptedManifest,
+        CommandRejected => RejectedManifest,
+        SubmitCommand => SubmitManifest,
+        AggregateSnapshot => SnapshotManifest,
+        AggregateStop => StopManifest,
+        ICommand or IEvent => _registry.Get(o.GetType()).Name,
+        _ => throw new SerializationException($"ActorEventsSerializer cannot serialize '{o.GetType().FullName}'."),
+    };
+
+    /// <inheritdoc />
+    public override byte[] ToBinary(object obj)
+    {
+        try
+        {
+            return obj switch
+            {
+                AggregateSnapshot snapshot => JsonSerializer.SerializeToUtf8Bytes(SnapshotDto.From(snapshot, _registry, _options), _options),
+                AggregateStop => [],
+                ICommand or IEvent => JsonSerializer.SerializeToUtf8Bytes(obj, _registry.Get(obj.GetType()).ClrType, _options),
+                _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options),
+            };
+        }
+        catch (UnregisteredTypeException e)
+        {
+            throw new SerializationException(e.Message, e);
+        }
+    }
+
+    /// <inheritdoc />
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        try
+        {
+            return manifest switch
+            {
+                EnvelopeManifest => Deserialize<EventEnvelope>(bytes),
+                RequestManifest => Deserialize<AggregateRequest>(bytes),
+                AcceptedManifest => Deserialize<CommandAccepted>(bytes),
+                RejectedManifest => Deserialize<CommandRejected>(bytes),
+                SubmitManifest => Deserialize<SubmitCommand>(bytes),
+                SnapshotManifest => Deserialize<SnapshotDto>(bytes).ToSnapshot(_registry, _options),
+                StopManifest => AggregateStop.Instance,
+                _ => JsonSerializer.Deserialize(bytes, _registry.Get(manifest).ClrType, _options)
+                     ?? throw new SerializationException($"Payload of '{manifest}' is null."),
+            };
+        }
+        catch (UnregisteredTypeException e)
+        {
+            throw new SerializationException(e.Message, e);
+        }
+        catch (JsonException e)
+        {
+            throw new SerializationException($"Payload with manifest '{manifest}' is not valid: {e.Message}", e);
+        }
+    }
+
+    private T Deserialize<T>(byte[] bytes) =>
+        JsonSerializer.Deserialize<T>(bytes, _options) ?? throw new SerializationException($"Payload of {typeof(T).Name} is null.");
+
+    private sealed record SnapshotDto(string StateType, JsonElement State, IReadOnlyList<string> RecentCommandIds)
+    {
+        public static SnapshotDto From(AggregateSnapshot snapshot, MessageTypeRegistry registry, JsonSerializerOptions options)
+        {
+            var registered = registry.Get(snapshot.State.GetType());
+            return new SnapshotDto(registered.Name, JsonSerializer.SerializeToElement(snapshot.State, registered.ClrType, options), snapshot.RecentCommandIds);
+        }
+
+        public AggregateSnapshot ToSnapshot(MessageTypeRegistry registry, JsonSerializerOptions options) =>
+            new(State.Deserialize(registry.Get(StateType).ClrType, options)
+                ?? throw new SerializationException($"Snapshot state '{StateType}' is null."), RecentCommandIds);
+    }
+}
+
+/// <summary>
+/// Writes a command or event as <c>{"type": stable name, "version": n, "data": {...}}</c> and reads it back
+/// only if the name is in the registry.
+/// </summary>
+internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry) : JsonConverter<T>
+    where T : class
+{
+    public override bool CanConvert(Type typeToConvert) => typeToConvert == typeof(T);
+
+    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        if (!root.TryGetProperty("type", out var typeName) || typeName.ValueKind != JsonValueKind.String)
+        {
+            throw new JsonException($"A {typeof(T).Name} payload needs a 'type' name.");
+        }
+
+        var registered = registry.Get(typeName.GetString()!);
+        if (!typeof(T).IsAssignableFrom(registered.ClrType))
+        {
+            throw new JsonException($"'{registered.Name}' is not a {typeof(T).Name}.");
+        }
+
+        if (!root.TryGetProperty("data", out var data))
+        {
+            throw new JsonException($"The {typeof(T).Name} payload '{registered.Name}' has no 'data'.");
+        }
+
+        return (T)(data.Deserialize(registered.ClrType, options) ?? throw new JsonException($"'{registered.Name}' data is null."));
+    }
+
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+    {
+        var registered = registry.Get(value.GetType());
+        writer.WriteStartObject();
+        writer.WriteString("type", registered.Name);
+        writer.WriteNumber("version", registered.Version);
+        writer.WritePropertyName("data");
+        JsonSerializer.Serialize(writer, value, registered.ClrType, options);
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,86 @@
+using ActorEvents.Actors.Aggregates;
+
+namespace ActorEvents.Host.Domain.Orders;
+
+/// <summary>Lifecycle of an order.</summary>
+public enum OrderStatus
+{
+    /// <summary>No order yet.</summary>
+    None,
+
+    /// <summary>Placed, not shipped.</summary>
+    Placed,
+
+    /// <summary>Shipped.</summary>
+    Shipped,
+
+    /// <summary>Cancelled.</summary>
+    Cancelled,
+}
+
+/// <summary>Immutable state of one order.</summary>
+/// <param name="Status">Where the order is in its lifecycle.</param>
+/// <param name="CustomerId">Customer.</param>
+/// <param name="Sku">Ordered SKU.</param>
+/// <param name="Quantity">Ordered quantity.</param>
+/// <param name="UnitPrice">Price per unit.</param>
+public sealed record OrderState(OrderStatus Status, string CustomerId, string Sku, int Quantity, decimal UnitPrice)
+{
+    /// <summary>No order.</summary>
+    public static OrderState Empty { get; } = new(OrderStatus.None, string.Empty, string.Empty, 0, 0m);
+
+    /// <summary>Order total.</summary>
+    public decimal Total => Quantity * UnitPrice;
+}
+
+/// <summary>The Order aggregate: place, ship, cancel.</summary>
+public sealed class OrderAggregate : Aggregate<OrderState, IOrderCommand, IOrderEvent>
+{
+    /// <inheritdoc />
+    public override string Name => "order";
+
+    /// <inheritdoc />
+    public override OrderState InitialState => OrderState.Empty;
+
+    /// <inheritdoc />
+    public override CommandExpectation Expect(IOrderCommand command) =>
+        command is PlaceOrder ? CommandExpectation.MustNotExist : CommandExpectation.MustExist;
+
+    /// <inheritdoc />
+    public override string? Validate(IOrderCommand command) => command switch
+    {
+        PlaceOrder { Quantity: <= 0 } => "quantity must be positive",
+        PlaceOrder { UnitPrice: < 0 } => "unit price must not be negative",
+        PlaceOrder p when string.IsNullOrWhiteSpace(p.Sku) => "sku is required",
+        PlaceOrder p when string.IsNullOrWhiteSpace(p.CustomerId) => "customer is required",
+        _ => null,
+    };
+
+    /// <inheritdoc />
+    public override Decision<IOrderEvent> Decide(OrderState state, IOrderCommand command) => command switch
+    {
+        PlaceOrder p => Decision<IOrderEvent>.Accept(new OrderPlaced(p.OrderId, p.CustomerId, p.Sku, p.Quantity, p.UnitPrice)),
+        ShipOrder s => state.Status switch
+        {
+            OrderStatus.Placed => Decision<IOrderEvent>.Accept(new OrderShipped(s.OrderId, state.Sku, state.Quantity)),
+            OrderStatus.Shipped => Decision<IOrderEvent>.Reject("the order has already shipped"),
+            _ => Decision<IOrderEvent>.Reject("a cancelled order cannot ship"),
+        },
+        CancelOrder c => state.Status switch
+        {
+            OrderStatus.Placed => Decision<IOrderEvent>.Accept(new OrderCancelled(c.OrderId, c.Reason)),
+            OrderStatus.Shipped => Decision<IOrderEvent>.Reject("a shipped order cannot be cancelled"),
+            _ => Decision<IOrderEvent>.Reject("the order is already cancelled"),
+        },
+        _ => Decision<IOrderEvent>.Reject($"unsupported command {command.GetType().Name}"),
+    };
+
+    /// <inheritdoc />
+    public override OrderState Apply(OrderState state, IOrderEvent @event) => @event switch
+    {
+        OrderPlaced p => new OrderState(OrderStatus.Placed, p.CustomerId, p.Sku, p.Quantity, p.UnitPrice),
+        OrderShipped => state with { Status = OrderStatus.Shipped },
+        OrderCancelled => state with { Status = OrderStatus.Cancelled },
+        _ => state,
+    };
+}

@@ -1,0 +1,32 @@
+using ActorEvents.Messages;
+
+namespace ActorEvents.Host.Domain.Orders;
+
+/// <summary>Marker of every command the Order aggregate handles.</summary>
+public interface IOrderCommand : ICommand
+{
+    /// <summary>The order number.</summary>
+    string OrderId { get; }
+
+    string ICommand.AggregateId => OrderId;
+}
+
+/// <summary>Place a new order for one SKU.</summary>
+/// <param name="OrderId">New order number.</param>
+/// <param name="CustomerId">Who orders.</param>
+/// <param name="Sku">What is ordered.</param>
+/// <param name="Quantity">How many (positive).</param>
+/// <param name="UnitPrice">Price per unit (not negative).</param>
+[MessageName("order.place")]
+public sealed record PlaceOrder(string OrderId, string CustomerId, string Sku, int Quantity, decimal UnitPrice) : IOrderCommand;
+
+/// <summary>Ship a placed order.</summary>
+/// <param name="OrderId">Order number.</param>
+[MessageName("order.ship")]
+public sealed record ShipOrder(string OrderId) : IOrderCommand;
+
+/// <summary>Cancel an order that has not shipped.</summary>
+/// <param name="OrderId">Order number.</param>
+/// <param name="Reason">Why.</param>
+[MessageName("order.cancel")]
+public sealed record CancelOrder(string OrderId, string Reason) : IOrderCommand;

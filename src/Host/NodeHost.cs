@@ -1,0 +1,55 @@
+using ActorEvents.Actors.Hosting;
+using ActorEvents.Host.Domain;
+using Akka.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorEvents.Host;
+
+/// <summary>Builds the Generic Host of one ActorEvents node with the sample domain.</summary>
+public static class NodeHost
+{
+    /// <summary>Folder (next to the binaries) that holds the HOCON tuning files.</summary>
+    public static string HoconFolder => Path.Combine(AppContext.BaseDirectory, "hocon");
+
+    /// <summary>
+    /// Creates the host builder: appsettings.json, environment variables and command-line configuration,
+    /// the ActorEvents runtime with the sample domain, and every <c>hocon/*.conf</c> prepended as tuning.
+    /// </summary>
+    /// <param name="args">Configuration arguments (<c>--ActorEvents:Section:Key=value</c>).</param>
+    /// <param name="overrides">Extra in-memory settings that win over every other source (tests, CLI options).</param>
+    public static HostApplicationBuilder CreateBuilder(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddSampleDomain(), (akka, _) =>
+        {
+            foreach (var file in HoconFiles())
+            {
+                akka.AddHoconFile(file, HoconAddMode.Prepend);
+            }
+
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
+        });
+        return builder;
+    }
+
+    /// <summary>The HOCON tuning files, in name order.</summary>
+    public static IEnumerable<string> HoconFiles() =>
+        Directory.Exists(HoconFolder) ? Directory.GetFiles(HoconFolder, "*.conf").Order(StringComparer.Ordinal) : [];
+}

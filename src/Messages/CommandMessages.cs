@@ -1,0 +1,21 @@
+namespace ActorEvents.Messages;
+
+/// <summary>
+/// Metadata a caller may attach to a command. Every field is optional; the mediator fills in what is missing.
+/// </summary>
+/// <param name="CommandId">Id of this command. Reuse it when retrying so the aggregate can de-duplicate.</param>
+/// <param name="CorrelationId">Id that ties together everything caused by one original request.</param>
+/// <param name="OriginStream">Name of the stream/context that triggered the command (Protean's origin stream).</param>
+public sealed record CommandMetadata(string? CommandId = null, string? CorrelationId = null, string? OriginStream = null)
+{
+    /// <summary>No metadata: the mediator generates the ids.</summary>
+    public static CommandMetadata None { get; } = new();
+}
+
+/// <summary>
+/// Ask the mediator to execute a command with explicit metadata. Sending a bare <see cref="ICommand"/> to
+/// the mediator is the same as sending it with <see cref="CommandMetadata.None"/>.
+/// </summary>
+/// <param name="Command">The command to execute.</param>
+/// <param name="Metadata">Ids and origin of the command.</param>
+public sealed record SubmitCommand(ICommand Command, CommandMetadata Metadata);
