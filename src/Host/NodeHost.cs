@@ -33,6 +33,7 @@ public static class NodeHost
         }
 
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Services.AddSampleServices();
         builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddSampleDomain(), (akka, _) =>
         {
             foreach (var file in HoconFiles())

@@ -6,7 +6,8 @@ namespace ActorEvents.Messages;
 /// <param name="CommandId">Id of this command. Reuse it when retrying so the aggregate can de-duplicate.</param>
 /// <param name="CorrelationId">Id that ties together everything caused by one original request.</param>
 /// <param name="OriginStream">Name of the stream/context that triggered the command (Protean's origin stream).</param>
-public sealed record CommandMetadata(string? CommandId = null, string? CorrelationId = null, string? OriginStream = null)
+/// <param name="ReplyMode">When the mediator replies; null uses the node's configured default.</param>
+public sealed record CommandMetadata(string? CommandId = null, string? CorrelationId = null, string? OriginStream = null, ReplyMode? ReplyMode = null)
 {
     /// <summary>No metadata: the mediator generates the ids.</summary>
     public static CommandMetadata None { get; } = new();
@@ -19,3 +20,20 @@ public sealed record CommandMetadata(string? CommandId = null, string? Correlati
 /// <param name="Command">The command to execute.</param>
 /// <param name="Metadata">Ids and origin of the command.</param>
 public sealed record SubmitCommand(ICommand Command, CommandMetadata Metadata);
+
+/// <summary>When the mediator answers a command.</summary>
+public enum ReplyMode
+{
+    /// <summary>After every handler of the command's events, and every follow-up, has finished (python-cqrs semantics).</summary>
+    AfterHandlers = 1,
+
+    /// <summary>Right after the events are persisted; handlers run in the background.</summary>
+    AfterPersist = 2,
+}
+
+/// <summary>
+/// A request whose handling yields results step by step (e.g. a bulk import). Sent through the client's
+/// <c>StreamAsync</c>; each result arrives as soon as its step (and the handlers of that step's events) finished.
+/// </summary>
+/// <typeparam name="TResult">The type of one step's result.</typeparam>
+public interface IStreamingRequest<TResult>;

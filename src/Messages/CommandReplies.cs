@@ -23,6 +23,9 @@ public sealed record CommandAccepted(string AggregateType, string AggregateId, I
     /// <summary>True when this reply repeats the result of an earlier command with the same id.</summary>
     public bool Duplicate { get; init; }
 
+    /// <summary>True when every handler (and follow-up) of these events finished before this reply was sent.</summary>
+    public bool HandlersCompleted { get; init; }
+
     /// <summary>Outcome of every handler run for these events (empty when the mediator did not wait for handlers).</summary>
     public IReadOnlyList<HandlerOutcome> HandlerOutcomes { get; init; } = [];
 }

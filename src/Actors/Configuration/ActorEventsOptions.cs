@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using ActorEvents.Actors.Pipeline;
+using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Configuration;
 
@@ -22,6 +24,9 @@ public sealed class ActorEventsOptions
 
     /// <summary>Command mediator settings.</summary>
     public MediatorOptions Mediator { get; set; } = new();
+
+    /// <summary>Event pipeline (router and handler pools) settings.</summary>
+    public PipelineOptions Pipeline { get; set; } = new();
 }
 
 /// <summary>Where this node listens and how it finds the cluster.</summary>
@@ -117,4 +122,46 @@ public sealed class MediatorOptions
     /// <summary>Longest aggregate id accepted, in characters.</summary>
     [Range(1, 1024)]
     public int MaxAggregateIdLength { get; set; } = 200;
+}
+
+/// <summary>
+/// The event pipeline: how many handlers run at once, in which order, how far work may queue up, and when the
+/// mediator replies. Defaults follow python-cqrs's RequestMediator (1 at a time, parallel enabled).
+/// </summary>
+public sealed class PipelineOptions
+{
+    /// <summary>Most (event, handler) pairs running at once in the request pool, across every command on the node.</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrentEventHandlers { get; set; } = 1;
+
+    /// <summary>False runs one (event, handler) pair at a time, in emission order, follow-ups breadth-first.</summary>
+    public bool ConcurrentEventHandleEnable { get; set; } = true;
+
+    /// <summary>Keep each aggregate's events in sequence order per handler (default), or no ordering.</summary>
+    public EventOrdering Ordering { get; set; } = EventOrdering.PerAggregate;
+
+    /// <summary>Work items allowed to wait for a worker before new commands are refused as Overloaded.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxQueuedWorkItems { get; set; } = 10_000;
+
+    /// <summary>Deepest chain of follow-up events (a handler's event causing a handler's event …) before it is stopped.</summary>
+    [Range(0, 1000)]
+    public int MaxFollowUpDepth { get; set; } = 8;
+
+    /// <summary>Default reply mode of commands (a command's metadata can override it).</summary>
+    public ReplyMode ReplyMode { get; set; } = ReplyMode.AfterHandlers;
+
+    /// <summary>The streaming pool (python-cqrs StreamingRequestMediator defaults: 10 at a time, parallel enabled).</summary>
+    public StreamingPipelineOptions Streaming { get; set; } = new();
+}
+
+/// <summary>Settings of the handler pool that runs the events of streaming requests.</summary>
+public sealed class StreamingPipelineOptions
+{
+    /// <summary>Most (event, handler) pairs running at once in the streaming pool.</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrentEventHandlers { get; set; } = 10;
+
+    /// <summary>False runs one pair at a time in emission order.</summary>
+    public bool ConcurrentEventHandleEnable { get; set; } = true;
 }

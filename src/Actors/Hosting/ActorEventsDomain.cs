@@ -1,4 +1,5 @@
 using ActorEvents.Actors.Aggregates;
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 
 namespace ActorEvents.Actors.Hosting;
@@ -11,6 +12,8 @@ public sealed class ActorEventsDomainBuilder
 {
     private readonly List<AggregateRegistration> _aggregates = [];
     private readonly List<Action<MessageTypeRegistry>> _typeRegistrations = [];
+    private readonly List<(Type HandlerType, HandlerOptions Options)> _handlers = [];
+    private readonly List<(Type Service, Type Implementation)> _streamingHandlers = [];
 
     /// <summary>Registers an aggregate; each aggregate type becomes a shard region.</summary>
     public ActorEventsDomainBuilder AddAggregate<TAggregate>() where TAggregate : IAggregateDefinition, new()
@@ -29,6 +32,28 @@ public sealed class ActorEventsDomainBuilder
     public ActorEventsDomainBuilder AddMessageType<T>()
     {
         _typeRegistrations.Add(registry => registry.Register(typeof(T)));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers an event handler class (one <see cref="IHandle{TEvent}"/> per handled event type, and/or
+    /// <see cref="IHandleAnyEvent"/>) with Protean's subscription options. It is resolved from the service
+    /// provider in a fresh scope for every invocation, so it can take dependencies.
+    /// </summary>
+    public ActorEventsDomainBuilder AddHandler<THandler>(Action<HandlerOptions>? configure = null) where THandler : class
+    {
+        var options = new HandlerOptions();
+        configure?.Invoke(options);
+        _handlers.Add((typeof(THandler), options));
+        return this;
+    }
+
+    /// <summary>Registers the handler of a streaming request type.</summary>
+    public ActorEventsDomainBuilder AddStreamingHandler<TRequest, TResult, THandler>()
+        where TRequest : Messages.IStreamingRequest<TResult>
+        where THandler : class, IStreamingRequestHandler<TRequest, TResult>
+    {
+        _streamingHandlers.Add((typeof(IStreamingRequestHandler<TRequest, TResult>), typeof(THandler)));
         return this;
     }
 
@@ -64,15 +89,32 @@ public sealed class ActorEventsDomainBuilder
         }
 
         registry.Freeze();
-        return new ActorEventsDomain(registry, _aggregates.ToArray(), commandOwners);
+        var handlers = new List<HandlerDescriptor>();
+        foreach (var (handlerType, options) in _handlers)
+        {
+            var descriptor = HandlerDescriptor.Create(handlerType, options, registry);
+            if (handlers.Any(h => h.Name == descriptor.Name))
+            {
+                throw new InvalidOperationException(
+                    $"A handler named '{descriptor.Name}' is already registered; registering the same handler twice would run it twice for one event.");
+            }
+
+            handlers.Add(descriptor);
+        }
+
+        return new ActorEventsDomain(registry, _aggregates.ToArray(), commandOwners, new HandlerSubscriptionTable(handlers), _streamingHandlers.ToArray());
     }
 }
 
-/// <summary>The built, immutable domain: type map, aggregates and which aggregate owns each command type.</summary>
+/// <summary>The built, immutable domain: type map, aggregates, which aggregate owns each command type, and the handlers.</summary>
 /// <param name="Types">The closed type map.</param>
 /// <param name="Aggregates">The registered aggregates.</param>
 /// <param name="CommandOwners">Command CLR type → owning aggregate.</param>
+/// <param name="Handlers">Event handlers and their subscriptions.</param>
+/// <param name="StreamingHandlers">Streaming request handler service → implementation.</param>
 public sealed record ActorEventsDomain(
     MessageTypeRegistry Types,
     IReadOnlyList<AggregateRegistration> Aggregates,
-    IReadOnlyDictionary<Type, AggregateRegistration> CommandOwners);
+    IReadOnlyDictionary<Type, AggregateRegistration> CommandOwners,
+    HandlerSubscriptionTable Handlers,
+    IReadOnlyList<(Type Service, Type Implementation)> StreamingHandlers);

@@ -1,5 +1,6 @@
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Mediator;
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 using Akka.Actor;
 using Akka.Cluster;
@@ -46,6 +47,11 @@ public static class ActorEventsHostingExtensions
             .ValidateOnStart();
         services.AddSingleton(domain);
         services.AddSingleton<IActorEventsClient, ActorEventsClient>();
+        services.AddSingleton<EventPipelineLoad>();
+        foreach (var (service, implementation) in domain.StreamingHandlers)
+        {
+            services.AddTransient(service, implementation);
+        }
 
         var systemName = configuration[$"{ActorEventsOptions.SectionName}:Node:ActorSystemName"] ?? new NodeOptions().ActorSystemName;
         services.AddAkka(systemName, (akka, provider) =>
@@ -103,7 +109,8 @@ public static class ActorEventsHostingExtensions
 
     /// <summary>
     /// The ActorEvents runtime: the closed-type-map serializer for every ActorEvents message, one shard region
-    /// per aggregate type, and the command mediator (registered in the <see cref="ActorRegistry"/>).
+    /// per aggregate type, the event pipeline (router and handler pools) and the command mediator (registered
+    /// in the <see cref="ActorRegistry"/> under <see cref="CommandMediator"/>, <see cref="EventStreamRouter"/> and <see cref="HandlerPool"/>).
     /// </summary>
     public static AkkaConfigurationBuilder WithActorEvents(this AkkaConfigurationBuilder builder, ActorEventsOptions options, ActorEventsDomain domain)
     {
@@ -115,12 +122,27 @@ public static class ActorEventsHostingExtensions
             aggregate.StartRegion(builder, domain, options);
         }
 
-        builder.WithActors((system, registry) =>
+        builder.WithActors((system, registry, resolver) =>
         {
+            var scopes = resolver.GetService<IServiceScopeFactory>();
+            var load = resolver.GetService<EventPipelineLoad>();
+            var node = Cluster.Get(system).SelfAddress.ToString();
+            var pipeline = options.Pipeline;
+            var requestPool = system.ActorOf(HandlerPool.Props(
+                new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node),
+                domain.Handlers, domain.Types, load.Request, scopes), "handler-pool");
+            var streamingPool = system.ActorOf(HandlerPool.Props(
+                new HandlerPoolSettings(pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node),
+                domain.Handlers, domain.Types, load.Streaming, scopes), "streaming-handler-pool");
+            var router = system.ActorOf(EventStreamRouter.Props(domain.Handlers, requestPool, streamingPool), "event-router");
+            registry.Register<HandlerPool>(requestPool);
+            registry.Register<EventStreamRouter>(router);
+
             var routes = domain.CommandOwners.ToDictionary(
                 owner => owner.Key,
                 owner => new AggregateRoute(owner.Value.Definition, owner.Value.Region(registry)));
-            var mediator = system.ActorOf(CommandMediator.Props(routes, options.Mediator), "mediator");
+            var mediator = system.ActorOf(CommandMediator.Props(routes,
+                new CommandMediatorSettings(options.Mediator, pipeline, router, load.Request, load.Streaming)), "mediator");
             registry.Register<CommandMediator>(mediator);
         });
         return builder;

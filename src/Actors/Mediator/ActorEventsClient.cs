@@ -1,47 +1,81 @@
+using System.Runtime.CompilerServices;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace ActorEvents.Actors.Mediator;
 
-/// <summary>The client facade for code that is not an actor: send a command, get its one result.</summary>
+/// <summary>The client facade for code that is not an actor: send a command, get its one result; or stream a request's results.</summary>
 public interface IActorEventsClient
 {
     /// <summary>Sends a command through the node's mediator. Never throws for a refused or timed-out command: those come back as <see cref="CommandRejected"/>.</summary>
     Task<CommandResult> SendAsync(ICommand command, CommandMetadata? metadata = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs a streaming request with its registered <see cref="IStreamingRequestHandler{TRequest,TResult}"/>: each result is
+    /// yielded as soon as its step — and the handlers of that step's events — finished.
+    /// </summary>
+    IAsyncEnumerable<TResult> StreamAsync<TResult>(IStreamingRequest<TResult> request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Sends commands to the <see cref="CommandMediator"/> registered in the actor registry.</summary>
 public sealed class ActorEventsClient : IActorEventsClient
 {
     private readonly IRequiredActor<CommandMediator> _mediator;
+    private readonly IServiceScopeFactory _scopes;
     private readonly TimeSpan _timeout;
 
     /// <summary>Creates the client.</summary>
-    public ActorEventsClient(IRequiredActor<CommandMediator> mediator, IOptions<ActorEventsOptions> options)
+    public ActorEventsClient(IRequiredActor<CommandMediator> mediator, IServiceScopeFactory scopes, IOptions<ActorEventsOptions> options)
     {
         _mediator = mediator;
+        _scopes = scopes;
         // The mediator answers a timeout itself; this margin only covers a mediator that is gone.
-        _timeout = options.Value.Mediator.CommandTimeout + TimeSpan.FromSeconds(5);
+        _timeout = options.Value.Mediator.CommandTimeout * 2 + TimeSpan.FromSeconds(5);
     }
 
     /// <inheritdoc />
     public async Task<CommandResult> SendAsync(ICommand command, CommandMetadata? metadata = null, CancellationToken cancellationToken = default)
     {
+        metadata ??= CommandMetadata.None;
+        if (string.IsNullOrWhiteSpace(metadata.CommandId))
+        {
+            // Known to the caller even when the answer is lost, so a retry can reuse it.
+            metadata = metadata with { CommandId = Guid.CreateVersion7().ToString("N") };
+        }
+
         var mediator = await _mediator.GetAsync(cancellationToken).ConfigureAwait(false);
-        var submit = new SubmitCommand(command, metadata ?? CommandMetadata.None);
         try
         {
-            return await mediator.Ask<CommandResult>(submit, _timeout, cancellationToken).ConfigureAwait(false);
+            return await mediator.Ask<CommandResult>(new SubmitCommand(command, metadata), _timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException)
         {
             return new CommandRejected(RejectionCode.Timeout, $"The mediator did not answer within {_timeout.TotalSeconds:0}s.")
             {
-                CommandId = metadata?.CommandId ?? string.Empty,
+                CommandId = metadata.CommandId!,
             };
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<TResult> StreamAsync<TResult>(IStreamingRequest<TResult> request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var mediator = await _mediator.GetAsync(cancellationToken).ConfigureAwait(false);
+        await using var scope = _scopes.CreateAsyncScope();
+        var serviceType = typeof(IStreamingRequestHandler<,>).MakeGenericType(request.GetType(), typeof(TResult));
+        var handler = scope.ServiceProvider.GetService(serviceType)
+            ?? throw new InvalidOperationException($"No streaming handler is registered for '{request.GetType().Name}'.");
+        var context = new StreamingContext(mediator, _timeout, Guid.CreateVersion7().ToString("N"), cancellationToken);
+        var results = (IAsyncEnumerable<TResult>)serviceType.GetMethod(nameof(IStreamingRequestHandler<IStreamingRequest<TResult>, TResult>.HandleAsync))!
+            .Invoke(handler, [request, context])!;
+        await foreach (var result in results.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return result;
         }
     }
 }

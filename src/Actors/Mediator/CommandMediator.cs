@@ -1,8 +1,8 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 using Akka.Actor;
-using Akka.Event;
 using Akka.Serialization;
 
 namespace ActorEvents.Actors.Mediator;
@@ -12,53 +12,157 @@ namespace ActorEvents.Actors.Mediator;
 /// <param name="Region">Its shard region.</param>
 public sealed record AggregateRoute(IAggregateDefinition Definition, IActorRef Region);
 
+/// <summary>What the mediator needs besides its routes.</summary>
+/// <param name="Mediator">Mediator limits.</param>
+/// <param name="Pipeline">Pipeline limits and the default reply mode.</param>
+/// <param name="Router">The node's event-stream router.</param>
+/// <param name="RequestPoolLoad">Load of the request pool (for the overload check).</param>
+/// <param name="StreamingPoolLoad">Load of the streaming pool.</param>
+public sealed record CommandMediatorSettings(
+    MediatorOptions Mediator, PipelineOptions Pipeline, IActorRef Router, HandlerPoolLoad RequestPoolLoad, HandlerPoolLoad StreamingPoolLoad);
+
 /// <summary>
 /// One per node. Takes commands (bare <see cref="ICommand"/> or <see cref="SubmitCommand"/>), checks them,
-/// routes each to its aggregate's shard region and relays exactly one <see cref="CommandResult"/> to the
-/// caller. It never waits on an aggregate itself, so unrelated commands never queue behind each other.
+/// routes each to its aggregate's shard region, has the event-stream router dispatch the persisted events,
+/// and relays exactly one <see cref="CommandResult"/> to the caller — after the handlers finished
+/// (<see cref="ReplyMode.AfterHandlers"/>) or right after persist (<see cref="ReplyMode.AfterPersist"/>).
+/// It never waits on anything itself, so unrelated commands never queue behind each other.
 /// </summary>
-public sealed class CommandMediator : ReceiveActor
+public sealed class CommandMediator : ReceiveActor, IWithTimers
 {
     private readonly IReadOnlyDictionary<Type, AggregateRoute> _routes;
-    private readonly MediatorOptions _options;
+    private readonly CommandMediatorSettings _settings;
     private readonly Serializer _serializer;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<long, PendingDispatch> _dispatching = new();
+    private long _nextRequestId;
 
     /// <summary>Creates the mediator.</summary>
-    public CommandMediator(IReadOnlyDictionary<Type, AggregateRoute> routes, MediatorOptions options)
+    public CommandMediator(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings)
     {
         _routes = routes;
-        _options = options;
+        _settings = settings;
         _serializer = Context.System.Serialization.FindSerializerForType(typeof(ICommand));
 
-        Receive<SubmitCommand>(submit => Route(submit.Command, submit.Metadata));
-        Receive<ICommand>(command => Route(command, CommandMetadata.None));
+        Receive<SubmitCommand>(submit => Route(submit.Command, submit.Metadata, PipelineKind.Request));
+        Receive<RouteCommand>(route => Route(route.Command, route.Metadata, route.Pipeline));
+        Receive<AggregateReplied>(Replied);
+        Receive<DispatchCompleted>(Dispatched);
+        Receive<SweepDispatchTimeouts>(_ => SweepTimeouts());
+        Receive<ICommand>(command => Route(command, CommandMetadata.None, PipelineKind.Request));
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, _settings.Mediator.CommandTimeout.Ticks / 10));
+        Timers.StartPeriodicTimer("sweep", SweepDispatchTimeouts.Instance, sweep);
     }
 
     /// <summary>Props of the mediator.</summary>
-    public static Props Props(IReadOnlyDictionary<Type, AggregateRoute> routes, MediatorOptions options) =>
-        Akka.Actor.Props.Create(() => new CommandMediator(routes, options));
+    public static Props Props(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings) =>
+        Akka.Actor.Props.Create(() => new CommandMediator(routes, settings));
 
-    private void Route(ICommand? command, CommandMetadata? metadata)
+    private void Route(ICommand? command, CommandMetadata? metadata, PipelineKind pipeline)
     {
         metadata ??= CommandMetadata.None;
         var commandId = string.IsNullOrWhiteSpace(metadata.CommandId) ? Guid.CreateVersion7().ToString("N") : metadata.CommandId;
-        var check = CommandChecks.Check(command, _routes, _options, _serializer);
+        var check = CommandChecks.Check(command, _routes, _settings.Mediator, _serializer);
         if (check.Rejection is { } rejection)
         {
             Sender.Tell(rejection with { CommandId = commandId });
             return;
         }
 
+        var load = pipeline == PipelineKind.Streaming ? _settings.StreamingPoolLoad : _settings.RequestPoolLoad;
+        if (load.Queued >= _settings.Pipeline.MaxQueuedWorkItems)
+        {
+            Sender.Tell(new CommandRejected(RejectionCode.Overloaded,
+                $"The event pipeline has {load.Queued} work items waiting (limit {_settings.Pipeline.MaxQueuedWorkItems}); retry later.") { CommandId = commandId });
+            return;
+        }
+
+        var route = check.Route!;
         var request = new AggregateRequest(command!, commandId, metadata.CorrelationId ?? commandId, metadata.OriginStream);
-        var replyTo = Sender;
-        check.Route!.Region.Ask<CommandResult>(request, _options.CommandTimeout).ContinueWith(
-            task => task.IsCompletedSuccessfully
-                ? task.Result with { CommandId = commandId }
-                : new CommandRejected(RejectionCode.Timeout,
-                    $"No answer from {check.Route.Definition.Name} '{command!.AggregateId}' within {_options.CommandTimeout.TotalSeconds:0.###}s. It may or may not have been applied: retry with the same command id.")
-                    { CommandId = commandId },
-            TaskContinuationOptions.ExecuteSynchronously).PipeTo(replyTo);
+        var pending = new PendingCommand(++_nextRequestId, Sender, commandId, metadata.ReplyMode ?? _settings.Pipeline.ReplyMode, pipeline,
+            route.Definition.Name, command!.AggregateId);
+        var timeout = _settings.Mediator.CommandTimeout;
+        route.Region.Ask<CommandResult>(request, timeout).ContinueWith(
+            task => new AggregateReplied(pending, task.IsCompletedSuccessfully ? task.Result : null),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+    }
+
+    private void Replied(AggregateReplied replied)
+    {
+        var pending = replied.Pending;
+        switch (replied.Result)
+        {
+            case null:
+                pending.ReplyTo.Tell(new CommandRejected(RejectionCode.Timeout,
+                    $"No answer from {pending.AggregateType} '{pending.AggregateId}' within {_settings.Mediator.CommandTimeout.TotalSeconds:0.###}s. It may or may not have been applied: retry with the same command id.")
+                    { CommandId = pending.CommandId });
+                break;
+            case CommandAccepted { Events.Count: > 0, Duplicate: false } accepted:
+                Dispatch(pending, accepted with { CommandId = pending.CommandId });
+                break;
+            case CommandAccepted accepted:
+                pending.ReplyTo.Tell(accepted with { CommandId = pending.CommandId, HandlersCompleted = !accepted.Duplicate });
+                break;
+            case var result:
+                pending.ReplyTo.Tell(result with { CommandId = pending.CommandId });
+                break;
+        }
+    }
+
+    private void Dispatch(PendingCommand pending, CommandAccepted accepted)
+    {
+        if (pending.ReplyMode == ReplyMode.AfterPersist)
+        {
+            pending.ReplyTo.Tell(accepted);
+            _settings.Router.Tell(new DispatchEvents(0, accepted.Events, null, pending.Pipeline));
+            return;
+        }
+
+        _dispatching[pending.RequestId] = new PendingDispatch(pending, accepted, DateTime.UtcNow + _settings.Mediator.CommandTimeout);
+        _settings.Router.Tell(new DispatchEvents(pending.RequestId, accepted.Events, Self, pending.Pipeline));
+    }
+
+    private void Dispatched(DispatchCompleted completed)
+    {
+        if (_dispatching.Remove(completed.RequestId, out var dispatch))
+        {
+            dispatch.Pending.ReplyTo.Tell(dispatch.Accepted with { HandlersCompleted = true, HandlerOutcomes = completed.Outcomes });
+        }
+    }
+
+    private void SweepTimeouts()
+    {
+        if (_dispatching.Count == 0)
+        {
+            return;
+        }
+
+        var now = DateTime.UtcNow;
+        foreach (var (requestId, dispatch) in _dispatching.Where(pair => pair.Value.Deadline <= now).ToArray())
+        {
+            // The events are persisted: the caller learns that, and that its handlers had not all finished in time.
+            _dispatching.Remove(requestId);
+            dispatch.Pending.ReplyTo.Tell(dispatch.Accepted with { HandlersCompleted = false });
+        }
+    }
+
+    private sealed record PendingCommand(long RequestId, IActorRef ReplyTo, string CommandId, ReplyMode ReplyMode, PipelineKind Pipeline,
+        string AggregateType, string AggregateId);
+
+    private sealed record PendingDispatch(PendingCommand Pending, CommandAccepted Accepted, DateTime Deadline);
+
+    private sealed record AggregateReplied(PendingCommand Pending, CommandResult? Result);
+
+    private sealed record SweepDispatchTimeouts
+    {
+        public static SweepDispatchTimeouts Instance { get; } = new();
     }
 }
 

@@ -1,14 +1,33 @@
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Host.Domain.Inventory;
+using ActorEvents.Host.Domain.Notifications;
 using ActorEvents.Host.Domain.Orders;
+using ActorEvents.Host.Domain.Users;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ActorEvents.Host.Domain;
 
-/// <summary>Registration of the sample domain (orders and inventory) the host runs.</summary>
+/// <summary>Registration of the sample domain (orders, inventory, users and their handlers) the host runs.</summary>
 public static class SampleDomain
 {
-    /// <summary>Registers the Order and Inventory aggregates.</summary>
+    /// <summary>Registers the aggregates and the event handlers.</summary>
     public static ActorEventsDomainBuilder AddSampleDomain(this ActorEventsDomainBuilder domain) =>
         domain.AddAggregate<OrderAggregate>()
-            .AddAggregate<InventoryAggregate>();
+            .AddAggregate<InventoryAggregate>()
+            .AddAggregate<UserAggregate>()
+            .AddHandler<StockOnShipmentHandler>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; })
+            .AddHandler<OrderFulfilmentHandler>(h => h.PartOf = "order")
+            .AddHandler<InventoryReservationHandler>(h => h.PartOf = "order")
+            .AddHandler<AuditLogHandler>()
+            .AddHandler<OrderEmailHandler>(h => h.PartOf = "order")
+            .AddHandler<WelcomeEmailHandler>(h => h.PartOf = "user");
+
+    /// <summary>Registers the services the sample handlers depend on.</summary>
+    public static IServiceCollection AddSampleServices(this IServiceCollection services)
+    {
+        services.AddSingleton<InMemoryEmailOutbox>();
+        services.AddSingleton<IEmailSender>(provider => provider.GetRequiredService<InMemoryEmailOutbox>());
+        services.AddSingleton<AuditTrail>();
+        return services;
+    }
 }

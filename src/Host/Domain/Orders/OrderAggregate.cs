@@ -11,6 +11,9 @@ public enum OrderStatus
     /// <summary>Placed, not shipped.</summary>
     Placed,
 
+    /// <summary>Processed, ready to ship.</summary>
+    Processed,
+
     /// <summary>Shipped.</summary>
     Shipped,
 
@@ -60,15 +63,26 @@ public sealed class OrderAggregate : Aggregate<OrderState, IOrderCommand, IOrder
     public override Decision<IOrderEvent> Decide(OrderState state, IOrderCommand command) => command switch
     {
         PlaceOrder p => Decision<IOrderEvent>.Accept(new OrderPlaced(p.OrderId, p.CustomerId, p.Sku, p.Quantity, p.UnitPrice)),
+        ProcessOrder p => state.Status switch
+        {
+            OrderStatus.Placed => Decision<IOrderEvent>.Accept(
+                new OrderProcessed(p.OrderId, state.Total),
+                new InventoryUpdateRequested(p.OrderId, state.Sku, state.Quantity),
+                new AuditLogRecorded(p.OrderId, $"order {p.OrderId} processed for {state.CustomerId}"),
+                new EmailNotificationQueued(p.OrderId, state.CustomerId, $"Your order {p.OrderId} is being prepared")),
+            OrderStatus.Processed => Decision<IOrderEvent>.Reject("the order is already processed"),
+            OrderStatus.Shipped => Decision<IOrderEvent>.Reject("a shipped order cannot be processed"),
+            _ => Decision<IOrderEvent>.Reject("a cancelled order cannot be processed"),
+        },
         ShipOrder s => state.Status switch
         {
-            OrderStatus.Placed => Decision<IOrderEvent>.Accept(new OrderShipped(s.OrderId, state.Sku, state.Quantity)),
+            OrderStatus.Placed or OrderStatus.Processed => Decision<IOrderEvent>.Accept(new OrderShipped(s.OrderId, state.Sku, state.Quantity)),
             OrderStatus.Shipped => Decision<IOrderEvent>.Reject("the order has already shipped"),
             _ => Decision<IOrderEvent>.Reject("a cancelled order cannot ship"),
         },
         CancelOrder c => state.Status switch
         {
-            OrderStatus.Placed => Decision<IOrderEvent>.Accept(new OrderCancelled(c.OrderId, c.Reason)),
+            OrderStatus.Placed or OrderStatus.Processed => Decision<IOrderEvent>.Accept(new OrderCancelled(c.OrderId, c.Reason)),
             OrderStatus.Shipped => Decision<IOrderEvent>.Reject("a shipped order cannot be cancelled"),
             _ => Decision<IOrderEvent>.Reject("the order is already cancelled"),
         },
@@ -79,6 +93,7 @@ public sealed class OrderAggregate : Aggregate<OrderState, IOrderCommand, IOrder
     public override OrderState Apply(OrderState state, IOrderEvent @event) => @event switch
     {
         OrderPlaced p => new OrderState(OrderStatus.Placed, p.CustomerId, p.Sku, p.Quantity, p.UnitPrice),
+        OrderProcessed => state with { Status = OrderStatus.Processed },
         OrderShipped => state with { Status = OrderStatus.Shipped },
         OrderCancelled => state with { Status = OrderStatus.Cancelled },
         _ => state,

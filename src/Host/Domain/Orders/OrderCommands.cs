@@ -30,3 +30,8 @@ public sealed record ShipOrder(string OrderId) : IOrderCommand;
 /// <param name="Reason">Why.</param>
 [MessageName("order.cancel")]
 public sealed record CancelOrder(string OrderId, string Reason) : IOrderCommand;
+
+/// <summary>Process a placed order: one command that emits four events (processed, inventory update, audit log, email notification).</summary>
+/// <param name="OrderId">Order number.</param>
+[MessageName("order.process")]
+public sealed record ProcessOrder(string OrderId) : IOrderCommand;

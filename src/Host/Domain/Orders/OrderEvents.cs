@@ -26,3 +26,29 @@ public sealed record OrderShipped(string OrderId, string Sku, int Quantity) : IO
 /// <param name="Reason">Why.</param>
 [MessageName("order.cancelled")]
 public sealed record OrderCancelled(string OrderId, string Reason) : IOrderEvent;
+
+/// <summary>An order was processed.</summary>
+/// <param name="OrderId">Order number.</param>
+/// <param name="Total">Order total.</param>
+[MessageName("order.processed")]
+public sealed record OrderProcessed(string OrderId, decimal Total) : IOrderEvent;
+
+/// <summary>Processing an order asks for its stock to be updated.</summary>
+/// <param name="OrderId">Order number.</param>
+/// <param name="Sku">SKU.</param>
+/// <param name="Quantity">Quantity to reserve.</param>
+[MessageName("order.inventory-update-requested")]
+public sealed record InventoryUpdateRequested(string OrderId, string Sku, int Quantity) : IOrderEvent;
+
+/// <summary>Processing an order leaves an audit record.</summary>
+/// <param name="OrderId">Order number.</param>
+/// <param name="Entry">What happened.</param>
+[MessageName("order.audit-log-recorded")]
+public sealed record AuditLogRecorded(string OrderId, string Entry) : IOrderEvent;
+
+/// <summary>Processing an order queues an e-mail to the customer.</summary>
+/// <param name="OrderId">Order number.</param>
+/// <param name="CustomerId">Recipient.</param>
+/// <param name="Subject">Subject line.</param>
+[MessageName("order.email-notification-queued")]
+public sealed record EmailNotificationQueued(string OrderId, string CustomerId, string Subject) : IOrderEvent;

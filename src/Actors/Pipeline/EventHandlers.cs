@@ -1,0 +1,72 @@
+using ActorEvents.Messages;
+
+namespace ActorEvents.Actors.Pipeline;
+
+/// <summary>
+/// Implemented once per event type a handler class reacts to (Protean's <c>@handle</c>): one class may
+/// implement it for several event types. <typeparamref name="TEvent"/> may also be an event base type
+/// (e.g. an aggregate's event interface), which subscribes to every registered event that implements it.
+/// </summary>
+/// <typeparam name="TEvent">The event type.</typeparam>
+public interface IHandle<in TEvent> where TEvent : IEvent
+{
+    /// <summary>Reacts to one event. Throwing marks the invocation failed; siblings and later events are not affected.</summary>
+    Task HandleAsync(TEvent @event, EventContext context);
+}
+
+/// <summary>An any-event subscription: receives every event that passes the handler's stream filters.</summary>
+public interface IHandleAnyEvent
+{
+    /// <summary>Reacts to one event.</summary>
+    Task HandleAnyAsync(EventEnvelope envelope, EventContext context);
+}
+
+/// <summary>
+/// What a handler gets next to the typed event: the envelope, a way to emit follow-up events, the scoped
+/// services of this invocation, and a cancellation token that fires on the invocation timeout.
+/// </summary>
+public sealed class EventContext
+{
+    private List<IEvent>? _followUps;
+
+    internal EventContext(EventEnvelope envelope, string handlerName, int attempt, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        Envelope = envelope;
+        HandlerName = handlerName;
+        Attempt = attempt;
+        Services = services;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>The event with its metadata.</summary>
+    public EventEnvelope Envelope { get; }
+
+    /// <summary>Name of the handler being run.</summary>
+    public string HandlerName { get; }
+
+    /// <summary>1 for the first invocation, higher for retries.</summary>
+    public int Attempt { get; }
+
+    /// <summary>Services of this invocation's own scope.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>Cancelled when the invocation times out or the node shuts down.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>Follow-up events emitted so far.</summary>
+    public IReadOnlyList<IEvent> FollowUps => (IReadOnlyList<IEvent>?)_followUps ?? [];
+
+    /// <summary>
+    /// Emits a follow-up event (python-cqrs <c>handler.events</c>). It runs through the same pipeline after this
+    /// handler completes successfully, with this event's correlation id and this event's id as causation id.
+    /// Its type must be registered.
+    /// </summary>
+    public void Emit(IEvent followUp) => (_followUps ??= []).Add(followUp);
+
+    /// <summary>
+    /// Metadata for a command sent because of this event: same correlation id, this event as causation,
+    /// and replying right after persist (a handler must not wait for handlers that need the slot it holds).
+    /// </summary>
+    public CommandMetadata CommandMetadata(string? commandId = null) =>
+        new(commandId ?? $"{Envelope.EventId}:{HandlerName}", Envelope.CorrelationId, Envelope.StreamName, ReplyMode.AfterPersist);
+}

@@ -1,0 +1,129 @@
+using ActorEvents.Messages;
+using Akka.Actor;
+
+namespace ActorEvents.Actors.Pipeline;
+
+/// <summary>Which handler pool a dispatch goes to.</summary>
+public enum PipelineKind
+{
+    /// <summary>The request pool (python-cqrs RequestMediator defaults: 1 handler at a time).</summary>
+    Request,
+
+    /// <summary>The streaming pool (python-cqrs StreamingRequestMediator defaults: 10 at a time).</summary>
+    Streaming,
+}
+
+/// <summary>Orders the event-stream router to dispatch persisted events to their handlers.</summary>
+/// <param name="RequestId">Id the completion is reported under (0: nobody waits).</param>
+/// <param name="Events">The events, in order.</param>
+/// <param name="ReplyTo">Who gets <see cref="DispatchCompleted"/>, if anyone.</param>
+/// <param name="Pipeline">Which pool runs the handlers.</param>
+public sealed record DispatchEvents(long RequestId, IReadOnlyList<EventEnvelope> Events, IActorRef? ReplyTo, PipelineKind Pipeline = PipelineKind.Request);
+
+/// <summary>Every handler (and follow-up) of a dispatch has finished.</summary>
+/// <param name="RequestId">The dispatch's request id.</param>
+/// <param name="Outcomes">One outcome per (event, handler) pair, in completion order.</param>
+public sealed record DispatchCompleted(long RequestId, IReadOnlyList<HandlerOutcome> Outcomes);
+
+/// <summary>One (event, handler) pair to run.</summary>
+/// <param name="RequestId">Request the item belongs to (0: none).</param>
+/// <param name="Envelope">The event.</param>
+/// <param name="Handler">The handler.</param>
+/// <param name="Depth">0 for persisted events, parent depth + 1 for follow-ups.</param>
+public sealed record WorkItem(long RequestId, EventEnvelope Envelope, HandlerDescriptor Handler, int Depth)
+{
+    /// <summary>The ordering key: one handler and one aggregate.</summary>
+    public OrderingKey Key => new(Handler.Name, Envelope.AggregateType, Envelope.AggregateId);
+}
+
+/// <summary>Events with the same key are handled in sequence order when ordering is <see cref="EventOrdering.PerAggregate"/>.</summary>
+/// <param name="Handler">Handler name.</param>
+/// <param name="AggregateType">Aggregate type.</param>
+/// <param name="AggregateId">Aggregate id.</param>
+public readonly record struct OrderingKey(string Handler, string AggregateType, string AggregateId);
+
+/// <summary>Work items for the pool.</summary>
+/// <param name="RequestId">Request id (0: none).</param>
+/// <param name="Items">Items, in emission order.</param>
+/// <param name="ReplyTo">Who gets <see cref="DispatchCompleted"/>.</param>
+public sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items, IActorRef? ReplyTo);
+
+/// <summary>Pool → worker: run one item.</summary>
+/// <param name="Item">The item.</param>
+public sealed record RunWork(WorkItem Item);
+
+/// <summary>Worker → pool: an item finished.</summary>
+/// <param name="Item">The item.</param>
+/// <param name="Outcome">How it went.</param>
+/// <param name="FollowUps">Follow-up events it emitted (only when it succeeded).</param>
+public sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<IEvent> FollowUps);
+
+/// <summary>How the handler pool orders events.</summary>
+public enum EventOrdering
+{
+    /// <summary>Events of one aggregate reach each handler in sequence order; other aggregates run in parallel.</summary>
+    PerAggregate,
+
+    /// <summary>No ordering: any item may run as soon as a worker is free.</summary>
+    None,
+}
+
+/// <summary>
+/// Live load figures of a handler pool, shared with the mediator on the same node so it can refuse new
+/// commands with <see cref="RejectionCode.Overloaded"/> before they persist anything.
+/// </summary>
+public sealed class HandlerPoolLoad
+{
+    private int _queued;
+    private int _running;
+    private int _peakRunning;
+    private long _completed;
+    private long _failed;
+
+    /// <summary>Items waiting for a worker.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>Items running now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Most items ever observed running at once.</summary>
+    public int PeakRunning => Volatile.Read(ref _peakRunning);
+
+    /// <summary>Items completed successfully.</summary>
+    public long Completed => Interlocked.Read(ref _completed);
+
+    /// <summary>Items that failed.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    internal void Set(int queued, int running)
+    {
+        Volatile.Write(ref _queued, queued);
+        Volatile.Write(ref _running, running);
+        if (running > _peakRunning)
+        {
+            Volatile.Write(ref _peakRunning, running);
+        }
+    }
+
+    internal void Count(bool succeeded)
+    {
+        if (succeeded)
+        {
+            Interlocked.Increment(ref _completed);
+        }
+        else
+        {
+            Interlocked.Increment(ref _failed);
+        }
+    }
+}
+
+/// <summary>Load of the node's two handler pools (a singleton service: read it for metrics or tests).</summary>
+public sealed class EventPipelineLoad
+{
+    /// <summary>The request pool.</summary>
+    public HandlerPoolLoad Request { get; } = new();
+
+    /// <summary>The streaming pool.</summary>
+    public HandlerPoolLoad Streaming { get; } = new();
+}
