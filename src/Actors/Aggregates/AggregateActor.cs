@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
 using Akka.Actor;
@@ -163,7 +164,7 @@ public sealed class AggregateActor : ReceivePersistentActor
             tagged[i] = new Tagged(envelopes[i], [AggregateTagPrefix + _definition.Name, EventTagPrefix + registered.Name]);
         }
 
-        _pending = new PendingCommand(Sender, request.CommandId, envelopes);
+        _pending = new PendingCommand(Sender, request.CommandId, envelopes, request.Dispatch);
         PersistAll(tagged, persisted =>
         {
             var envelope = (EventEnvelope)persisted.Payload;
@@ -173,6 +174,11 @@ public sealed class AggregateActor : ReceivePersistentActor
                 _pending = null;
                 _recent.Record(pending.CommandId, pending.Envelopes);
                 pending.ReplyTo.Tell(new CommandAccepted(_definition.Name, _aggregateId, pending.Envelopes) { CommandId = pending.CommandId });
+                if (pending.Dispatch is { } dispatch)
+                {
+                    dispatch.Router.Tell(new DispatchEvents(dispatch.RequestId, pending.Envelopes, dispatch.CompletionTo, dispatch.Pipeline));
+                }
+
                 MaybeSnapshot();
             }
         });
@@ -228,7 +234,7 @@ public sealed class AggregateActor : ReceivePersistentActor
         base.OnRecoveryFailure(reason, message);
     }
 
-    private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes);
+    private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes, EventDispatch? Dispatch);
 }
 
 /// <summary>Bounded memory of the most recent commands an aggregate applied, for de-duplication of retries.</summary>

@@ -1,4 +1,6 @@
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
+using Akka.Actor;
 
 namespace ActorEvents.Actors.Aggregates;
 
@@ -10,7 +12,19 @@ namespace ActorEvents.Actors.Aggregates;
 /// <param name="CommandId">Command id (de-duplication key, causation id of its events).</param>
 /// <param name="CorrelationId">Correlation id for its events.</param>
 /// <param name="OriginStream">Origin stream for its events.</param>
-public sealed record AggregateRequest(ICommand Command, string CommandId, string CorrelationId, string? OriginStream);
+/// <param name="Dispatch">Where the aggregate sends the persisted events (null: nowhere).</param>
+public sealed record AggregateRequest(ICommand Command, string CommandId, string CorrelationId, string? OriginStream, EventDispatch? Dispatch = null);
+
+/// <summary>
+/// Where an aggregate sends the events it persisted for a request. The aggregate sends them itself, right
+/// after persisting, so the router receives each aggregate's events in sequence order (replies to the
+/// caller travel separately and may overtake each other).
+/// </summary>
+/// <param name="Router">The event-stream router of the node whose mediator took the command.</param>
+/// <param name="RequestId">The mediator's request id (0: nobody waits for the handlers).</param>
+/// <param name="CompletionTo">Who is told when every handler finished (null: nobody).</param>
+/// <param name="Pipeline">Which handler pool runs them.</param>
+public sealed record EventDispatch(IActorRef Router, long RequestId, IActorRef? CompletionTo, PipelineKind Pipeline);
 
 /// <summary>
 /// The explicit stop message of an aggregate entity: used for idle passivation and as the sharding hand-off

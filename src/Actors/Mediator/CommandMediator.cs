@@ -33,7 +33,7 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
     private readonly IReadOnlyDictionary<Type, AggregateRoute> _routes;
     private readonly CommandMediatorSettings _settings;
     private readonly Serializer _serializer;
-    private readonly Dictionary<long, PendingDispatch> _dispatching = new();
+    private readonly Dictionary<long, WaitingForHandlers> _waiting = new();
     private long _nextRequestId;
 
     /// <summary>Creates the mediator.</summary>
@@ -47,7 +47,7 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         Receive<RouteCommand>(route => Route(route.Command, route.Metadata, route.Pipeline));
         Receive<AggregateReplied>(Replied);
         Receive<DispatchCompleted>(Dispatched);
-        Receive<SweepDispatchTimeouts>(_ => SweepTimeouts());
+        Receive<SweepHandlerTimeouts>(_ => SweepTimeouts());
         Receive<ICommand>(command => Route(command, CommandMetadata.None, PipelineKind.Request));
     }
 
@@ -58,7 +58,7 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, _settings.Mediator.CommandTimeout.Ticks / 10));
-        Timers.StartPeriodicTimer("sweep", SweepDispatchTimeouts.Instance, sweep);
+        Timers.StartPeriodicTimer("sweep", SweepHandlerTimeouts.Instance, sweep);
     }
 
     /// <summary>Props of the mediator.</summary>
@@ -85,11 +85,21 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         }
 
         var route = check.Route!;
-        var request = new AggregateRequest(command!, commandId, metadata.CorrelationId ?? commandId, metadata.OriginStream);
-        var pending = new PendingCommand(++_nextRequestId, Sender, commandId, metadata.ReplyMode ?? _settings.Pipeline.ReplyMode, pipeline,
-            route.Definition.Name, command!.AggregateId);
-        var timeout = _settings.Mediator.CommandTimeout;
-        route.Region.Ask<CommandResult>(request, timeout).ContinueWith(
+        var replyMode = metadata.ReplyMode ?? _settings.Pipeline.ReplyMode;
+        var pending = new PendingCommand(++_nextRequestId, Sender, commandId, replyMode, route.Definition.Name, command!.AggregateId);
+        EventDispatch dispatch;
+        if (replyMode == ReplyMode.AfterHandlers)
+        {
+            _waiting[pending.RequestId] = new WaitingForHandlers(pending);
+            dispatch = new EventDispatch(_settings.Router, pending.RequestId, Self, pipeline);
+        }
+        else
+        {
+            dispatch = new EventDispatch(_settings.Router, 0, null, pipeline);
+        }
+
+        var request = new AggregateRequest(command, commandId, metadata.CorrelationId ?? commandId, metadata.OriginStream, dispatch);
+        route.Region.Ask<CommandResult>(request, _settings.Mediator.CommandTimeout).ContinueWith(
             task => new AggregateReplied(pending, task.IsCompletedSuccessfully ? task.Result : null),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
     }
@@ -97,72 +107,80 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
     private void Replied(AggregateReplied replied)
     {
         var pending = replied.Pending;
-        switch (replied.Result)
+        if (replied.Result is CommandAccepted { Events.Count: > 0, Duplicate: false } accepted
+            && _waiting.TryGetValue(pending.RequestId, out var waiting))
         {
-            case null:
-                pending.ReplyTo.Tell(new CommandRejected(RejectionCode.Timeout,
-                    $"No answer from {pending.AggregateType} '{pending.AggregateId}' within {_settings.Mediator.CommandTimeout.TotalSeconds:0.###}s. It may or may not have been applied: retry with the same command id.")
-                    { CommandId = pending.CommandId });
-                break;
-            case CommandAccepted { Events.Count: > 0, Duplicate: false } accepted:
-                Dispatch(pending, accepted with { CommandId = pending.CommandId });
-                break;
-            case CommandAccepted accepted:
-                pending.ReplyTo.Tell(accepted with { CommandId = pending.CommandId, HandlersCompleted = !accepted.Duplicate });
-                break;
-            case var result:
-                pending.ReplyTo.Tell(result with { CommandId = pending.CommandId });
-                break;
-        }
-    }
-
-    private void Dispatch(PendingCommand pending, CommandAccepted accepted)
-    {
-        if (pending.ReplyMode == ReplyMode.AfterPersist)
-        {
-            pending.ReplyTo.Tell(accepted);
-            _settings.Router.Tell(new DispatchEvents(0, accepted.Events, null, pending.Pipeline));
+            // The aggregate has sent the events to the router; wait for their handlers (they may even be done already).
+            waiting.Accepted = accepted with { CommandId = pending.CommandId };
+            waiting.Deadline = DateTime.UtcNow + _settings.Mediator.CommandTimeout;
+            TryComplete(pending.RequestId, waiting);
             return;
         }
 
-        _dispatching[pending.RequestId] = new PendingDispatch(pending, accepted, DateTime.UtcNow + _settings.Mediator.CommandTimeout);
-        _settings.Router.Tell(new DispatchEvents(pending.RequestId, accepted.Events, Self, pending.Pipeline));
+        _waiting.Remove(pending.RequestId);
+        pending.ReplyTo.Tell(replied.Result switch
+        {
+            null => new CommandRejected(RejectionCode.Timeout,
+                $"No answer from {pending.AggregateType} '{pending.AggregateId}' within {_settings.Mediator.CommandTimeout.TotalSeconds:0.###}s. It may or may not have been applied: retry with the same command id.")
+                { CommandId = pending.CommandId },
+            CommandAccepted { Duplicate: true } duplicate => duplicate with { CommandId = pending.CommandId },
+            CommandAccepted { Events.Count: 0 } noEvents => noEvents with { CommandId = pending.CommandId, HandlersCompleted = true },
+            var result => result with { CommandId = pending.CommandId },
+        });
     }
 
     private void Dispatched(DispatchCompleted completed)
     {
-        if (_dispatching.Remove(completed.RequestId, out var dispatch))
+        if (_waiting.TryGetValue(completed.RequestId, out var waiting))
         {
-            dispatch.Pending.ReplyTo.Tell(dispatch.Accepted with { HandlersCompleted = true, HandlerOutcomes = completed.Outcomes });
+            waiting.Outcomes = completed.Outcomes;
+            TryComplete(completed.RequestId, waiting);
+        }
+    }
+
+    private void TryComplete(long requestId, WaitingForHandlers waiting)
+    {
+        if (waiting is { Accepted: { } accepted, Outcomes: { } outcomes })
+        {
+            _waiting.Remove(requestId);
+            waiting.Pending.ReplyTo.Tell(accepted with { HandlersCompleted = true, HandlerOutcomes = outcomes });
         }
     }
 
     private void SweepTimeouts()
     {
-        if (_dispatching.Count == 0)
+        if (_waiting.Count == 0)
         {
             return;
         }
 
         var now = DateTime.UtcNow;
-        foreach (var (requestId, dispatch) in _dispatching.Where(pair => pair.Value.Deadline <= now).ToArray())
+        foreach (var (requestId, waiting) in _waiting.Where(pair => pair.Value.Accepted is not null && pair.Value.Deadline <= now).ToArray())
         {
             // The events are persisted: the caller learns that, and that its handlers had not all finished in time.
-            _dispatching.Remove(requestId);
-            dispatch.Pending.ReplyTo.Tell(dispatch.Accepted with { HandlersCompleted = false });
+            _waiting.Remove(requestId);
+            waiting.Pending.ReplyTo.Tell(waiting.Accepted! with { HandlersCompleted = false });
         }
     }
 
-    private sealed record PendingCommand(long RequestId, IActorRef ReplyTo, string CommandId, ReplyMode ReplyMode, PipelineKind Pipeline,
-        string AggregateType, string AggregateId);
+    private sealed record PendingCommand(long RequestId, IActorRef ReplyTo, string CommandId, ReplyMode ReplyMode, string AggregateType, string AggregateId);
 
-    private sealed record PendingDispatch(PendingCommand Pending, CommandAccepted Accepted, DateTime Deadline);
+    private sealed class WaitingForHandlers(PendingCommand pending)
+    {
+        public PendingCommand Pending { get; } = pending;
+
+        public CommandAccepted? Accepted { get; set; }
+
+        public IReadOnlyList<HandlerOutcome>? Outcomes { get; set; }
+
+        public DateTime Deadline { get; set; } = DateTime.MaxValue;
+    }
 
     private sealed record AggregateReplied(PendingCommand Pending, CommandResult? Result);
 
-    private sealed record SweepDispatchTimeouts
+    private sealed record SweepHandlerTimeouts
     {
-        public static SweepDispatchTimeouts Instance { get; } = new();
+        public static SweepHandlerTimeouts Instance { get; } = new();
     }
 }
 

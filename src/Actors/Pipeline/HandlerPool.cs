@@ -180,7 +180,9 @@ public sealed class HandlerWorker : ReceiveActor
     {
         ReceiveAsync<RunWork>(async run =>
         {
+            // Captured before any await: the pool recognises the worker by the sender of WorkDone.
             var pool = Sender;
+            var self = Self;
             var item = run.Item;
             var envelope = item.Envelope;
             HandlerOutcome outcome;
@@ -190,7 +192,7 @@ public sealed class HandlerWorker : ReceiveActor
                 await using var scope = scopes.CreateAsyncScope();
                 var handler = ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, item.Handler.HandlerType);
                 var context = new EventContext(envelope, item.Handler.Name, 1, scope.ServiceProvider, CancellationToken.None);
-                await item.Handler.InvokeAsync(handler, envelope, context).ConfigureAwait(false);
+                await item.Handler.InvokeAsync(handler, envelope, context);
                 followUps = context.FollowUps;
                 outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType, HandlerStatus.Succeeded);
             }
@@ -199,7 +201,7 @@ public sealed class HandlerWorker : ReceiveActor
                 outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType, HandlerStatus.Failed, $"{e.GetType().Name}: {e.Message}");
             }
 
-            pool.Tell(new WorkDone(item, outcome, followUps));
+            pool.Tell(new WorkDone(item, outcome, followUps), self);
         });
     }
 

@@ -33,7 +33,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     public ActorEventsSerializer(ExtendedActorSystem system, MessageTypeRegistry registry) : base(system)
     {
         _registry = registry;
-        _options = CreateOptions(registry);
+        _options = CreateOptions(registry, system);
     }
 
     /// <inheritdoc />
@@ -46,8 +46,8 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         typeof(SubmitCommand), typeof(AggregateSnapshot), typeof(AggregateStop),
     ];
 
-    /// <summary>JSON options whose converters resolve commands and events through the registry only.</summary>
-    public static JsonSerializerOptions CreateOptions(MessageTypeRegistry registry)
+    /// <summary>JSON options whose converters resolve commands and events through the registry only (and actor references through <paramref name="system"/>).</summary>
+    public static JsonSerializerOptions CreateOptions(MessageTypeRegistry registry, ExtendedActorSystem? system = null)
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
@@ -56,6 +56,11 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         options.Converters.Add(new JsonStringEnumConverter());
         options.Converters.Add(new RegisteredPayloadConverter<IEvent>(registry));
         options.Converters.Add(new RegisteredPayloadConverter<ICommand>(registry));
+        if (system is not null)
+        {
+            options.Converters.Add(new ActorRefConverter(system));
+        }
+
         return options;
     }
 
@@ -179,4 +184,16 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
         JsonSerializer.Serialize(writer, value, registered.ClrType, options);
         writer.WriteEndObject();
     }
+}
+
+/// <summary>Writes an actor reference as its full serialized path and resolves it on the receiving node.</summary>
+internal sealed class ActorRefConverter(ExtendedActorSystem system) : JsonConverter<IActorRef>
+{
+    public override bool CanConvert(Type typeToConvert) => typeof(IActorRef).IsAssignableFrom(typeToConvert);
+
+    public override IActorRef Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.GetString() is { Length: > 0 } path ? system.Provider.ResolveActorRef(path) : ActorRefs.Nobody;
+
+    public override void Write(Utf8JsonWriter writer, IActorRef value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(Akka.Serialization.Serialization.SerializedActorPath(value));
 }
