@@ -20,7 +20,8 @@ public static class SampleDomain
             .AddHandler<InventoryReservationHandler>(h => h.PartOf = "order")
             .AddHandler<AuditLogHandler>()
             .AddHandler<OrderEmailHandler>(h => h.PartOf = "order")
-            .AddHandler<WelcomeEmailHandler>(h => h.PartOf = "user");
+            .AddHandler<WelcomeEmailHandler>(h => h.PartOf = "user")
+            .AddStreamingHandler<ImportStock, StockLineImported, StockImportHandler>();
 
     /// <summary>Registers the services the sample handlers depend on.</summary>
     public static IServiceCollection AddSampleServices(this IServiceCollection services)

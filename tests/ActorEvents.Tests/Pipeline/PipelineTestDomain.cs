@@ -230,3 +230,23 @@ public static class PipelineHost
         }
     }
 }
+
+/// <summary>A streaming request: emit one event on each of <paramref name="Steps"/> steps.</summary>
+public sealed record EmitSteps(string StreamId, int Steps) : IStreamingRequest<int>;
+
+public sealed class EmitStepsHandler(HandlerProbe probe) : IStreamingRequestHandler<EmitSteps, int>
+{
+    public async IAsyncEnumerable<int> HandleAsync(EmitSteps request, StreamingContext context)
+    {
+        for (var step = 1; step <= request.Steps; step++)
+        {
+            var result = await context.SendAsync(new Emit(request.StreamId, 1));
+            if (result is not CommandAccepted)
+            {
+                throw new InvalidOperationException(result.ToString());
+            }
+
+            yield return probe.SeenBy(nameof(RecordingHandler)).Count(s => s.Envelope.AggregateId == request.StreamId);
+        }
+    }
+}
