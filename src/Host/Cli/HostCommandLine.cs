@@ -1,0 +1,100 @@
+using System.CommandLine;
+using ActorEvents.Host.Workload;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+
+namespace ActorEvents.Host.Cli;
+
+/// <summary>
+/// The command line of the host: no command runs the demo workload (the main job), <c>serve</c> runs a node until
+/// it is stopped. Tokens the CLI does not know are handed to the host's configuration when they look like
+/// <c>--Section:Key=value</c>, so every <c>ActorEvents:…</c> key can be set from the command line too.
+/// </summary>
+public static class HostCommandLine
+{
+    /// <summary>Exit code of a command line that could not be used.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Builds the root command.</summary>
+    /// <param name="console">Where the jobs write (defaults to the process console).</param>
+    public static RootCommand Create(IAnsiConsole? console = null)
+    {
+        console ??= AnsiConsole.Console;
+        var node = new NodeCommandLineOptions();
+        var commands = PositiveInt("--commands", "About how many commands the demo sends.", WorkloadSettings.DefaultCommands);
+        var ordersPerBatch = PositiveInt("--orders-per-batch", "Orders per batch; each batch first restocks every SKU.", WorkloadSettings.DefaultOrdersPerBatch);
+        var skus = PositiveInt("--skus", "Number of SKUs. Their ids are fixed (sku-001 …), so their stock carries over between runs.", WorkloadSettings.DefaultSkus);
+        var concurrency = PositiveInt("--concurrency", "Most commands in flight at once.", WorkloadSettings.DefaultConcurrency);
+
+        var root = new RootCommand(
+            "An ActorEvents node. Without a command it runs the demo: a one-node cluster on the configured database " +
+            "(SQLite file data/actor-events.db by default), a few thousand commands through the mediator, and a summary. " +
+            "Any configuration key can be given as --ActorEvents:Section:Key=value (or as environment variable ActorEvents__Section__Key).")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        foreach (var option in node.All.Concat([commands, ordersPerBatch, skus, concurrency]))
+        {
+            root.Options.Add(option);
+        }
+
+        root.SetAction((parseResult, _) => Guarded(console, parseResult, configuration => DemoJob.RunAsync(
+            console, configuration, node.Overrides(parseResult), new WorkloadSettings
+            {
+                Commands = parseResult.GetValue(commands),
+                OrdersPerBatch = parseResult.GetValue(ordersPerBatch),
+                Skus = parseResult.GetValue(skus),
+                Concurrency = parseResult.GetValue(concurrency),
+            })));
+
+        var serve = new Command("serve", "Run this node until Ctrl-C or SIGTERM, then leave the cluster cleanly.")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        serve.SetAction((parseResult, _) => Guarded(console, parseResult, configuration => ServeJob.RunAsync(configuration, node.Overrides(parseResult))));
+        root.Subcommands.Add(serve);
+        return root;
+    }
+
+    /// <summary>Parses and runs a command line. Signals (Ctrl-C, SIGTERM) are left to the Generic Host, which stops the node cleanly.</summary>
+    public static Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null) =>
+        Create(console).Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+    private static Option<int> PositiveInt(string name, string description, int defaultValue)
+    {
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError($"{name} must be at least 1.");
+            }
+        });
+        return option;
+    }
+
+    private static async Task<int> Guarded(IAnsiConsole console, ParseResult parseResult, Func<string[], Task<int>> job)
+    {
+        if (!ConfigurationArguments.TryCollect(parseResult.UnmatchedTokens, out var configuration, out var error))
+        {
+            console.MarkupLine($"[red]{Markup.Escape(error!)}[/]");
+            return UsageError;
+        }
+
+        try
+        {
+            return await job(configuration).ConfigureAwait(false);
+        }
+        catch (OptionsValidationException e)
+        {
+            // Messages name the failing keys, never their values.
+            console.MarkupLine($"[red]Invalid configuration:[/] {Markup.Escape(string.Join(" ", e.Failures))}");
+            return UsageError;
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("ActorEvents:", StringComparison.Ordinal))
+        {
+            console.MarkupLine($"[red]Invalid configuration:[/] {Markup.Escape(e.Message)}");
+            return UsageError;
+        }
+    }
+}

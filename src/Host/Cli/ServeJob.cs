@@ -1,0 +1,40 @@
+using ActorEvents.Actors.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ActorEvents.Host.Cli;
+
+/// <summary>
+/// <c>serve</c>: keep the node up until Ctrl-C or SIGTERM. Stopping the host runs Akka's CoordinatedShutdown
+/// (Akka.Hosting does this in its hosted service), which hands off the node's shards and leaves the cluster.
+/// </summary>
+public static class ServeJob
+{
+    /// <summary>Runs the node until the process is asked to stop. Returns 0, or 1 when the node never came up.</summary>
+    /// <param name="configurationArguments">Configuration arguments for the host (<c>--ActorEvents:…=…</c>).</param>
+    /// <param name="overrides">Configuration overrides from the CLI options.</param>
+    public static async Task<int> RunAsync(string[] configurationArguments, IReadOnlyDictionary<string, string?> overrides)
+    {
+        using var host = NodeHost.CreateBuilder(configurationArguments, overrides).Build();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ActorEvents.Host.Serve");
+        var options = host.Services.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
+        await host.StartAsync().ConfigureAwait(false);
+
+        var up = NodeReadiness.WaitUntilUpAsync(host, Timeout.InfiniteTimeSpan);
+        _ = up.ContinueWith(task =>
+        {
+            if (task is { IsCompletedSuccessfully: true, Result: { } address })
+            {
+                logger.LogInformation("Node {Address} is up; persistence {Persistence}. Ctrl-C or SIGTERM leaves the cluster and stops it.",
+                    address, PersistenceDescription.Of(options.Persistence));
+            }
+        }, TaskScheduler.Default);
+
+        await host.WaitForShutdownAsync().ConfigureAwait(false);
+        var cameUp = up.IsCompletedSuccessfully && up.Result is not null;
+        logger.LogInformation(cameUp ? "Node left the cluster and stopped." : "Node stopped before it joined a cluster.");
+        return cameUp ? 0 : 1;
+    }
+}

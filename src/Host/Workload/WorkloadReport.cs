@@ -1,0 +1,108 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace ActorEvents.Host.Workload;
+
+/// <summary>Prints a <see cref="WorkloadSummary"/> as a few tables.</summary>
+public static class WorkloadReport
+{
+    /// <summary>Writes the summary to <paramref name="console"/>.</summary>
+    public static void Render(IAnsiConsole console, WorkloadSummary summary)
+    {
+        console.WriteLine();
+        console.Write(new Rule($"[bold]Run {Markup.Escape(summary.RunId)}[/]{(summary.Interrupted ? " [yellow](interrupted)[/]" : string.Empty)}")
+            .LeftJustified());
+
+        var commands = new Table().Border(TableBorder.Rounded).Title("[bold]Commands[/]").HideHeaders()
+            .AddColumn(string.Empty).AddColumn(new TableColumn(string.Empty));
+        commands.AddRow("Sent", $"{summary.Sent:N0} [grey](planned {summary.PlannedCommands:N0}, {summary.Orders:N0} orders, at most {summary.Concurrency} in flight)[/]");
+        commands.AddRow("Accepted", $"[green]{summary.Accepted:N0}[/]");
+        commands.AddRow("Rejected", $"[yellow]{summary.Rejected:N0}[/]");
+        if (summary.Failed > 0)
+        {
+            commands.AddRow("Failed (threw)", $"[red]{summary.Failed:N0}[/]");
+        }
+
+        commands.AddRow("Events persisted", $"{summary.EventsPersisted + summary.FollowUpEventsPersisted:N0} " +
+            $"[grey]({summary.EventsPersisted:N0} by the commands, {summary.FollowUpEventsPersisted:N0} by handlers' follow-up commands)[/]");
+        commands.AddRow("Handler runs", summary.HandlerRuns.Count == 0
+            ? "none"
+            : string.Join(", ", summary.HandlerRuns.Select(h => $"{h.Count:N0} {h.Status.ToString().ToLowerInvariant()}")) +
+              (summary.RepliesBeforeHandlersFinished > 0 ? $", [yellow]{summary.RepliesBeforeHandlersFinished:N0} replies before handlers finished[/]" : string.Empty));
+        commands.AddRow("Duration", $"{summary.Elapsed.TotalSeconds:N2} s");
+        commands.AddRow("Throughput", $"[bold]{summary.CommandsPerSecond:N0} commands/s[/], {summary.EventsPerSecond:N0} events/s");
+        console.Write(commands);
+
+        var latency = summary.Latency;
+        var latencyTable = new Table().Border(TableBorder.Rounded).Title("[bold]Latency, send to reply (ms)[/]");
+        foreach (var column in new[] { "p50", "p90", "p99", "p99.9", "max", "mean" })
+        {
+            latencyTable.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        latencyTable.AddRow(Ms(latency.P50), Ms(latency.P90), Ms(latency.P99), Ms(latency.P999), Ms(latency.Max), Ms(latency.Mean));
+        console.Write(latencyTable);
+
+        if (summary.Rejections.Count > 0)
+        {
+            var rejections = new Table().Border(TableBorder.Rounded).Title("[bold]Rejected, by reason[/]")
+                .AddColumn("Code").AddColumn(new TableColumn("Count").RightAligned()).AddColumn("Caused by");
+            foreach (var rejection in summary.Rejections)
+            {
+                rejections.AddRow(
+                    $"{rejection.Code} [grey]({(int)rejection.Code})[/]",
+                    rejection.Count.ToString("N0", CultureInfo.CurrentCulture),
+                    Markup.Escape(string.Join(", ", rejection.Scenarios.Select(s => $"{s.Scenario} {s.Count:N0}"))));
+            }
+
+            console.Write(rejections);
+        }
+
+        if (summary.EventsByType.Count > 0)
+        {
+            var events = new Table().Border(TableBorder.Rounded).Title("[bold]Events persisted by the commands, by type[/]")
+                .AddColumn("Type").AddColumn(new TableColumn("Count").RightAligned());
+            foreach (var tally in summary.EventsByType)
+            {
+                events.AddRow(Markup.Escape(tally.EventType), tally.Count.ToString("N0", CultureInfo.CurrentCulture));
+            }
+
+            console.Write(events);
+        }
+
+        var inventory = summary.Inventory;
+        var stock = new Table().Border(TableBorder.Rounded)
+            .Title($"[bold]Inventory of the {inventory.Skus} fixed SKUs (kept across runs)[/]")
+            .AddColumn(string.Empty).AddColumn(new TableColumn("Before").RightAligned()).AddColumn(new TableColumn("After").RightAligned())
+            .AddColumn(new TableColumn("Change").RightAligned());
+        stock.AddRow("Units on hand", $"{inventory.OnHandBefore:N0}", $"{inventory.OnHandAfter:N0}", Signed(inventory.OnHandAfter - inventory.OnHandBefore));
+        stock.AddRow("Events in their streams", $"{inventory.EventsBefore:N0}", $"{inventory.EventsAfter:N0}", Signed(inventory.EventsAfter - inventory.EventsBefore));
+        console.Write(stock);
+        console.MarkupLine(inventory.SkusChecked == 0
+            ? "[yellow]Stock ledger not checked[/] (the run was interrupted or no SKU could be verified)."
+            : inventory.SkusUnbalanced == 0
+                ? $"Stock ledger: [green]{inventory.SkusChecked} of {inventory.SkusSeen} SKUs balance[/] (before + restocks − shipments = after)."
+                : $"Stock ledger: [red]{inventory.SkusUnbalanced} of {inventory.SkusChecked} SKUs do not balance[/].");
+        if (inventory.EventsBefore == 0)
+        {
+            console.MarkupLine("[grey]This was the first run on this database: run it again and the stock carries over.[/]");
+        }
+
+        if (summary.Surprises > 0)
+        {
+            console.MarkupLine($"[red]{summary.Surprises:N0} outcome(s) contradicted the script[/], e.g.:");
+            foreach (var sample in summary.SurpriseSamples)
+            {
+                console.MarkupLine($"  [red]•[/] {Markup.Escape(sample)}");
+            }
+        }
+
+        console.MarkupLine(summary.IsBroken
+            ? "[red bold]Something is broken[/] (nothing accepted, a send threw, or an outcome contradicted the script)."
+            : "[green bold]OK[/]: every outcome matched the script.");
+    }
+
+    private static string Ms(double value) => value.ToString(value < 10 ? "N2" : "N1", CultureInfo.CurrentCulture);
+
+    private static string Signed(long value) => value.ToString("+#,0;-#,0;0", CultureInfo.CurrentCulture);
+}
