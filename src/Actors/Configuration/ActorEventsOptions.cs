@@ -153,6 +153,9 @@ public sealed class PipelineOptions
 
     /// <summary>The streaming pool (python-cqrs StreamingRequestMediator defaults: 10 at a time, parallel enabled).</summary>
     public StreamingPipelineOptions Streaming { get; set; } = new();
+
+    /// <summary>Default retry policy of every handler (a handler can change it at registration).</summary>
+    public Supervision.RetryOptions Retry { get; set; } = new();
 }
 
 /// <summary>Settings of the handler pool that runs the events of streaming requests.</summary>

@@ -2,6 +2,7 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Supervision;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
@@ -11,6 +12,7 @@ using Akka.Persistence.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ActorEvents.Actors.Hosting;
@@ -48,6 +50,8 @@ public static class ActorEventsHostingExtensions
         services.AddSingleton(domain);
         services.AddSingleton<IActorEventsClient, ActorEventsClient>();
         services.AddSingleton<EventPipelineLoad>();
+        services.TryAddSingleton<IDeadLetterStore>(provider =>
+            DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, domain.Types));
         foreach (var (service, implementation) in domain.StreamingHandlers)
         {
             services.AddTransient(service, implementation);
@@ -126,17 +130,21 @@ public static class ActorEventsHostingExtensions
         {
             var scopes = resolver.GetService<IServiceScopeFactory>();
             var load = resolver.GetService<EventPipelineLoad>();
+            var deadLetters = resolver.GetService<IDeadLetterStore>();
+            deadLetters.InitializeAsync().GetAwaiter().GetResult();
             var node = Cluster.Get(system).SelfAddress.ToString();
             var pipeline = options.Pipeline;
             var requestPool = system.ActorOf(HandlerPool.Props(
-                new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node),
-                domain.Handlers, domain.Types, load.Request, scopes), "handler-pool");
+                new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
+                new HandlerPoolDependencies(domain.Handlers, domain.Types, load.Request, scopes, deadLetters)), "handler-pool");
             var streamingPool = system.ActorOf(HandlerPool.Props(
-                new HandlerPoolSettings(pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node),
-                domain.Handlers, domain.Types, load.Streaming, scopes), "streaming-handler-pool");
+                new HandlerPoolSettings(pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
+                new HandlerPoolDependencies(domain.Handlers, domain.Types, load.Streaming, scopes, deadLetters)), "streaming-handler-pool");
             var router = system.ActorOf(EventStreamRouter.Props(domain.Handlers, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
             registry.Register<EventStreamRouter>(router);
+            registry.Register<DeadLetterOffice>(system.ActorOf(
+                DeadLetterOffice.Props(deadLetters, requestPool, options.Mediator.CommandTimeout * 4), "dead-letters"));
 
             var routes = domain.CommandOwners.ToDictionary(
                 owner => owner.Key,

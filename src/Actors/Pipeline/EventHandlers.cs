@@ -22,6 +22,17 @@ public interface IHandleAnyEvent
 }
 
 /// <summary>
+/// Protean's <c>handle_error</c>: implemented by a handler class that wants to hear about its own failures.
+/// Called once after every failed invocation (before any retry); if the hook itself throws, that is logged
+/// and processing continues.
+/// </summary>
+public interface IHandleErrors
+{
+    /// <summary>Reacts to a failed invocation.</summary>
+    Task HandleErrorAsync(Exception error, EventEnvelope envelope, EventContext context);
+}
+
+/// <summary>
 /// What a handler gets next to the typed event: the envelope, a way to emit follow-up events, the scoped
 /// services of this invocation, and a cancellation token that fires on the invocation timeout.
 /// </summary>

@@ -1,4 +1,5 @@
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Event;
@@ -12,58 +13,94 @@ namespace ActorEvents.Actors.Pipeline;
 /// <param name="Ordering">Per-aggregate ordering or none (parallel mode only).</param>
 /// <param name="MaxFollowUpDepth">Deepest follow-up cascade allowed.</param>
 /// <param name="SourceNode">This node's address, stamped on follow-up events.</param>
-public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool ConcurrentEventHandleEnable, EventOrdering Ordering, int MaxFollowUpDepth, string SourceNode)
+/// <param name="Retry">Default retry policy of handlers.</param>
+public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool ConcurrentEventHandleEnable, EventOrdering Ordering, int MaxFollowUpDepth,
+    string SourceNode, RetryOptions Retry)
 {
     /// <summary>Workers actually started: 1 in sequential mode.</summary>
     public int Workers => ConcurrentEventHandleEnable ? Math.Max(1, MaxConcurrentEventHandlers) : 1;
+
+    /// <summary>Whether a failed event parks the later events of its aggregate for that handler.</summary>
+    public bool ParksFollowers => ConcurrentEventHandleEnable && Ordering == EventOrdering.PerAggregate;
 }
 
+/// <summary>What the pool depends on.</summary>
+/// <param name="Subscriptions">Which handlers take which events.</param>
+/// <param name="Types">The closed type map (for follow-up events).</param>
+/// <param name="Load">Shared load figures.</param>
+/// <param name="Scopes">DI scopes for handler invocations.</param>
+/// <param name="DeadLetters">The durable dead-letter store.</param>
+public sealed record HandlerPoolDependencies(
+    HandlerSubscriptionTable Subscriptions, MessageTypeRegistry Types, HandlerPoolLoad Load, IServiceScopeFactory Scopes, IDeadLetterStore DeadLetters);
+
 /// <summary>
-/// A bounded pool of <see cref="HandlerWorker"/> actors. It queues work items, hands each to an idle worker
-/// (never more than <see cref="HandlerPoolSettings.Workers"/> at once, across every request on the node),
-/// keeps per-aggregate order when asked, runs follow-up events, and tells each requester when all of its
-/// items are done. A failing handler only produces a failed outcome: it never stops the pool or its siblings.
+/// A bounded pool of <see cref="HandlerWorker"/> actors. It queues work items and hands each to an idle worker
+/// (never more than <see cref="HandlerPoolSettings.Workers"/> at once, across every request on the node), keeps
+/// per-aggregate order when asked, runs follow-up events, retries failures with backoff without holding a
+/// worker, sends what still fails to the dead-letter store, and — with per-aggregate ordering — parks the
+/// later events of that aggregate for that handler until the dead letter is replayed or skipped.
+/// A failing handler never stops the pool, its siblings, or other aggregates; no work item is dropped.
 /// </summary>
-public sealed class HandlerPool : ReceiveActor
+public sealed class HandlerPool : ReceiveActor, IWithTimers
 {
     private readonly HandlerPoolSettings _settings;
-    private readonly HandlerSubscriptionTable _subscriptions;
-    private readonly MessageTypeRegistry _types;
-    private readonly HandlerPoolLoad _load;
+    private readonly HandlerPoolDependencies _deps;
+    private readonly Dictionary<string, RetryOptions> _policies;
     private readonly IWorkQueue _queue;
+    private readonly Queue<WorkItem> _retryReady = new();
     private readonly Stack<IActorRef> _idle = new();
     private readonly Dictionary<long, RequestProgress> _requests = new();
+    private readonly Dictionary<OrderingKey, ParkedStream> _parked = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _running;
+    private int _retrying;
 
     /// <summary>Creates the pool.</summary>
-    public HandlerPool(HandlerPoolSettings settings, HandlerSubscriptionTable subscriptions, MessageTypeRegistry types,
-        HandlerPoolLoad load, IServiceScopeFactory scopes)
+    public HandlerPool(HandlerPoolSettings settings, HandlerPoolDependencies dependencies)
     {
         _settings = settings;
-        _subscriptions = subscriptions;
-        _types = types;
-        _load = load;
-        _queue = settings.ConcurrentEventHandleEnable && settings.Ordering == EventOrdering.PerAggregate
-            ? new KeyedWorkQueue()
-            : new FifoWorkQueue();
+        _deps = dependencies;
+        _policies = dependencies.Subscriptions.Handlers.ToDictionary(h => h.Name, h => h.RetryPolicy(settings.Retry));
+        _queue = settings.ParksFollowers ? new KeyedWorkQueue() : new FifoWorkQueue();
         for (var i = 0; i < settings.Workers; i++)
         {
-            _idle.Push(Context.ActorOf(HandlerWorker.Props(scopes), $"worker-{i + 1}"));
+            _idle.Push(Context.ActorOf(HandlerWorker.Props(dependencies.Scopes), $"worker-{i + 1}"));
         }
 
         Receive<EnqueueWork>(Enqueue);
         Receive<WorkDone>(Done);
+        Receive<RetryDue>(due =>
+        {
+            _retrying--;
+            _retryReady.Enqueue(due.Item);
+            Schedule();
+        });
+        Receive<DeadLetterWritten>(Written);
+        Receive<DeadLetterWriteFailed>(WriteFailed);
+        Receive<RetryDeadLetterWrite>(retry => WriteDeadLetter(retry.Failed.Item, retry.Failed.Failure, retry.Failed.WriteAttempt + 1));
+        Receive<ReplayDeadLetterEntry>(Replay);
+        Receive<SkipDeadLetterEntry>(Skip);
+        Receive<ReleaseAllParked>(_ =>
+        {
+            foreach (var key in _parked.Keys.ToArray())
+            {
+                Release(key);
+            }
+
+            Schedule();
+        });
     }
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     /// <summary>Props of the pool.</summary>
-    public static Props Props(HandlerPoolSettings settings, HandlerSubscriptionTable subscriptions, MessageTypeRegistry types,
-        HandlerPoolLoad load, IServiceScopeFactory scopes) =>
-        Akka.Actor.Props.Create(() => new HandlerPool(settings, subscriptions, types, load, scopes));
+    public static Props Props(HandlerPoolSettings settings, HandlerPoolDependencies dependencies) =>
+        Akka.Actor.Props.Create(() => new HandlerPool(settings, dependencies));
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() =>
-        new OneForOneStrategy(_ => Directive.Resume); // workers catch handler errors; anything else must not lose their state
+        new OneForOneStrategy(_ => Directive.Resume); // workers catch handler errors themselves
 
     private void Enqueue(EnqueueWork work)
     {
@@ -80,47 +117,239 @@ public sealed class HandlerPool : ReceiveActor
 
         foreach (var item in work.Items)
         {
-            _queue.Enqueue(item, urgent: false);
+            Admit(item, urgent: false);
         }
 
         Schedule();
+    }
+
+    /// <summary>Queues an item, or parks it behind a dead-lettered event of its aggregate.</summary>
+    private void Admit(WorkItem item, bool urgent)
+    {
+        if (_settings.ParksFollowers && _parked.TryGetValue(item.Key, out var parked))
+        {
+            Park(parked, item);
+            return;
+        }
+
+        _queue.Enqueue(item, urgent);
+    }
+
+    private void Park(ParkedStream parked, WorkItem item)
+    {
+        parked.Followers.Add(item with { RequestId = 0 });
+        Finish(item, new HandlerOutcome(item.Handler.Name, item.Envelope.EventId, item.Envelope.EventType, HandlerStatus.Parked,
+            $"Waiting behind dead letter {parked.DeadLetterId?.ToString() ?? "(being written)"} of {item.Envelope.StreamName}."));
+        if (parked.DeadLetterId is { } id)
+        {
+            parked.AppendToStore(_deps.DeadLetters, id, item.Envelope, _log);
+        }
     }
 
     private void Done(WorkDone done)
     {
         _running--;
         _idle.Push(Sender);
-        _queue.Completed(done.Item);
-        _load.Count(done.Outcome.Status == HandlerStatus.Succeeded);
-        var progress = done.Item.RequestId != 0 && _requests.TryGetValue(done.Item.RequestId, out var p) ? p : null;
-        progress?.Outcomes.Add(done.Outcome);
+        var item = done.Item;
+        if (done.Failure is { } failure)
+        {
+            Failed(item, failure);
+        }
+        else
+        {
+            Succeeded(item, done);
+        }
 
+        Schedule();
+    }
+
+    private void Succeeded(WorkItem item, WorkDone done)
+    {
+        _queue.Completed(item);
+        _deps.Load.Count(succeeded: true);
+        if (item.DeadLetterId is { } deadLetterId)
+        {
+            var released = Release(item.Key);
+            var requester = item.ReplayRequester;
+            _deps.DeadLetters.DeleteAsync(deadLetterId).ContinueWith(task =>
+            {
+                requester?.Tell(task.IsCompletedSuccessfully
+                    ? new DeadLetterReplayed(deadLetterId, true, released, null)
+                    : new DeadLetterReplayed(deadLetterId, true, released, $"handled, but removing the entry failed: {task.Exception?.GetBaseException().Message}"));
+            }, TaskScheduler.Default);
+        }
+
+        var progress = ProgressOf(item);
         var followUps = new List<WorkItem>();
         foreach (var followUp in done.FollowUps)
         {
-            FollowUp(done.Item, followUp, progress, followUps);
+            FollowUp(item, followUp, progress, followUps);
         }
 
         // Sequential mode appends (breadth-first); parallel mode lets a follow-up start as soon as its parent is done.
         var urgent = _settings.ConcurrentEventHandleEnable;
         for (var i = 0; i < followUps.Count; i++)
         {
-            _queue.Enqueue(followUps[urgent ? followUps.Count - 1 - i : i], urgent);
+            Admit(followUps[urgent ? followUps.Count - 1 - i : i], urgent);
         }
 
-        if (progress is not null && --progress.Outstanding == 0)
+        Finish(item, done.Outcome);
+    }
+
+    private void Failed(WorkItem item, HandlerFailure failure)
+    {
+        var policy = _policies.GetValueOrDefault(item.Handler.Name, _settings.Retry);
+        var retry = item.Attempt - item.RetryBase;
+        if (!failure.Permanent && retry <= policy.MaxRetries)
         {
-            _requests.Remove(done.Item.RequestId);
-            progress.ReplyTo.Tell(new DispatchCompleted(done.Item.RequestId, progress.Outcomes));
+            // The worker is free again; the key stays held so the aggregate's later events keep their place.
+            var delay = policy.DelayBefore(retry);
+            _retrying++;
+            _deps.Load.CountRetry();
+            _log.Debug("Handler {0} failed on {1} (attempt {2}): {3}; retrying in {4} ms", item.Handler.Name, item.Envelope.EventId, item.Attempt, failure, (int)delay.TotalMilliseconds);
+            Timers.StartSingleTimer(new RetryTimerKey(item.Handler.Name, item.Envelope.EventId, item.Attempt),
+                new RetryDue(item with { Attempt = item.Attempt + 1, FirstFailureAt = item.FirstFailureAt ?? DateTimeOffset.UtcNow }), delay);
+            return;
         }
 
+        _deps.Load.Count(succeeded: false);
+        if (item.DeadLetterId is { } deadLetterId)
+        {
+            // A replay failed again: the entry stays (parked followers too), with its attempt count raised.
+            var requester = item.ReplayRequester;
+            _deps.DeadLetters.RecordFailureAsync(deadLetterId, failure, item.Attempt).ContinueWith(
+                _ => requester?.Tell(new DeadLetterReplayed(deadLetterId, false, 0, failure.ToString())), TaskScheduler.Default);
+            return;
+        }
+
+        _log.Warning("Handler {0} gave up on {1} ({2} #{3}) after {4} attempt(s): {5}. Sending it to the dead-letter store.",
+            item.Handler.Name, item.Envelope.EventType, item.Envelope.StreamName, item.Envelope.SequenceNr, item.Attempt, failure);
+        if (_settings.ParksFollowers)
+        {
+            var parked = new ParkedStream();
+            _parked[item.Key] = parked;
+            foreach (var follower in _queue.TakePending(item.Key))
+            {
+                Park(parked, follower);
+            }
+        }
+
+        _queue.Completed(item);
+        WriteDeadLetter(item, failure, 1);
+    }
+
+    private void WriteDeadLetter(WorkItem item, HandlerFailure failure, int writeAttempt)
+    {
+        var entry = new NewDeadLetter(item.Handler.Name, item.Envelope, failure, item.Attempt, item.FirstFailureAt ?? DateTimeOffset.UtcNow);
+        _deps.DeadLetters.AddAsync(entry).PipeTo(Self,
+            success: id => new DeadLetterWritten(item, failure, id),
+            failure: error => new DeadLetterWriteFailed(item, failure, error, writeAttempt));
+    }
+
+    private void Written(DeadLetterWritten written)
+    {
+        var item = written.Item;
+        _deps.Load.CountDeadLetter();
+        if (_parked.TryGetValue(item.Key, out var parked) && parked.DeadLetterId is null)
+        {
+            parked.DeadLetterId = written.Id;
+            foreach (var follower in parked.Followers)
+            {
+                parked.AppendToStore(_deps.DeadLetters, written.Id, follower.Envelope, _log);
+            }
+        }
+
+        Finish(item, new HandlerOutcome(item.Handler.Name, item.Envelope.EventId, item.Envelope.EventType, HandlerStatus.DeadLettered,
+            $"{written.Failure} (dead letter {written.Id})", item.Attempt));
         Schedule();
+    }
+
+    private void WriteFailed(DeadLetterWriteFailed failed)
+    {
+        // The store is unreachable: keep the item and try again later, never drop it.
+        var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failed.WriteAttempt, 7))));
+        _log.Error(failed.Error, "Could not write the dead letter of {0} for {1} (try {2}); retrying in {3} ms",
+            failed.Item.Handler.Name, failed.Item.Envelope.EventId, failed.WriteAttempt, (int)delay.TotalMilliseconds);
+        Timers.StartSingleTimer(new DeadLetterWriteTimerKey(failed.Item.Handler.Name, failed.Item.Envelope.EventId), new RetryDeadLetterWrite(failed), delay);
+    }
+
+    private void Replay(ReplayDeadLetterEntry replay)
+    {
+        var entry = replay.Entry;
+        var handler = _deps.Subscriptions.Find(entry.Handler);
+        if (handler is null)
+        {
+            replay.Requester.Tell(new DeadLetterOperationFailed(entry.Id, $"Handler '{entry.Handler}' is not registered on this node."));
+            return;
+        }
+
+        var item = new WorkItem(0, entry.Envelope, handler, 0)
+        {
+            Attempt = entry.Attempts + 1, RetryBase = entry.Attempts, FirstFailureAt = entry.FirstFailureAt, DeadLetterId = entry.Id, ReplayRequester = replay.Requester,
+        };
+        EnsureParked(item.Key, entry);
+        _retryReady.Enqueue(item);
+        Schedule();
+    }
+
+    private void Skip(SkipDeadLetterEntry skip)
+    {
+        var entry = skip.Entry;
+        var handler = _deps.Subscriptions.Find(entry.Handler);
+        var released = 0;
+        if (handler is not null)
+        {
+            var key = new WorkItem(0, entry.Envelope, handler, 0).Key;
+            EnsureParked(key, entry);
+            released = Release(key);
+        }
+
+        var requester = skip.Requester;
+        _deps.DeadLetters.DeleteAsync(entry.Id).ContinueWith(task => requester.Tell(task.IsCompletedSuccessfully
+            ? new DeadLetterSkipped(entry.Id, released)
+            : new DeadLetterOperationFailed(entry.Id, $"Removing the entry failed: {task.Exception?.GetBaseException().Message}")), TaskScheduler.Default);
+        Schedule();
+    }
+
+    /// <summary>After a restart the parked stream exists only in the store: rebuild it from the entry.</summary>
+    private void EnsureParked(OrderingKey key, ActorEvents.Messages.DeadLetter entry)
+    {
+        if (!_settings.ParksFollowers || _parked.ContainsKey(key))
+        {
+            return;
+        }
+
+        var parked = new ParkedStream { DeadLetterId = entry.Id };
+        var handler = _deps.Subscriptions.Find(entry.Handler)!;
+        parked.Followers.AddRange(entry.ParkedFollowers.Select(envelope => new WorkItem(0, envelope, handler, 0)));
+        foreach (var waiting in _queue.TakePending(key))
+        {
+            Park(parked, waiting);
+        }
+
+        _parked[key] = parked;
+    }
+
+    /// <summary>Un-parks a key: its followers go back to the queue, in order. Returns how many.</summary>
+    private int Release(OrderingKey key)
+    {
+        if (!_parked.Remove(key, out var parked))
+        {
+            return 0;
+        }
+
+        foreach (var follower in parked.Followers)
+        {
+            _queue.Enqueue(follower, urgent: false);
+        }
+
+        return parked.Followers.Count;
     }
 
     private void FollowUp(WorkItem parent, IEvent followUp, RequestProgress? progress, List<WorkItem> items)
     {
         var envelope = parent.Envelope;
-        if (!_types.TryGet(followUp.GetType(), out var registered))
+        if (!_deps.Types.TryGet(followUp.GetType(), out var registered))
         {
             progress?.Outcomes.Add(new HandlerOutcome(parent.Handler.Name, envelope.EventId, followUp.GetType().Name, HandlerStatus.Failed,
                 $"Follow-up event '{followUp.GetType().FullName}' is not registered; it was not dispatched."));
@@ -140,7 +369,7 @@ public sealed class HandlerPool : ReceiveActor
             return;
         }
 
-        foreach (var handler in _subscriptions.Match(child))
+        foreach (var handler in _deps.Subscriptions.Match(child))
         {
             if (progress is not null)
             {
@@ -151,15 +380,45 @@ public sealed class HandlerPool : ReceiveActor
         }
     }
 
-    private void Schedule()
+    private RequestProgress? ProgressOf(WorkItem item) =>
+        item.RequestId != 0 && _requests.TryGetValue(item.RequestId, out var progress) ? progress : null;
+
+    /// <summary>Records an item's final outcome for its request and tells the requester when it was the last.</summary>
+    private void Finish(WorkItem item, HandlerOutcome outcome)
     {
-        while (_idle.Count > 0 && _queue.TryDequeue(out var item))
+        if (ProgressOf(item) is not { } progress)
         {
-            _running++;
-            _idle.Pop().Tell(new RunWork(item));
+            return;
         }
 
-        _load.Set(_queue.Count, _running);
+        progress.Outcomes.Add(outcome);
+        if (--progress.Outstanding == 0)
+        {
+            _requests.Remove(item.RequestId);
+            progress.ReplyTo.Tell(new DispatchCompleted(item.RequestId, progress.Outcomes));
+        }
+    }
+
+    private void Schedule()
+    {
+        while (_idle.Count > 0 && _retryReady.TryDequeue(out var retry))
+        {
+            Run(retry);
+        }
+
+        while (_idle.Count > 0 && _queue.TryDequeue(out var item))
+        {
+            Run(item);
+        }
+
+        _deps.Load.Set(_queue.Count + _retryReady.Count, _running);
+        _deps.Load.SetParked(_parked.Values.Sum(p => p.Followers.Count), _retrying);
+    }
+
+    private void Run(WorkItem item)
+    {
+        _running++;
+        _idle.Pop().Tell(new RunWork(item, _policies.GetValueOrDefault(item.Handler.Name, _settings.Retry)));
     }
 
     private sealed class RequestProgress(IActorRef replyTo, int outstanding)
@@ -170,38 +429,95 @@ public sealed class HandlerPool : ReceiveActor
 
         public List<HandlerOutcome> Outcomes { get; } = [];
     }
+
+    /// <summary>The later events of one aggregate for one handler, waiting behind a dead letter.</summary>
+    private sealed class ParkedStream
+    {
+        private Task _storeWrites = Task.CompletedTask;
+
+        public long? DeadLetterId { get; set; }
+
+        public List<WorkItem> Followers { get; } = [];
+
+        /// <summary>Appends a follower to the stored entry; appends run one after another so none is lost.</summary>
+        public void AppendToStore(IDeadLetterStore store, long id, EventEnvelope follower, ILoggingAdapter log) =>
+            _storeWrites = _storeWrites.ContinueWith(
+                _ => store.AddFollowerAsync(id, follower).ContinueWith(t =>
+                {
+                    if (t.IsFaulted)
+                    {
+                        log.Error(t.Exception, "Could not record parked follower {0} on dead letter {1}; it is still parked in memory", follower.EventId, id);
+                    }
+                }, TaskScheduler.Default),
+                TaskScheduler.Default).Unwrap();
+    }
+
+    private sealed record RetryDue(WorkItem Item);
+
+    private sealed record RetryTimerKey(string Handler, string EventId, int Attempt);
+
+    private sealed record DeadLetterWriteTimerKey(string Handler, string EventId);
+
+    private sealed record DeadLetterWritten(WorkItem Item, HandlerFailure Failure, long Id);
+
+    private sealed record DeadLetterWriteFailed(WorkItem Item, HandlerFailure Failure, Exception Error, int WriteAttempt);
+
+    private sealed record RetryDeadLetterWrite(DeadLetterWriteFailed Failed);
 }
 
-/// <summary>Runs one (event, handler) pair at a time: a fresh DI scope, a fresh handler instance, and every error caught.</summary>
+/// <summary>
+/// Runs one (event, handler) pair at a time: a fresh DI scope and handler instance, the invocation timeout,
+/// error classification, and the handler's <see cref="IHandleErrors"/> hook. Every error is caught.
+/// </summary>
 public sealed class HandlerWorker : ReceiveActor
 {
     /// <summary>Creates the worker.</summary>
     public HandlerWorker(IServiceScopeFactory scopes)
     {
+        var log = Context.GetLogger();
         ReceiveAsync<RunWork>(async run =>
         {
             // Captured before any await: the pool recognises the worker by the sender of WorkDone.
             var pool = Sender;
             var self = Self;
             var item = run.Item;
+            var policy = run.Policy;
             var envelope = item.Envelope;
-            HandlerOutcome outcome;
             IReadOnlyList<IEvent> followUps = [];
+            HandlerFailure? failure = null;
+            await using var scope = scopes.CreateAsyncScope();
+            using var timeout = new CancellationTokenSource(policy.InvocationTimeout);
+            object? handler = null;
+            EventContext? context = null;
             try
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var handler = ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, item.Handler.HandlerType);
-                var context = new EventContext(envelope, item.Handler.Name, 1, scope.ServiceProvider, CancellationToken.None);
-                await item.Handler.InvokeAsync(handler, envelope, context);
+                handler = ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, item.Handler.HandlerType);
+                context = new EventContext(envelope, item.Handler.Name, item.Attempt, scope.ServiceProvider, timeout.Token);
+                await item.Handler.InvokeAsync(handler, envelope, context).WaitAsync(policy.InvocationTimeout);
                 followUps = context.FollowUps;
-                outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType, HandlerStatus.Succeeded);
             }
             catch (Exception e)
             {
-                outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType, HandlerStatus.Failed, $"{e.GetType().Name}: {e.Message}");
+                var error = e is TimeoutException && timeout.IsCancellationRequested
+                    ? new TimeoutException($"Handler '{item.Handler.Name}' did not finish within {policy.InvocationTimeout.TotalMilliseconds:0} ms.", e)
+                    : e;
+                failure = HandlerFailure.From(error, policy.IsPermanent(error));
+                if (handler is IHandleErrors hook && context is not null)
+                {
+                    try
+                    {
+                        await hook.HandleErrorAsync(error, envelope, context);
+                    }
+                    catch (Exception hookError)
+                    {
+                        log.Error(hookError, "The error hook of {0} threw while handling a failure on {1}; processing continues", item.Handler.Name, envelope.EventId);
+                    }
+                }
             }
 
-            pool.Tell(new WorkDone(item, outcome, followUps), self);
+            var outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType,
+                failure is null ? HandlerStatus.Succeeded : HandlerStatus.Failed, failure?.ToString(), item.Attempt);
+            pool.Tell(new WorkDone(item, outcome, followUps, failure), self);
         });
     }
 

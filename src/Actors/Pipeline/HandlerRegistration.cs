@@ -18,6 +18,9 @@ public sealed class HandlerOptions
 
     /// <summary>Only events whose origin stream equals this.</summary>
     public string? SourceStream { get; set; }
+
+    /// <summary>Changes this handler's retry policy, starting from the configured defaults (<c>ActorEvents:Pipeline:Retry</c>).</summary>
+    public Action<Supervision.RetryOptions>? Retry { get; set; }
 }
 
 /// <summary>A handler class resolved at start-up: its name, filters, and one compiled invoker per event type.</summary>
@@ -26,9 +29,10 @@ public sealed class HandlerDescriptor
     private readonly IReadOnlyDictionary<Type, Func<object, IEvent, EventContext, Task>> _invokers;
     private readonly Func<object, EventEnvelope, EventContext, Task>? _anyInvoker;
 
-    private HandlerDescriptor(string name, Type handlerType, string? streamCategory, string? sourceStream,
+    private HandlerDescriptor(string name, Type handlerType, string? streamCategory, string? sourceStream, Action<Supervision.RetryOptions>? retry,
         IReadOnlyDictionary<Type, Func<object, IEvent, EventContext, Task>> invokers, Func<object, EventEnvelope, EventContext, Task>? anyInvoker)
     {
+        ConfigureRetry = retry;
         Name = name;
         HandlerType = handlerType;
         StreamCategory = streamCategory;
@@ -48,6 +52,17 @@ public sealed class HandlerDescriptor
 
     /// <summary>Origin stream filter (null = all).</summary>
     public string? SourceStream { get; }
+
+    /// <summary>The handler's changes to the default retry policy.</summary>
+    public Action<Supervision.RetryOptions>? ConfigureRetry { get; }
+
+    /// <summary>The handler's retry policy given the configured defaults.</summary>
+    public Supervision.RetryOptions RetryPolicy(Supervision.RetryOptions defaults)
+    {
+        var policy = defaults.Clone();
+        ConfigureRetry?.Invoke(policy);
+        return policy;
+    }
 
     /// <summary>True for an any-event subscription.</summary>
     public bool HandlesAnyEvent => _anyInvoker is not null;
@@ -120,7 +135,7 @@ public sealed class HandlerDescriptor
                 $"'{handlerType.FullName}' implements neither IHandle<TEvent> nor IHandleAnyEvent, so it handles nothing.");
         }
 
-        return new HandlerDescriptor(name, handlerType, options.StreamCategory ?? options.PartOf, options.SourceStream, invokers, any);
+        return new HandlerDescriptor(name, handlerType, options.StreamCategory ?? options.PartOf, options.SourceStream, options.Retry, invokers, any);
     }
 
     private static Func<object, IEvent, EventContext, Task> CompileInvoker(Type handlerInterface, Type eventType)
@@ -148,6 +163,9 @@ public sealed class HandlerSubscriptionTable
 
     /// <summary>All handlers.</summary>
     public IReadOnlyList<HandlerDescriptor> Handlers => _handlers;
+
+    /// <summary>The handler with this name, or null.</summary>
+    public HandlerDescriptor? Find(string name) => _handlers.FirstOrDefault(h => h.Name == name);
 
     /// <summary>The handlers that take this event, in registration order.</summary>
     public IReadOnlyList<HandlerDescriptor> Match(EventEnvelope envelope)

@@ -32,6 +32,21 @@ public sealed record DispatchCompleted(long RequestId, IReadOnlyList<HandlerOutc
 /// <param name="Depth">0 for persisted events, parent depth + 1 for follow-ups.</param>
 public sealed record WorkItem(long RequestId, EventEnvelope Envelope, HandlerDescriptor Handler, int Depth)
 {
+    /// <summary>1-based number of the invocation this item is (raised by every retry).</summary>
+    public int Attempt { get; init; } = 1;
+
+    /// <summary>When the first attempt failed.</summary>
+    public DateTimeOffset? FirstFailureAt { get; init; }
+
+    /// <summary>Set when this item replays a dead letter.</summary>
+    public long? DeadLetterId { get; init; }
+
+    /// <summary>Who asked for the replay.</summary>
+    public IActorRef? ReplayRequester { get; init; }
+
+    /// <summary>Attempts made before this run of the retry policy started (a replay starts a fresh budget).</summary>
+    public int RetryBase { get; init; }
+
     /// <summary>The ordering key: one handler and one aggregate.</summary>
     public OrderingKey Key => new(Handler.Name, Envelope.AggregateType, Envelope.AggregateId);
 }
@@ -50,13 +65,15 @@ public sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items, 
 
 /// <summary>Pool → worker: run one item.</summary>
 /// <param name="Item">The item.</param>
-public sealed record RunWork(WorkItem Item);
+/// <param name="Policy">The handler's retry policy (for its timeout and error classification).</param>
+public sealed record RunWork(WorkItem Item, Supervision.RetryOptions Policy);
 
 /// <summary>Worker → pool: an item finished.</summary>
 /// <param name="Item">The item.</param>
 /// <param name="Outcome">How it went.</param>
 /// <param name="FollowUps">Follow-up events it emitted (only when it succeeded).</param>
-public sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<IEvent> FollowUps);
+/// <param name="Failure">What went wrong, when it failed.</param>
+public sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<IEvent> FollowUps, Supervision.HandlerFailure? Failure = null);
 
 /// <summary>How the handler pool orders events.</summary>
 public enum EventOrdering
@@ -79,6 +96,10 @@ public sealed class HandlerPoolLoad
     private int _peakRunning;
     private long _completed;
     private long _failed;
+    private int _parked;
+    private int _retrying;
+    private long _deadLettered;
+    private long _retries;
 
     /// <summary>Items waiting for a worker.</summary>
     public int Queued => Volatile.Read(ref _queued);
@@ -94,6 +115,28 @@ public sealed class HandlerPoolLoad
 
     /// <summary>Items that failed.</summary>
     public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Events parked behind a dead-lettered event of the same aggregate.</summary>
+    public int Parked => Volatile.Read(ref _parked);
+
+    /// <summary>Items waiting for a retry.</summary>
+    public int Retrying => Volatile.Read(ref _retrying);
+
+    /// <summary>Items that went to the dead-letter store.</summary>
+    public long DeadLettered => Interlocked.Read(ref _deadLettered);
+
+    /// <summary>Retries started.</summary>
+    public long Retries => Interlocked.Read(ref _retries);
+
+    internal void SetParked(int parked, int retrying)
+    {
+        Volatile.Write(ref _parked, parked);
+        Volatile.Write(ref _retrying, retrying);
+    }
+
+    internal void CountDeadLetter() => Interlocked.Increment(ref _deadLettered);
+
+    internal void CountRetry() => Interlocked.Increment(ref _retries);
 
     internal void Set(int queued, int running)
     {
@@ -127,3 +170,16 @@ public sealed class EventPipelineLoad
     /// <summary>The streaming pool.</summary>
     public HandlerPoolLoad Streaming { get; } = new();
 }
+
+/// <summary>Office → pool: replay a dead letter.</summary>
+/// <param name="Entry">The entry.</param>
+/// <param name="Requester">Who gets <see cref="DeadLetterReplayed"/> or <see cref="DeadLetterOperationFailed"/>.</param>
+public sealed record ReplayDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
+
+/// <summary>Office → pool: drop a dead letter and release its parked followers.</summary>
+/// <param name="Entry">The entry.</param>
+/// <param name="Requester">Who gets <see cref="DeadLetterSkipped"/>.</param>
+public sealed record SkipDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
+
+/// <summary>Office → pool: every dead letter was purged; release every parked stream.</summary>
+public sealed record ReleaseAllParked;

@@ -9,7 +9,11 @@ internal interface IWorkQueue
 
     bool TryDequeue(out WorkItem item);
 
+    /// <summary>The item is finished (successfully, dead-lettered or parked): its key may run again.</summary>
     void Completed(WorkItem item);
+
+    /// <summary>Removes and returns the items waiting under a key, in order.</summary>
+    IReadOnlyList<WorkItem> TakePending(OrderingKey key);
 }
 
 /// <summary>One global queue: emission order (sequential mode) or no ordering at all.</summary>
@@ -47,6 +51,8 @@ internal sealed class FifoWorkQueue : IWorkQueue
     public void Completed(WorkItem item)
     {
     }
+
+    public IReadOnlyList<WorkItem> TakePending(OrderingKey key) => [];
 }
 
 /// <summary>
@@ -110,10 +116,21 @@ internal sealed class KeyedWorkQueue : IWorkQueue
     public void Completed(WorkItem item)
     {
         var key = item.Key;
-        _running.Remove(key);
-        if (_pending.ContainsKey(key))
+        if (_running.Remove(key) && _pending.ContainsKey(key))
         {
             _ready.AddLast(key);
         }
+    }
+
+    public IReadOnlyList<WorkItem> TakePending(OrderingKey key)
+    {
+        if (!_pending.Remove(key, out var queue))
+        {
+            return [];
+        }
+
+        _ready.Remove(key);
+        Count -= queue.Count;
+        return queue.ToArray();
     }
 }

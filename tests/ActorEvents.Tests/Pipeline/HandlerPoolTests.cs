@@ -82,15 +82,17 @@ public sealed class HandlerPoolTests
     [Fact]
     public async Task Should_report_a_throwing_handler_without_stopping_its_siblings()
     {
+        var overrides = Pool(3);
+        overrides["Pipeline:Retry:MaxRetries"] = "0";
         var (host, probe) = await PipelineHost.StartAsync(
-            d => d.AddHandler<RecordingHandler>().AddHandler<ThrowingHandler>().AddHandler<SecondRecordingHandler>(), Pool(3));
+            d => d.AddHandler<RecordingHandler>().AddHandler<ThrowingHandler>().AddHandler<SecondRecordingHandler>(), overrides);
         await using var _ = host;
 
         var accepted = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("throws", 1)));
 
         Assert.Single(probe.SeenBy(nameof(RecordingHandler)));
         Assert.Single(probe.SeenBy(nameof(SecondRecordingHandler)));
-        var failed = Assert.Single(accepted.HandlerOutcomes, o => o.Status == HandlerStatus.Failed);
+        var failed = Assert.Single(accepted.HandlerOutcomes, o => o.Status == HandlerStatus.DeadLettered);
         Assert.Equal(nameof(ThrowingHandler), failed.Handler);
         Assert.Contains("boom", failed.Error);
         Assert.Equal(2, accepted.HandlerOutcomes.Count(o => o.Status == HandlerStatus.Succeeded));

@@ -1,0 +1,325 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Serialization;
+using ActorEvents.Messages;
+using LinqToDB;
+using LinqToDB.Async;
+using LinqToDB.Data;
+using LinqToDB.Mapping;
+
+namespace ActorEvents.Actors.Supervision;
+
+/// <summary>A new dead letter, before the store gives it an id.</summary>
+/// <param name="Handler">Handler name.</param>
+/// <param name="Envelope">The failed event.</param>
+/// <param name="Error">The last error.</param>
+/// <param name="Attempts">Invocations so far.</param>
+/// <param name="FirstFailureAt">First failure.</param>
+public sealed record NewDeadLetter(string Handler, EventEnvelope Envelope, HandlerFailure Error, int Attempts, DateTimeOffset FirstFailureAt);
+
+/// <summary>What went wrong in one invocation.</summary>
+/// <param name="ErrorType">Exception type.</param>
+/// <param name="Message">Exception message.</param>
+/// <param name="StackTrace">Stack trace.</param>
+/// <param name="Permanent">Whether retrying cannot help.</param>
+public sealed record HandlerFailure(string ErrorType, string Message, string? StackTrace, bool Permanent)
+{
+    /// <summary>From an exception.</summary>
+    public static HandlerFailure From(Exception error, bool permanent) =>
+        new(error.GetType().FullName ?? error.GetType().Name, error.Message, error.ToString(), permanent);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{ErrorType}: {Message}";
+}
+
+/// <summary>The durable store of dead letters.</summary>
+public interface IDeadLetterStore
+{
+    /// <summary>Creates the table if it is missing.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Adds an entry and returns its id.</summary>
+    Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends a parked follower to an entry.</summary>
+    Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default);
+
+    /// <summary>Records another failed attempt.</summary>
+    Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default);
+
+    /// <summary>Entries matching a filter, oldest first.</summary>
+    Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>One entry, or null.</summary>
+    Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes an entry; false when there was none.</summary>
+    Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every entry; returns how many.</summary>
+    Task<int> PurgeAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Creates the store that matches the persistence provider.</summary>
+public static class DeadLetterStores
+{
+    /// <summary>SQL store for SQLite/PostgreSQL, in-memory store for the in-memory provider.</summary>
+    public static IDeadLetterStore Create(PersistenceOptions persistence, MessageTypeRegistry types) =>
+        persistence.Provider == PersistenceProviders.InMemory
+            ? new InMemoryDeadLetterStore()
+            : new SqlDeadLetterStore(PersistenceHocon.Linq2DbProviderOf(persistence.Provider), PersistenceHocon.ConnectionStringOf(persistence), types);
+}
+
+/// <summary>Dead letters in table <c>ae_dead_letters</c> of the journal's database, through linq2db.</summary>
+public sealed class SqlDeadLetterStore : IDeadLetterStore
+{
+    private readonly DataOptions _options;
+    private readonly JsonSerializerOptions _json;
+
+    /// <summary>Creates the store.</summary>
+    public SqlDeadLetterStore(string linq2DbProvider, string connectionString, MessageTypeRegistry types)
+    {
+        _options = new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
+        _json = ActorEventsSerializer.CreateOptions(types);
+    }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await db.CreateTableAsync<DeadLetterRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        var now = DateTime.UtcNow;
+        var row = new DeadLetterRow
+        {
+            Handler = entry.Handler,
+            EventId = entry.Envelope.EventId,
+            EventType = entry.Envelope.EventType,
+            AggregateType = entry.Envelope.AggregateType,
+            AggregateId = entry.Envelope.AggregateId,
+            SequenceNr = entry.Envelope.SequenceNr,
+            Envelope = JsonSerializer.Serialize(entry.Envelope, _json),
+            ErrorType = entry.Error.ErrorType,
+            ErrorMessage = entry.Error.Message,
+            StackTrace = entry.Error.StackTrace,
+            Attempts = entry.Attempts,
+            FirstFailureAt = entry.FirstFailureAt.UtcDateTime,
+            LastFailureAt = now,
+            ParkedFollowers = "[]",
+        };
+        return await db.InsertWithInt64IdentityAsync(row, token: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var row = await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return;
+        }
+
+        var followers = Followers(row);
+        followers.Add(follower);
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id)
+            .Set(r => r.ParkedFollowers, JsonSerializer.Serialize(followers, _json))
+            .UpdateAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id)
+            .Set(r => r.Attempts, attempts)
+            .Set(r => r.ErrorType, error.ErrorType)
+            .Set(r => r.ErrorMessage, error.Message)
+            .Set(r => r.StackTrace, error.StackTrace)
+            .Set(r => r.LastFailureAt, DateTime.UtcNow)
+            .UpdateAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        var query = db.GetTable<DeadLetterRow>().AsQueryable();
+        if (filter.Handler is { } handler)
+        {
+            query = query.Where(r => r.Handler == handler);
+        }
+
+        if (filter.EventType is { } eventType)
+        {
+            query = query.Where(r => r.EventType == eventType);
+        }
+
+        if (filter.AggregateId is { } aggregateId)
+        {
+            query = query.Where(r => r.AggregateId == aggregateId);
+        }
+
+        var rows = await query.OrderBy(r => r.Id).Take(filter.Limit).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.Select(ToDeadLetter).ToArray();
+    }
+
+    /// <inheritdoc />
+    public async Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        var row = await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
+        return row is null ? null : ToDeadLetter(row);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        return await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> PurgeAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        return await db.GetTable<DeadLetterRow>().DeleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private List<EventEnvelope> Followers(DeadLetterRow row) =>
+        JsonSerializer.Deserialize<List<EventEnvelope>>(row.ParkedFollowers, _json) ?? [];
+
+    private DeadLetter ToDeadLetter(DeadLetterRow row) => new(
+        row.Id,
+        row.Handler,
+        JsonSerializer.Deserialize<EventEnvelope>(row.Envelope, _json)!,
+        row.ErrorType,
+        row.ErrorMessage,
+        row.StackTrace,
+        row.Attempts,
+        new DateTimeOffset(DateTime.SpecifyKind(row.FirstFailureAt, DateTimeKind.Utc)),
+        new DateTimeOffset(DateTime.SpecifyKind(row.LastFailureAt, DateTimeKind.Utc)),
+        Followers(row));
+
+    [Table("ae_dead_letters")]
+    private sealed class DeadLetterRow
+    {
+        [PrimaryKey, Identity, Column("id")]
+        public long Id { get; set; }
+
+        [Column("handler", Length = 200), NotNull]
+        public string Handler { get; set; } = string.Empty;
+
+        [Column("event_id", Length = 64), NotNull]
+        public string EventId { get; set; } = string.Empty;
+
+        [Column("event_type", Length = 200), NotNull]
+        public string EventType { get; set; } = string.Empty;
+
+        [Column("aggregate_type", Length = 200), NotNull]
+        public string AggregateType { get; set; } = string.Empty;
+
+        [Column("aggregate_id", Length = 1024), NotNull]
+        public string AggregateId { get; set; } = string.Empty;
+
+        [Column("sequence_nr"), NotNull]
+        public long SequenceNr { get; set; }
+
+        [Column("envelope", DataType = DataType.Text), NotNull]
+        public string Envelope { get; set; } = string.Empty;
+
+        [Column("error_type", Length = 500), NotNull]
+        public string ErrorType { get; set; } = string.Empty;
+
+        [Column("error_message", DataType = DataType.Text), NotNull]
+        public string ErrorMessage { get; set; } = string.Empty;
+
+        [Column("stack_trace", DataType = DataType.Text), Nullable]
+        public string? StackTrace { get; set; }
+
+        [Column("attempts"), NotNull]
+        public int Attempts { get; set; }
+
+        [Column("first_failure_at"), NotNull]
+        public DateTime FirstFailureAt { get; set; }
+
+        [Column("last_failure_at"), NotNull]
+        public DateTime LastFailureAt { get; set; }
+
+        [Column("parked_followers", DataType = DataType.Text), NotNull]
+        public string ParkedFollowers { get; set; } = "[]";
+    }
+}
+
+/// <summary>Dead letters in memory (the in-memory persistence provider): nothing survives the process.</summary>
+public sealed class InMemoryDeadLetterStore : IDeadLetterStore
+{
+    private readonly ConcurrentDictionary<long, DeadLetter> _entries = new();
+    private long _nextId;
+
+    /// <inheritdoc />
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        _entries[id] = new DeadLetter(id, entry.Handler, entry.Envelope, entry.Error.ErrorType, entry.Error.Message, entry.Error.StackTrace,
+            entry.Attempts, entry.FirstFailureAt, DateTimeOffset.UtcNow, []);
+        return Task.FromResult(id);
+    }
+
+    /// <inheritdoc />
+    public Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default)
+    {
+        _entries.AddOrUpdate(id, _ => throw new KeyNotFoundException(), (_, e) => e with { ParkedFollowers = [.. e.ParkedFollowers, follower] });
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            _entries[id] = entry with
+            {
+                Attempts = attempts, ErrorType = error.ErrorType, ErrorMessage = error.Message, StackTrace = error.StackTrace, LastFailureAt = DateTimeOffset.UtcNow,
+            };
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<DeadLetter>>(_entries.Values
+            .Where(e => (filter.Handler is null || e.Handler == filter.Handler)
+                        && (filter.EventType is null || e.Envelope.EventType == filter.EventType)
+                        && (filter.AggregateId is null || e.Envelope.AggregateId == filter.AggregateId))
+            .OrderBy(e => e.Id).Take(filter.Limit).ToArray());
+
+    /// <inheritdoc />
+    public Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_entries.TryGetValue(id, out var entry) ? entry : null);
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default) => Task.FromResult(_entries.TryRemove(id, out _));
+
+    /// <inheritdoc />
+    public Task<int> PurgeAsync(CancellationToken cancellationToken = default)
+    {
+        var count = _entries.Count;
+        _entries.Clear();
+        return Task.FromResult(count);
+    }
+}
