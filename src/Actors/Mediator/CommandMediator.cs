@@ -3,6 +3,7 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 using Akka.Actor;
+using AkkaDeadLetter = Akka.Event.DeadLetter;
 using Akka.Serialization;
 
 namespace ActorEvents.Actors.Mediator;
@@ -48,6 +49,7 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         Receive<AggregateReplied>(Replied);
         Receive<DispatchCompleted>(Dispatched);
         Receive<SweepHandlerTimeouts>(_ => SweepTimeouts());
+        Receive<AkkaDeadLetter>(dead => dead.Message is AggregateRequest, AnswerUndelivered);
         Receive<ICommand>(command => Route(command, CommandMetadata.None, PipelineKind.Request));
     }
 
@@ -57,6 +59,9 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
+        // A command that ends in dead letters on this node (an entity stopping with it in its mailbox or stash,
+        // a region that is gone) is answered at once instead of leaving its caller to time out.
+        Context.System.EventStream.Subscribe(Self, typeof(AkkaDeadLetter));
         var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, _settings.Mediator.CommandTimeout.Ticks / 10));
         Timers.StartPeriodicTimer("sweep", SweepHandlerTimeouts.Instance, sweep);
     }
@@ -144,6 +149,17 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         {
             _waiting.Remove(requestId);
             waiting.Pending.ReplyTo.Tell(accepted with { HandlersCompleted = true, HandlerOutcomes = outcomes });
+        }
+    }
+
+    private static void AnswerUndelivered(AkkaDeadLetter dead)
+    {
+        var request = (AggregateRequest)dead.Message;
+        if (!dead.Sender.IsNobody())
+        {
+            dead.Sender.Tell(new CommandRejected(RejectionCode.AggregateUnavailable,
+                $"The command could not be delivered to {request.Command.GetType().Name} '{request.Command.AggregateId}' (the aggregate stopped or is restarting); nothing was persisted by it. Retry with the same command id.")
+                { CommandId = request.CommandId });
         }
     }
 
