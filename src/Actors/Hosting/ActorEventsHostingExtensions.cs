@@ -103,10 +103,7 @@ public static class ActorEventsHostingExtensions
             return builder.WithInMemoryJournal().WithInMemorySnapshotStore();
         }
 
-        if (persistence.Provider == PersistenceProviders.Sqlite)
-        {
-            PersistenceHocon.PrepareSqlite(PersistenceHocon.ConnectionStringOf(persistence));
-        }
+        DatabaseSchema.EnsureCreated(persistence);
 
         return builder.AddHocon(PersistenceHocon.Build(persistence), HoconAddMode.Prepend);
     }

@@ -54,7 +54,9 @@ public static class PersistenceHocon
 
         var provider = Quote(Linq2DbProviderOf(options.Provider));
         var connection = Quote(connectionString);
-        var autoInitialize = options.AutoInitialize ? "on" : "off";
+        // PostgreSQL's schema is created up front by DatabaseSchema under an advisory lock: the plugin's own
+        // initialization races when several nodes start together.
+        var autoInitialize = options.AutoInitialize && options.Provider == PersistenceProviders.Sqlite ? "on" : "off";
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {

@@ -78,10 +78,12 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
 {
     private readonly DataOptions _options;
     private readonly JsonSerializerOptions _json;
+    private readonly bool _createsTable;
 
     /// <summary>Creates the store.</summary>
     public SqlDeadLetterStore(string linq2DbProvider, string connectionString, MessageTypeRegistry types)
     {
+        _createsTable = linq2DbProvider.StartsWith("SQLite", StringComparison.Ordinal);
         _options = new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
         _json = ActorEventsSerializer.CreateOptions(types);
     }
@@ -89,6 +91,11 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
+        if (!_createsTable)
+        {
+            return; // PostgreSQL: created up front with the rest of the schema (DatabaseSchema)
+        }
+
         await using var db = new DataConnection(_options);
         await db.CreateTableAsync<DeadLetterRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
     }

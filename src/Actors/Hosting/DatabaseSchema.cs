@@ -1,0 +1,104 @@
+using ActorEvents.Actors.Configuration;
+using Npgsql;
+
+namespace ActorEvents.Actors.Hosting;
+
+/// <summary>
+/// Creates the database schema once, up front, before the actor system starts. On PostgreSQL the DDL runs
+/// under a transaction-scoped advisory lock, so several nodes starting together never race (the plugin's own
+/// auto-initialize is switched off there); on SQLite the folder is created and write-ahead logging switched on.
+/// </summary>
+public static class DatabaseSchema
+{
+    /// <summary>Advisory lock key that serializes schema creation across nodes.</summary>
+    public const long SchemaLockKey = 0x4163746f72457674; // "ActorEvt"
+
+    // Same tables as Akka.Persistence.Sql's default mapping (journal, tags, snapshot), plus ActorEvents' own.
+    private const string PostgreSqlSchema = """
+        CREATE TABLE IF NOT EXISTS journal (
+            ordering bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            created bigint NOT NULL,
+            deleted boolean NOT NULL,
+            persistence_id text NOT NULL,
+            sequence_number bigint NOT NULL,
+            message bytea NOT NULL,
+            manifest text,
+            identifier integer,
+            writer_uuid text,
+            CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number));
+        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
+        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
+        CREATE TABLE IF NOT EXISTS tags (
+            ordering_id bigint NOT NULL,
+            tag text NOT NULL,
+            sequence_nr bigint NOT NULL,
+            persistence_id text NOT NULL,
+            CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag));
+        CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON tags (persistence_id, sequence_nr);
+        CREATE INDEX IF NOT EXISTS tags_tag_idx ON tags (tag);
+        CREATE TABLE IF NOT EXISTS snapshot (
+            persistence_id text NOT NULL,
+            sequence_number bigint NOT NULL,
+            created bigint NOT NULL,
+            snapshot bytea,
+            manifest text,
+            serializer_id integer,
+            CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number));
+        CREATE INDEX IF NOT EXISTS snapshot_created_idx ON snapshot (created);
+        CREATE INDEX IF NOT EXISTS snapshot_sequence_number_idx ON snapshot (sequence_number);
+        CREATE TABLE IF NOT EXISTS ae_dead_letters (
+            id bigserial PRIMARY KEY,
+            handler text NOT NULL,
+            event_id text NOT NULL,
+            event_type text NOT NULL,
+            aggregate_type text NOT NULL,
+            aggregate_id text NOT NULL,
+            sequence_nr bigint NOT NULL,
+            envelope text NOT NULL,
+            error_type text NOT NULL,
+            error_message text NOT NULL,
+            stack_trace text,
+            attempts integer NOT NULL,
+            first_failure_at timestamp without time zone NOT NULL,
+            last_failure_at timestamp without time zone NOT NULL,
+            parked_followers text NOT NULL);
+        """;
+
+    /// <summary>Prepares the configured database (nothing to do for the in-memory provider).</summary>
+    public static void EnsureCreated(PersistenceOptions persistence)
+    {
+        if (!persistence.AutoInitialize)
+        {
+            return;
+        }
+
+        var connectionString = PersistenceHocon.ConnectionStringOf(persistence);
+        switch (persistence.Provider)
+        {
+            case PersistenceProviders.Sqlite:
+                PersistenceHocon.PrepareSqlite(connectionString);
+                break;
+            case PersistenceProviders.PostgreSql:
+                CreatePostgreSql(connectionString);
+                break;
+        }
+    }
+
+    private static void CreatePostgreSql(string connectionString)
+    {
+        using var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        using var transaction = connection.BeginTransaction();
+        using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLockKey})", connection, transaction))
+        {
+            lockCommand.ExecuteNonQuery();
+        }
+
+        using (var create = new NpgsqlCommand(PostgreSqlSchema, connection, transaction))
+        {
+            create.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+}
