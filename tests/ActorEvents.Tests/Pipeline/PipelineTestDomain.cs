@@ -199,7 +199,8 @@ public static class PipelineHost
     public static async Task<(ActorEventsTestHost Host, HandlerProbe Probe)> StartAsync(
         Action<ActorEventsDomainBuilder> handlers,
         IReadOnlyDictionary<string, string?>? overrides = null,
-        FollowUpSettings? followUps = null)
+        FollowUpSettings? followUps = null,
+        Action<IServiceCollection>? services = null)
     {
         var probe = new HandlerProbe();
         var settings = ActorEventsTestHost.Settings(overrides);
@@ -208,6 +209,8 @@ public static class PipelineHost
             new KeyValuePair<string, string?>($"ActorEvents:{s.Key}", s.Value)));
         builder.Services.AddSingleton(probe);
         builder.Services.AddSingleton(followUps ?? new FollowUpSettings());
+        // Before AddActorEvents, so a test's own registrations (e.g. an IDeadLetterStore) win over its TryAdd defaults.
+        services?.Invoke(builder.Services);
         builder.Services.AddActorEvents(builder.Configuration, domain =>
         {
             domain.AddAggregate<StreamAggregate>().AddAggregate<OtherAggregate>().AddMessageType<FollowedUp>();

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Pipeline;
+using ActorEvents.Actors.Supervision;
+using ActorEvents.Messages;
+using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Pipeline;
+using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ActorEvents.Tests.Supervision;
+
+/// <summary>A transient error (retried).</summary>
+public sealed class FlakyDependencyException(string message) : Exception(message);
+
+/// <summary>Marked permanent through configuration (<c>Pipeline:Retry:PermanentExceptions</c>).</summary>
+public class ConfiguredPermanentException(string message) : Exception(message);
+
+/// <summary>A subclass of a configured permanent type: permanent as well.</summary>
+public sealed class DerivedConfiguredPermanentException(string message) : ConfiguredPermanentException(message);
+
+/// <summary>Marked permanent at handler registration (<c>h.Retry = r => r.Permanent&lt;…&gt;()</c>).</summary>
+public sealed class RegisteredPermanentException(string message) : Exception(message);
+
+/// <summary>One invocation of a <see cref="SwitchedHandler"/>.</summary>
+public sealed record Invocation(string Handler, EventEnvelope Envelope, int Attempt, DateTimeOffset At, bool Failed);
+
+/// <summary>One call of the <see cref="IHandleErrors"/> hook.</summary>
+public sealed record HookCall(string Handler, Exception Error, EventEnvelope Envelope, int Attempt);
+
+/// <summary>
+/// A singleton the switched handlers consult before doing their work: a test turns a fault on (for some
+/// handler/event pairs) and off ("the fault is fixed"). It also records every invocation and hook call.
+/// </summary>
+public sealed class FaultSwitch
+{
+    private volatile Func<string, EventEnvelope, Exception?>? _fault;
+
+    public ConcurrentQueue<Invocation> Invocations { get; } = new();
+
+    public ConcurrentQueue<HookCall> HookCalls { get; } = new();
+
+    /// <summary>When true the error hook throws after recording its call.</summary>
+    public bool HookThrows { get; set; }
+
+    /// <summary>Fails every invocation for which <paramref name="fault"/> returns an exception.</summary>
+    public void FailWhen(Func<string, EventEnvelope, Exception?> fault) => _fault = fault;
+
+    /// <summary>The fault is fixed: every later invocation succeeds.</summary>
+    public void Heal() => _fault = null;
+
+    public Exception? FaultFor(string handler, EventEnvelope envelope) => _fault?.Invoke(handler, envelope);
+
+    public IReadOnlyList<Invocation> Of(string eventId) => Invocations.Where(i => i.Envelope.EventId == eventId).ToArray();
+
+    public IReadOnlyList<Invocation> Of(string handler, string eventId) =>
+        Invocations.Where(i => i.Handler == handler && i.Envelope.EventId == eventId).ToArray();
+}
+
+/// <summary>
+/// Handles <see cref="Emitted"/>: records the invocation, throws when the <see cref="FaultSwitch"/> says so,
+/// otherwise performs its effect (recorded by the <see cref="HandlerProbe"/>). Its error hook records each call.
+/// </summary>
+public abstract class SwitchedHandler(FaultSwitch faults, HandlerProbe probe) : IHandle<Emitted>, IHandleErrors
+{
+    public async Task HandleAsync(Emitted @event, EventContext context)
+    {
+        var error = faults.FaultFor(context.HandlerName, context.Envelope);
+        faults.Invocations.Enqueue(new Invocation(context.HandlerName, context.Envelope, context.Attempt, DateTimeOffset.UtcNow, error is not null));
+        if (error is not null)
+        {
+            throw error;
+        }
+
+        await probe.RunAsync(context.HandlerName, context.Envelope);
+    }
+
+    public Task HandleErrorAsync(Exception error, EventEnvelope envelope, EventContext context)
+    {
+        faults.HookCalls.Enqueue(new HookCall(context.HandlerName, error, envelope, context.Attempt));
+        if (faults.HookThrows)
+        {
+            throw new InvalidOperationException("the error hook itself broke");
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class FaultyHandler(FaultSwitch faults, HandlerProbe probe) : SwitchedHandler(faults, probe);
+
+public sealed class SecondFaultyHandler(FaultSwitch faults, HandlerProbe probe) : SwitchedHandler(faults, probe);
+
+public sealed class ThirdFaultyHandler(FaultSwitch faults, HandlerProbe probe) : SwitchedHandler(faults, probe);
+
+/// <summary>An in-memory dead-letter store whose <see cref="AddAsync"/> throws the first <c>failures</c> times.</summary>
+public sealed class FlakyDeadLetterStore(int failures) : IDeadLetterStore
+{
+    private readonly InMemoryDeadLetterStore _inner = new();
+    private int _addCalls;
+
+    public int AddCalls => Volatile.Read(ref _addCalls);
+
+    public ConcurrentQueue<DateTimeOffset> AddCallTimes { get; } = new();
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
+
+    public Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
+    {
+        AddCallTimes.Enqueue(DateTimeOffset.UtcNow);
+        return Interlocked.Increment(ref _addCalls) <= failures
+            ? Task.FromException<long>(new TimeoutException($"dead-letter database unreachable (call {_addCalls})"))
+            : _inner.AddAsync(entry, cancellationToken);
+    }
+
+    public Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default) =>
+        _inner.AddFollowerAsync(id, follower, cancellationToken);
+
+    public Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default) =>
+        _inner.RecordFailureAsync(id, error, attempts, cancellationToken);
+
+    public Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) =>
+        _inner.ListAsync(filter, cancellationToken);
+
+    public Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
+
+    public Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
+
+    public Task<int> PurgeAsync(CancellationToken cancellationToken = default) => _inner.PurgeAsync(cancellationToken);
+}
+
+/// <summary>Starts pipeline hosts with a <see cref="FaultSwitch"/> and talks to their <see cref="DeadLetterOffice"/>.</summary>
+public static class SupervisionHost
+{
+    /// <summary>
+    /// Parallel pool of <paramref name="workers"/> with per-aggregate ordering, 20 ms retry delays without jitter,
+    /// and <paramref name="maxRetries"/> retries; <paramref name="overrides"/> win.
+    /// </summary>
+    public static Dictionary<string, string?> Settings(int workers = 4, int maxRetries = 0, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Pipeline:MaxConcurrentEventHandlers"] = workers.ToString(),
+            ["Pipeline:ConcurrentEventHandleEnable"] = "true",
+            ["Pipeline:Ordering"] = "PerAggregate",
+            ["Pipeline:Retry:MaxRetries"] = maxRetries.ToString(),
+            ["Pipeline:Retry:InitialDelay"] = "00:00:00.020",
+            ["Pipeline:Retry:BackoffFactor"] = "2",
+            ["Pipeline:Retry:Jitter"] = "0",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    public static async Task<(ActorEventsTestHost Host, HandlerProbe Probe, FaultSwitch Faults)> StartAsync(
+        Action<ActorEventsDomainBuilder> handlers, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null,
+        FaultSwitch? faults = null)
+    {
+        faults ??= new FaultSwitch();
+        var (host, probe) = await PipelineHost.StartAsync(handlers, settings, services: s =>
+        {
+            s.AddSingleton(faults);
+            services?.Invoke(s);
+        });
+        return (host, probe, faults);
+    }
+
+    public static IActorRef Office(this ActorEventsTestHost host) => host.Registry.Get<DeadLetterOffice>();
+
+    /// <summary>Asks the dead-letter office and asserts the type of the reply.</summary>
+    public static async Task<T> AskOfficeAsync<T>(this ActorEventsTestHost host, object message, TimeSpan? timeout = null)
+    {
+        var reply = await host.Office().Ask<object>(message, timeout ?? TimeSpan.FromSeconds(15));
+        return reply is T typed ? typed : throw new Xunit.Sdk.XunitException($"Expected {typeof(T).Name} for {message}, got {reply}.");
+    }
+
+    public static async Task<IReadOnlyList<DeadLetter>> ListAsync(this ActorEventsTestHost host, DeadLetterFilter? filter = null) =>
+        (await host.AskOfficeAsync<DeadLetterList>(new ListDeadLetters(filter ?? new DeadLetterFilter()))).Entries;
+
+    /// <summary>Polls the office until the listing satisfies <paramref name="condition"/>, and returns it.</summary>
+    public static async Task<IReadOnlyList<DeadLetter>> WaitForEntriesAsync(
+        this ActorEventsTestHost host, Func<IReadOnlyList<DeadLetter>, bool> condition, string what, DeadLetterFilter? filter = null, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            var entries = await host.ListAsync(filter);
+            if (condition(entries))
+            {
+                return entries;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting until {what}; the store holds [{string.Join(", ", entries.Select(Describe))}].");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    public static string Describe(DeadLetter entry) =>
+        $"#{entry.Id} {entry.Handler} {entry.Envelope.StreamName}:{entry.Envelope.SequenceNr} attempts={entry.Attempts} followers={entry.ParkedFollowers.Count}";
+
+    /// <summary>Sequence numbers a handler completed for one aggregate, in completion order.</summary>
+    public static long[] Handled(this HandlerProbe probe, string handler, string aggregateId) =>
+        probe.SeenBy(handler).Where(s => s.Envelope.AggregateId == aggregateId).Select(s => s.Envelope.SequenceNr).ToArray();
+
+    public static CommandMetadata AfterPersist => new(ReplyMode: ReplyMode.AfterPersist);
+}
