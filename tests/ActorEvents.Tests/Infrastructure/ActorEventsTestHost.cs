@@ -73,7 +73,7 @@ public sealed class ActorEventsTestHost : IAsyncDisposable
     /// Builds (does not start) a host the way an application does: <c>services.AddActorEvents(...)</c>, with the
     /// sample domain and its services unless <paramref name="configureDomain"/> registers another domain.
     /// </summary>
-    public static IHost Build(IReadOnlyDictionary<string, string?> settings, Action<ActorEventsDomainBuilder>? configureDomain = null)
+    public static IHost Build(IReadOnlyDictionary<string, string?> settings, Action<ActorEventsDomainBuilder>? configureDomain = null, string? extraHocon = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(settings.Select(s =>
@@ -84,7 +84,13 @@ public sealed class ActorEventsTestHost : IAsyncDisposable
         }
 
         builder.Services.AddActorEvents(builder.Configuration, configureDomain ?? (domain => domain.AddSampleDomain()), (akka, _) =>
-            akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel));
+        {
+            akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
+            if (extraHocon is not null)
+            {
+                akka.AddHocon(extraHocon, HoconAddMode.Prepend);
+            }
+        });
         return builder.Build();
     }
 

@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Host.Domain.Inventory;
+using ActorEvents.Messages;
+using ActorEvents.Tests.Infrastructure;
+using Akka.Cluster;
+using Xunit.Abstractions;
+
+namespace ActorEvents.Tests.Clustering;
+
+/// <summary>
+/// Three ActorSystems on 127.0.0.1 in one process, sharing one database (PostgreSQL when configured — CI —
+/// otherwise a SQLite file): commands from every node, a graceful leave under load, and a crash.
+/// </summary>
+public sealed class ClusterTests(ITestOutputHelper output)
+{
+    private const string FastFailureHandling = """
+        akka.cluster.split-brain-resolver.stable-after = 2s
+        akka.cluster.failure-detector.heartbeat-interval = 300ms
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 1500ms
+        akka.cluster.sharding.retry-interval = 200ms
+        akka.cluster.sharding.coordinator-state.write-majority-plus = 0
+        akka.cluster.sharding.coordinator-state.read-majority-plus = 0
+        """;
+
+    private const string CrashOnTerminate = "akka.coordinated-shutdown.run-by-actor-system-terminate = off";
+
+    private static readonly RejectionCode[] Retryable = [RejectionCode.Timeout, RejectionCode.AggregateUnavailable, RejectionCode.Overloaded, RejectionCode.NotPersisted, RejectionCode.JournalUnavailable];
+
+    public static TheoryData<string> Providers => [TestDatabases.PostgresConnectionString is null ? PersistenceProviders.Sqlite : PersistenceProviders.PostgreSql];
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Should_route_commands_from_every_node_to_the_one_aggregate_that_owns_the_id(string provider)
+    {
+        using var database = TestDatabases.Create(provider);
+        var nodes = await StartClusterAsync(database, 3);
+        try
+        {
+            var run = Guid.NewGuid().ToString("N")[..8];
+            var skus = Enumerable.Range(0, 24).Select(i => $"route-{run}-{i}").ToArray();
+            for (var n = 0; n < nodes.Length; n++)
+            {
+                var quantity = n + 1;
+                await Task.WhenAll(skus.Select(sku => SendUntilAcknowledgedAsync(nodes[n], new AddStock(sku, quantity), Guid.NewGuid().ToString("N"))));
+            }
+
+            var hostingNodes = new HashSet<string>();
+            foreach (var sku in skus)
+            {
+                var events = await nodes[0].ReadStreamAsync("inventory", sku);
+                Assert.Equal(3, events.Count);
+                Assert.Equal([1, 3, 6], events.Select(e => ((StockAdded)e.Event).OnHand));
+                Assert.Single(events.Select(e => e.SourceNode).Distinct()); // one entity, on one node, applied all three
+                hostingNodes.Add(events[0].SourceNode);
+            }
+
+            Assert.True(hostingNodes.Count > 1, "the aggregates should be spread over more than one node");
+        }
+        finally
+        {
+            await StopAllAsync(nodes);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Should_lose_and_duplicate_no_acknowledged_command_when_a_node_leaves_under_load(string provider)
+    {
+        using var database = TestDatabases.Create(provider);
+        var nodes = await StartClusterAsync(database, 3);
+        try
+        {
+            var run = Guid.NewGuid().ToString("N")[..8];
+            var skus = Enumerable.Range(0, 30).Select(i => $"leave-{run}-{i}").ToArray();
+            var acknowledged = new ConcurrentDictionary<string, ConcurrentBag<string>>();
+            var sent = 0;
+            var failed = 0;
+            using var stop = new CancellationTokenSource();
+            var senders = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+            {
+                var i = worker;
+                while (!stop.IsCancellationRequested)
+                {
+                    var sku = skus[i++ % skus.Length];
+                    var commandId = Guid.NewGuid().ToString("N");
+                    Interlocked.Increment(ref sent);
+                    var result = await SendUntilAcknowledgedAsync(nodes[worker % 2], new AddStock(sku, 1), commandId);
+                    if (result is CommandAccepted)
+                    {
+                        acknowledged.GetOrAdd(sku, _ => []).Add(commandId);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
+                }
+            })).ToArray();
+
+            await Task.Delay(1500);
+            var leaving = nodes[2];
+            await leaving.DisposeAsync(); // graceful: CoordinatedShutdown leaves the cluster and hands its shards off
+            await Task.Delay(2500);
+            await stop.CancelAsync();
+            await Task.WhenAll(senders);
+
+            var lost = 0;
+            var duplicated = 0;
+            foreach (var sku in skus)
+            {
+                var events = await nodes[0].ReadStreamAsync("inventory", sku);
+                var applied = events.Select(e => e.CausationId).ToArray();
+                var acked = acknowledged.TryGetValue(sku, out var ids) ? ids.ToHashSet() : [];
+                lost += acked.Count(id => !applied.Contains(id));
+                duplicated += applied.Length - applied.Distinct().Count();
+                Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.SequenceNr));
+                Assert.Equal(events.Count, ((StockAdded)events[^1].Event).OnHand);
+            }
+
+            var ackedTotal = acknowledged.Values.Sum(v => v.Count);
+            output.WriteLine($"hand-off under load ({provider}): sent {sent}, acknowledged {ackedTotal}, failed after retries {failed}, lost {lost}, duplicated {duplicated}");
+            Console.WriteLine($"[hand-off figures] provider={provider} sent={sent} acknowledged={ackedTotal} failed={failed} lost={lost} duplicated={duplicated}");
+            Assert.True(ackedTotal > 100, $"the load should keep going through the hand-off, acknowledged {ackedTotal}");
+            Assert.Equal(0, lost);
+            Assert.Equal(0, duplicated);
+        }
+        finally
+        {
+            await StopAllAsync(nodes);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Should_take_over_the_shards_of_a_crashed_node_and_recover_their_state_from_the_journal(string provider)
+    {
+        using var database = TestDatabases.Create(provider);
+        var nodes = await StartClusterAsync(database, 3, crashOnTerminate: 2);
+        try
+        {
+            var run = Guid.NewGuid().ToString("N")[..8];
+            var skus = Enumerable.Range(0, 24).Select(i => $"crash-{run}-{i}").ToArray();
+            await Task.WhenAll(skus.Select(sku => SendUntilAcknowledgedAsync(nodes[0], new AddStock(sku, 10), Guid.NewGuid().ToString("N"))));
+            var crashed = nodes[2].SelfAddress;
+            var onCrashedNode = new List<string>();
+            foreach (var sku in skus)
+            {
+                if ((await nodes[0].ReadStreamAsync("inventory", sku))[0].SourceNode == crashed)
+                {
+                    onCrashedNode.Add(sku);
+                }
+            }
+
+            Assert.NotEmpty(onCrashedNode);
+            await nodes[2].System.Terminate(); // no leave, no hand-off: the survivors must notice and down it
+
+            foreach (var sku in onCrashedNode)
+            {
+                var result = await SendUntilAcknowledgedAsync(nodes[0], new AddStock(sku, 1), Guid.NewGuid().ToString("N"), TimeSpan.FromSeconds(60));
+                var accepted = Assert.IsType<CommandAccepted>(result);
+                var added = (StockAdded)accepted.Events.Single().Event;
+                Assert.Equal(11, added.OnHand); // recovered from the journal, not started from scratch
+                Assert.NotEqual(crashed, accepted.Events[0].SourceNode);
+            }
+
+            output.WriteLine($"crash ({provider}): {onCrashedNode.Count} aggregates moved from {crashed} and recovered");
+        }
+        finally
+        {
+            await StopAllAsync(nodes);
+        }
+    }
+
+    private static async Task<CommandResult> SendUntilAcknowledgedAsync(ActorEventsTestHost node, ICommand command, string commandId, TimeSpan? patience = null)
+    {
+        var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            // The same command id on every retry: the aggregate de-duplicates a retry of a command it already applied.
+            var result = await node.Client.SendAsync(command, new CommandMetadata(commandId, ReplyMode: ReplyMode.AfterPersist));
+            if (result is CommandAccepted || result is CommandRejected rejected && !Retryable.Contains(rejected.Code) || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<ActorEventsTestHost[]> StartClusterAsync(TestDatabase database, int count, int? crashOnTerminate = null)
+    {
+        var ports = FreePorts(count);
+        var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
+        var nodes = new ActorEventsTestHost[count];
+        for (var i = 0; i < count; i++)
+        {
+            var settings = database.Settings(new Dictionary<string, string?>
+            {
+                ["Node:Port"] = ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Node:SeedNodes:0"] = seed,
+                ["Aggregates:NumberOfShards"] = "30",
+                ["Mediator:CommandTimeout"] = "00:00:05",
+            });
+            var hocon = i == crashOnTerminate ? FastFailureHandling + "\n" + CrashOnTerminate : FastFailureHandling;
+            nodes[i] = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(settings, extraHocon: hocon));
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (nodes.Any(n => Akka.Cluster.Cluster.Get(n.System).State.Members.Count(m => m.Status == MemberStatus.Up) < count))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The cluster did not form.");
+            }
+
+            await Task.Delay(50);
+        }
+
+        return nodes;
+    }
+
+    private static async Task StopAllAsync(IEnumerable<ActorEventsTestHost> nodes)
+    {
+        foreach (var node in nodes.Reverse())
+        {
+            try
+            {
+                await node.DisposeAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        foreach (var listener in listeners)
+        {
+            listener.Start();
+        }
+
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        foreach (var listener in listeners)
+        {
+            listener.Stop();
+        }
+
+        return ports;
+    }
+}

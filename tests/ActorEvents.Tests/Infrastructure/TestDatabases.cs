@@ -1,0 +1,78 @@
+using ActorEvents.Actors.Configuration;
+using Npgsql;
+
+namespace ActorEvents.Tests.Infrastructure;
+
+/// <summary>
+/// The databases persistence tests run against: SQLite always, PostgreSQL when
+/// <c>ACTOREVENTS_TEST_POSTGRES</c> holds a connection string (CI always sets it; see .ci/run).
+/// </summary>
+public static class TestDatabases
+{
+    /// <summary>Environment variable with the PostgreSQL connection string.</summary>
+    public const string PostgresVariable = "ACTOREVENTS_TEST_POSTGRES";
+
+    /// <summary>The PostgreSQL connection string, or null when not configured.</summary>
+    public static string? PostgresConnectionString => Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } value ? value : null;
+
+    /// <summary>Theory data: every provider available here.</summary>
+    public static TheoryData<string> Providers
+    {
+        get
+        {
+            var data = new TheoryData<string> { PersistenceProviders.Sqlite };
+            if (PostgresConnectionString is not null)
+            {
+                data.Add(PersistenceProviders.PostgreSql);
+            }
+
+            return data;
+        }
+    }
+
+    /// <summary>A database of the given provider for one test: a temp SQLite file, or the shared PostgreSQL database.</summary>
+    public static TestDatabase Create(string provider) => provider switch
+    {
+        PersistenceProviders.Sqlite => new TestDatabase(provider, new TempSqliteDatabase()),
+        PersistenceProviders.PostgreSql => new TestDatabase(provider, null),
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, null),
+    };
+}
+
+/// <summary>One test's database. Tests on PostgreSQL share the database, so they use unique aggregate ids.</summary>
+public sealed class TestDatabase(string provider, TempSqliteDatabase? sqlite) : IDisposable
+{
+    /// <summary>Provider name.</summary>
+    public string Provider { get; } = provider;
+
+    /// <summary>Connection string.</summary>
+    public string ConnectionString => sqlite?.ConnectionString
+        ?? TestDatabases.PostgresConnectionString
+        ?? throw new InvalidOperationException($"{TestDatabases.PostgresVariable} is not set.");
+
+    /// <summary>Settings (relative to the ActorEvents section) that point a host at this database.</summary>
+    public Dictionary<string, string?> Settings(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = ActorEventsTestHost.Settings(overrides);
+        settings["Persistence:Provider"] = Provider;
+        settings["Persistence:ConnectionString"] = ConnectionString;
+        return settings;
+    }
+
+    /// <summary>Runs a scalar query.</summary>
+    public long Scalar(string sql)
+    {
+        if (sqlite is not null)
+        {
+            return sqlite.Scalar(sql);
+        }
+
+        using var connection = new NpgsqlConnection(ConnectionString);
+        connection.Open();
+        using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => sqlite?.Dispose();
+}
