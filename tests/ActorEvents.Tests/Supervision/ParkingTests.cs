@@ -1,0 +1,89 @@
+using ActorEvents.Actors.Supervision;
+using ActorEvents.Messages;
+using ActorEvents.Tests.Pipeline;
+
+namespace ActorEvents.Tests.Supervision;
+
+/// <summary>
+/// Per-aggregate ordering in parallel mode: a dead-lettered event parks the later events of its aggregate for
+/// that handler (other aggregates keep flowing) until it is replayed (followers run after it, in order) or skipped.
+/// </summary>
+public sealed class ParkingTests
+{
+    private const string Faulty = nameof(FaultyHandler);
+
+    private static HandlerStatus[] StatusesInOrder(CommandAccepted accepted) =>
+        accepted.Events.Select(e => Assert.Single(accepted.HandlerOutcomes, o => o.EventId == e.EventId).Status).ToArray();
+
+    [Fact]
+    public async Task Should_park_the_later_events_of_a_dead_lettered_aggregate_and_run_them_in_order_after_a_successful_replay()
+    {
+        var (host, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), SupervisionHost.Settings(workers: 2, maxRetries: 3));
+        await using var _ = host;
+        faults.FailWhen((_, e) => e is { AggregateId: "park-a", SequenceNr: 2 } ? new PermanentHandlerException("event 2 of A is bad") : null);
+
+        var sendA = host.SendAsync(new Emit("park-a", 5));
+        var sendB = host.SendAsync(new Emit("park-b", 5));
+        var a = Assert.IsType<CommandAccepted>(await sendA);
+        var b = Assert.IsType<CommandAccepted>(await sendB);
+
+        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(a));
+        Assert.All(StatusesInOrder(b), s => Assert.Equal(HandlerStatus.Succeeded, s));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(Faulty, "park-b"));
+        Assert.Equal([1L], probe.Handled(Faulty, "park-a"));
+
+        var entry = Assert.Single(await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 3, "A's 3..5 are recorded as parked"));
+        Assert.Equal(a.Events[1].EventId, entry.Envelope.EventId);
+        Assert.Equal(a.Events.Skip(2).Select(e => e.EventId), entry.ParkedFollowers.Select(f => f.EventId));
+
+        // Events of A that arrive later park behind it too.
+        var later = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("park-a", 2)));
+        Assert.Equal([HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(later));
+        await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 5, "A's 6 and 7 are recorded as parked");
+        await Task.Delay(100);
+        Assert.Equal([1L], probe.Handled(Faulty, "park-a"));
+
+        faults.Heal();
+        var replayed = await host.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id));
+
+        Assert.Equal(new DeadLetterReplayed(entry.Id, true, 5, null), replayed);
+        await PipelineHost.WaitUntilAsync(() => probe.Handled(Faulty, "park-a").Length == 7, "A's events are all handled");
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L], probe.Handled(Faulty, "park-a"));
+        Assert.Empty(await host.ListAsync());
+
+        // A is not parked any more.
+        var next = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("park-a", 1)));
+        Assert.Equal([HandlerStatus.Succeeded], StatusesInOrder(next));
+    }
+
+    [Fact]
+    public async Task Should_hold_followers_during_retries_and_release_them_in_order_without_the_skipped_event()
+    {
+        var (host, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), SupervisionHost.Settings(workers: 2, maxRetries: 2));
+        await using var _ = host;
+        faults.FailWhen((_, e) => e is { AggregateId: "skip-a", SequenceNr: 2 } ? new FlakyDependencyException("event 2 of A keeps failing") : null);
+
+        var sendA = host.SendAsync(new Emit("skip-a", 5));
+        var sendB = host.SendAsync(new Emit("skip-b", 5));
+        var a = Assert.IsType<CommandAccepted>(await sendA);
+        Assert.IsType<CommandAccepted>(await sendB);
+
+        // While event 2 was being retried (3 attempts) the followers did not overtake it.
+        var attempts = faults.Of(a.Events[1].EventId);
+        Assert.Equal(3, attempts.Count);
+        Assert.DoesNotContain(faults.Invocations, i => i.Envelope.AggregateId == "skip-a" && i.Envelope.SequenceNr > 2);
+        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(a));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(Faulty, "skip-b"));
+
+        var entry = Assert.Single(await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 3, "A's 3..5 are recorded as parked"));
+        Assert.Equal(a.Events.Skip(2).Select(e => e.EventId), entry.ParkedFollowers.Select(f => f.EventId));
+
+        var skipped = await host.AskOfficeAsync<DeadLetterSkipped>(new SkipDeadLetter(entry.Id));
+
+        Assert.Equal(new DeadLetterSkipped(entry.Id, 3), skipped);
+        await PipelineHost.WaitUntilAsync(() => probe.Handled(Faulty, "skip-a").Length == 4, "A's followers are handled");
+        Assert.Equal([1L, 3L, 4L, 5L], probe.Handled(Faulty, "skip-a"));
+        Assert.Equal(3, faults.Of(a.Events[1].EventId).Count); // event 2 did not run again
+        Assert.Empty(await host.ListAsync());
+    }
+}
