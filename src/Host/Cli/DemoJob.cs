@@ -48,6 +48,15 @@ public static class DemoJob
 
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var workload = new DemoWorkload(host.Services.GetRequiredService<IActorEventsClient>(), plan, settings.Concurrency);
+        var (warmUp, problem) = await workload.WarmUpAsync().ConfigureAwait(false);
+        if (problem is not null)
+        {
+            console.MarkupLine($"[red]The node is up but cannot serve commands[/] ({Markup.Escape(problem)}). Check the persistence settings and the log above.");
+            await host.StopAsync().ConfigureAwait(false);
+            return 1;
+        }
+
+        console.MarkupLine($"Shard regions and journal ready in {warmUp.TotalSeconds:N1} s [grey](coordinator start, first allocations and recoveries; not counted below)[/]");
         var summary = await WorkloadProgress.FollowAsync(console, workload.Statistics, plan.PlannedCommands, workload.RunAsync(stopping))
             .ConfigureAwait(false);
         WorkloadReport.Render(console, summary);

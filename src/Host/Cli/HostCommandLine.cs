@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Data.Common;
 using ActorEvents.Host.Workload;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
@@ -19,7 +20,16 @@ public static class HostCommandLine
     /// <param name="console">Where the jobs write (defaults to the process console).</param>
     public static RootCommand Create(IAnsiConsole? console = null)
     {
-        console ??= AnsiConsole.Console;
+        if (console is null)
+        {
+            console = AnsiConsole.Console;
+            if (Console.IsOutputRedirected)
+            {
+                // A file or pipe has no width; Spectre would assume 80 columns and wrap the summary tables.
+                console.Profile.Width = 120;
+            }
+        }
+
         var node = new NodeCommandLineOptions();
         var commands = PositiveInt("--commands", "About how many commands the demo sends.", WorkloadSettings.DefaultCommands);
         var ordersPerBatch = PositiveInt("--orders-per-batch", "Orders per batch; each batch first restocks every SKU.", WorkloadSettings.DefaultOrdersPerBatch);
@@ -95,6 +105,12 @@ public static class HostCommandLine
         {
             console.MarkupLine($"[red]Invalid configuration:[/] {Markup.Escape(e.Message)}");
             return UsageError;
+        }
+        catch (DbException e)
+        {
+            // Provider messages name the server, never the password.
+            console.MarkupLine($"[red]The database could not be used:[/] {Markup.Escape(e.Message)}");
+            return 1;
         }
     }
 }

@@ -1,4 +1,6 @@
 using ActorEvents.Actors.Configuration;
+using Akka.Actor;
+using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,8 +35,23 @@ public static class ServeJob
         }, TaskScheduler.Default);
 
         await host.WaitForShutdownAsync().ConfigureAwait(false);
-        var cameUp = up.IsCompletedSuccessfully && up.Result is not null;
-        logger.LogInformation(cameUp ? "Node left the cluster and stopped." : "Node stopped before it joined a cluster.");
-        return cameUp ? 0 : 1;
+        if (!up.IsCompletedSuccessfully || up.Result is null)
+        {
+            logger.LogWarning("Node stopped before it joined a cluster.");
+            return 1;
+        }
+
+        // After CoordinatedShutdown the node's own view of itself says whether it left through Leaving/Exiting.
+        var status = Cluster.Get(host.Services.GetRequiredService<ActorSystem>()).SelfMember.Status;
+        if (status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Removed)
+        {
+            logger.LogInformation("Node left the cluster and stopped (last membership status: {Status}).", status);
+        }
+        else
+        {
+            logger.LogWarning("Node stopped without leaving the cluster (last membership status: {Status}); the others will down it.", status);
+        }
+
+        return 0;
     }
 }

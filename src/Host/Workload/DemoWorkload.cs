@@ -40,6 +40,24 @@ public sealed class DemoWorkload
     /// <summary>The plan being run.</summary>
     public WorkloadPlan Plan => _plan;
 
+    /// <summary>
+    /// Sends one command to each aggregate type that is refused without writing anything (an unknown order, an
+    /// unknown SKU), so that the shard coordinator is running, the regions know it and the journal has answered
+    /// before the measured run starts. Not part of the run's statistics.
+    /// </summary>
+    /// <returns>How long it took, and why the node is not usable (null when both commands came back as <see cref="RejectionCode.AggregateNotFound"/>).</returns>
+    public async Task<(TimeSpan Elapsed, string? Problem)> WarmUpAsync()
+    {
+        var started = Stopwatch.GetTimestamp();
+        var results = await Task.WhenAll(
+            _client.SendAsync(new ShipOrder($"{_plan.RunId}-warm-up"), AfterHandlers),
+            _client.SendAsync(new ReduceStock($"{_plan.RunId}-warm-up", 1, $"{_plan.RunId}-warm-up"), AfterHandlers)).ConfigureAwait(false);
+        var problem = results
+            .Select(r => r is CommandRejected { Code: RejectionCode.AggregateNotFound } ? null : r is CommandRejected rejected ? $"{rejected.Code}: {rejected.Message}" : "an unknown aggregate accepted a command")
+            .FirstOrDefault(p => p is not null);
+        return (Stopwatch.GetElapsedTime(started), problem);
+    }
+
     /// <summary>Runs the whole plan. Cancelling stops starting new work; commands already sent are awaited.</summary>
     public async Task<WorkloadSummary> RunAsync(CancellationToken cancellationToken = default)
     {
