@@ -47,6 +47,7 @@ public static class ActorEventsHostingExtensions
                 return true;
             })
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ActorEventsOptions>, NestedOptionsValidator>();
         services.AddSingleton(domain);
         services.AddSingleton<IActorEventsClient, ActorEventsClient>();
         services.AddSingleton<EventPipelineLoad>();

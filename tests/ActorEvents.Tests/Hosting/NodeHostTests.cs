@@ -75,6 +75,21 @@ public sealed class NodeHostTests
         Assert.Contains("'mongodb' is not supported", AllMessages(error), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Mediator:MaxCommandBytes", "1", "MaxCommandBytes")]
+    [InlineData("Mediator:MaxAggregateIdLength", "0", "MaxAggregateIdLength")]
+    [InlineData("Aggregates:NumberOfShards", "0", "NumberOfShards")]
+    [InlineData("Node:Port", "70000", "Port")]
+    public async Task Should_fail_start_up_when_a_nested_setting_is_out_of_range(string key, string value, string member)
+    {
+        var settings = ActorEventsTestHost.Settings(new Dictionary<string, string?> { [key] = value });
+
+        var error = await StartFailureAsync(settings, nodeHost: false);
+
+        var validation = Assert.IsType<OptionsValidationException>(error);
+        Assert.Contains(validation.Failures, f => f.Contains($"ActorEvents:{key.Split(':')[0]}:{member}", StringComparison.Ordinal));
+    }
+
     private static async Task<Exception> StartFailureAsync(IReadOnlyDictionary<string, string?> settings, bool nodeHost)
     {
         using var host = nodeHost ? ActorEventsTestHost.BuildNodeHost(settings) : ActorEventsTestHost.Build(settings);
