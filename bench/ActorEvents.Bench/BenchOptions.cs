@@ -1,0 +1,170 @@
+using ActorEvents.Actors.Pipeline;
+using ActorEvents.Messages;
+
+namespace ActorEvents.Bench;
+
+/// <summary>The scenarios the harness runs.</summary>
+public enum BenchScenario
+{
+    /// <summary>Callers → client → mediator → sharded aggregates → journal → router → pool → handlers.</summary>
+    Pipeline,
+
+    /// <summary>Bare Akka.NET persistent actors behind the same sharding and journal, doing the same PersistAll.</summary>
+    Baseline,
+
+    /// <summary>Raw batched INSERTs of journal-shaped rows, 100 per transaction: the database's physical limit.</summary>
+    Ceiling,
+
+    /// <summary>Pipeline, baseline and ceiling interleaved over several rounds, with ratios.</summary>
+    Compare,
+
+    /// <summary>Recovery time of an aggregate with 1k/10k/100k events, with and without a snapshot.</summary>
+    Recovery,
+
+    /// <summary>Throughput and memory as aggregates grow, and as the handler pool grows.</summary>
+    Scale,
+
+    /// <summary>The mediator matrix: handlers per event, parallel on/off, handler work, one or 64 callers.</summary>
+    Mediator,
+}
+
+/// <summary>Which database holds the journal.</summary>
+public enum BenchDatabase
+{
+    /// <summary>Akka's in-memory journal and snapshot store.</summary>
+    InMem,
+
+    /// <summary>A fresh SQLite file in the temp folder (write-ahead logging, as the runtime sets it up).</summary>
+    Sqlite,
+
+    /// <summary>PostgreSQL from <c>ACTOREVENTS_TEST_POSTGRES</c> or <c>ActorEvents__Persistence__ConnectionString</c>, in a fresh schema per run.</summary>
+    Postgres,
+}
+
+/// <summary>What each bench handler does per event.</summary>
+public enum HandlerWork
+{
+    /// <summary>Returns a completed task.</summary>
+    None,
+
+    /// <summary><c>await Task.Delay(1 ms)</c>: I/O-like wait that holds a pool slot but no CPU.</summary>
+    Delay,
+
+    /// <summary>About 1 ms of CPU spinning.</summary>
+    Spin,
+}
+
+/// <summary>Everything a bench run needs. Null members take the scenario's default.</summary>
+public sealed record BenchOptions
+{
+    /// <summary>The scenario to run.</summary>
+    public BenchScenario Scenario { get; init; } = BenchScenario.Pipeline;
+
+    /// <summary>Measured time of one run (ignored when <see cref="Commands"/> is set).</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Unmeasured warm-up before each run.</summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Database; null: SQLite, except <c>mediator</c> and <c>scale</c>, which default to the in-memory journal.</summary>
+    public BenchDatabase? Database { get; init; }
+
+    /// <summary>Number of distinct aggregates the callers write to.</summary>
+    public int Aggregates { get; init; } = 100;
+
+    /// <summary>Before the warm-up, send one command to every aggregate in use, so the window measures live aggregates, not their first recovery.</summary>
+    public bool Prime { get; init; } = true;
+
+    /// <summary>Run this many commands instead of running for <see cref="Duration"/>.</summary>
+    public long? Commands { get; init; }
+
+    /// <summary>Events each command persists.</summary>
+    public int EventsPerCommand { get; init; } = 4;
+
+    /// <summary>Handler classes subscribed to each event (1–<see cref="Domain.BenchDomain.MaxHandlers"/>).</summary>
+    public int HandlersPerEvent { get; init; } = 1;
+
+    /// <summary>Pipeline:MaxConcurrentEventHandlers; null keeps the runtime default.</summary>
+    public int? MaxConcurrentHandlers { get; init; }
+
+    /// <summary>Pipeline:Ordering.</summary>
+    public EventOrdering Ordering { get; init; } = EventOrdering.PerAggregate;
+
+    /// <summary>Pipeline:ConcurrentEventHandleEnable.</summary>
+    public bool Parallel { get; init; } = true;
+
+    /// <summary>Pipeline:ReplyMode.</summary>
+    public ReplyMode ReplyMode { get; init; } = ReplyMode.AfterHandlers;
+
+    /// <summary>Concurrent callers (each waits for its reply before it sends the next command).</summary>
+    public int Callers { get; init; } = 32;
+
+    /// <summary>Handler work; null: none, except <c>scale</c>'s handler sweep, which uses 1 ms delays.</summary>
+    public HandlerWork? HandlerWork { get; init; }
+
+    /// <summary>Rounds of <c>compare</c>, and repetitions of each <c>recovery</c> measurement.</summary>
+    public int Rounds { get; init; } = 3;
+
+    /// <summary>Size of the string payload of each bench event, in characters.</summary>
+    public int PayloadBytes { get; init; } = 100;
+
+    /// <summary>Aggregates:SnapshotEvery for the throughput scenarios (0 = none, as the baseline does none).</summary>
+    public int SnapshotEvery { get; init; }
+
+    /// <summary>Largest aggregate size <c>recovery</c> measures (1k, 10k and 100k are capped to it).</summary>
+    public int RecoveryMaxEvents { get; init; } = 100_000;
+
+    /// <summary>Aggregates:SnapshotEvery of the snapshot variant of <c>recovery</c>.</summary>
+    public int RecoverySnapshotEvery { get; init; } = 100;
+
+    /// <summary>Largest aggregate count of <c>scale</c> (1k, 10k, 100k capped to it).</summary>
+    public int ScaleMaxAggregates { get; init; } = 100_000;
+
+    /// <summary>Largest MaxConcurrentEventHandlers of <c>scale</c> (1, 2, 4 … 64 capped to it).</summary>
+    public int ScaleMaxHandlers { get; init; } = 64;
+
+    /// <summary>Aggregates:PassivateAfter of <c>scale</c>'s aggregate sweep.</summary>
+    public TimeSpan ScalePassivateAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Aggregates:NumberOfShards (the same for the pipeline and the baseline).</summary>
+    public int Shards { get; init; } = 100;
+
+    /// <summary>Apply the node's <c>hocon/*.conf</c> tuning (except logging) to the pipeline and baseline hosts, as the host does.</summary>
+    public bool HoconTuning { get; init; } = true;
+
+    /// <summary>The command line that started the run (recorded in the report).</summary>
+    public string? CommandLine { get; init; }
+
+    /// <summary>The database a scenario uses when none was given.</summary>
+    public BenchDatabase DatabaseFor(BenchScenario scenario) =>
+        Database ?? (scenario is BenchScenario.Mediator or BenchScenario.Scale ? BenchDatabase.InMem : BenchDatabase.Sqlite);
+
+    /// <summary>Checks ranges; throws <see cref="ArgumentException"/> with a readable message.</summary>
+    public void Validate()
+    {
+        static void Require(bool condition, string message)
+        {
+            if (!condition)
+            {
+                throw new ArgumentException(message);
+            }
+        }
+
+        Require(Duration > TimeSpan.Zero || Commands is > 0, "--duration must be positive (or give --commands).");
+        Require(Warmup >= TimeSpan.Zero, "--warmup must not be negative.");
+        Require(Aggregates >= 1, "--aggregates must be at least 1.");
+        Require(Commands is null or > 0, "--commands must be positive.");
+        Require(EventsPerCommand is >= 1 and <= 1000, "--events-per-command must be 1–1000.");
+        Require(HandlersPerEvent is >= 0 and <= Domain.BenchDomain.MaxHandlers, $"--handlers-per-event must be 0–{Domain.BenchDomain.MaxHandlers}.");
+        Require(MaxConcurrentHandlers is null or (>= 1 and <= 1024), "--max-concurrent-handlers must be 1–1024.");
+        Require(Callers is >= 1 and <= 10_000, "--callers must be 1–10000.");
+        Require(Rounds is >= 1 and <= 100, "--rounds must be 1–100.");
+        Require(PayloadBytes is >= 0 and <= 1_000_000, "--payload-bytes must be 0–1000000.");
+        Require(SnapshotEvery >= 0, "--snapshot-every must not be negative.");
+        Require(RecoveryMaxEvents >= 1, "--recovery-max-events must be at least 1.");
+        Require(RecoverySnapshotEvery >= 1, "--recovery-snapshot-every must be at least 1.");
+        Require(ScaleMaxAggregates >= 1, "--scale-max-aggregates must be at least 1.");
+        Require(ScaleMaxHandlers is >= 1 and <= 1024, "--scale-max-handlers must be 1–1024.");
+        Require(Shards is >= 1 and <= 10_000, "--shards must be 1–10000.");
+    }
+}

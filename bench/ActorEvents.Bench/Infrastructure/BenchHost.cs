@@ -1,0 +1,228 @@
+using System.Globalization;
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Mediator;
+using ActorEvents.Actors.Pipeline;
+using ActorEvents.Bench.Domain;
+using ActorEvents.Messages;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorEvents.Bench.Infrastructure;
+
+/// <summary>Settings of a production-runtime host for the bench domain.</summary>
+internal sealed record PipelineHostSettings
+{
+    public int HandlersPerEvent { get; init; } = 1;
+
+    public int? MaxConcurrentHandlers { get; init; }
+
+    public bool Parallel { get; init; } = true;
+
+    public EventOrdering Ordering { get; init; } = EventOrdering.PerAggregate;
+
+    public ReplyMode ReplyMode { get; init; } = ReplyMode.AfterHandlers;
+
+    public int SnapshotEvery { get; init; }
+
+    public TimeSpan? PassivateAfter { get; init; }
+
+    public int Shards { get; init; } = 100;
+
+    public HandlerWork Work { get; init; } = HandlerWork.None;
+
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public bool HoconTuning { get; init; } = true;
+
+    public static PipelineHostSettings From(BenchOptions options) => new()
+    {
+        HandlersPerEvent = options.HandlersPerEvent,
+        MaxConcurrentHandlers = options.MaxConcurrentHandlers,
+        Parallel = options.Parallel,
+        Ordering = options.Ordering,
+        ReplyMode = options.ReplyMode,
+        SnapshotEvery = options.SnapshotEvery,
+        Shards = options.Shards,
+        Work = options.HandlerWork ?? HandlerWork.None,
+        HoconTuning = options.HoconTuning,
+    };
+}
+
+/// <summary>
+/// A one-node ActorEvents host for the bench domain, built exactly as an application builds one:
+/// <see cref="ActorEventsHostingExtensions.AddActorEvents"/> on a Generic Host, cluster on 127.0.0.1 with a random port.
+/// </summary>
+internal sealed class BenchHost : IAsyncDisposable
+{
+    private BenchHost(IHost host)
+    {
+        Host = host;
+        System = host.Services.GetRequiredService<ActorSystem>();
+        Client = host.Services.GetRequiredService<IActorEventsClient>();
+        Workload = host.Services.GetRequiredService<BenchWorkload>();
+        Load = host.Services.GetRequiredService<EventPipelineLoad>();
+        Registry = host.Services.GetRequiredService<ActorRegistry>();
+    }
+
+    public IHost Host { get; }
+
+    public ActorSystem System { get; }
+
+    public IActorEventsClient Client { get; }
+
+    public BenchWorkload Workload { get; }
+
+    public EventPipelineLoad Load { get; }
+
+    public ActorRegistry Registry { get; }
+
+    public static Dictionary<string, string?> Configuration(BenchDb db, PipelineHostSettings settings)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Node:ActorSystemName"] = "bench-pipeline",
+            ["Node:Hostname"] = "127.0.0.1",
+            ["Node:Port"] = "0",
+            ["Persistence:Provider"] = db.Provider,
+            ["Persistence:ConnectionString"] = db.IsDurable ? db.ConnectionString : null,
+            ["Aggregates:SnapshotEvery"] = settings.SnapshotEvery.ToString(CultureInfo.InvariantCulture),
+            ["Aggregates:NumberOfShards"] = settings.Shards.ToString(CultureInfo.InvariantCulture),
+            ["Mediator:CommandTimeout"] = settings.CommandTimeout.ToString("c", CultureInfo.InvariantCulture),
+            ["Pipeline:ConcurrentEventHandleEnable"] = settings.Parallel ? "true" : "false",
+            ["Pipeline:Ordering"] = settings.Ordering.ToString(),
+            ["Pipeline:ReplyMode"] = settings.ReplyMode.ToString(),
+        };
+        if (settings.MaxConcurrentHandlers is { } max)
+        {
+            values["Pipeline:MaxConcurrentEventHandlers"] = max.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (settings.PassivateAfter is { } passivate)
+        {
+            values["Aggregates:PassivateAfter"] = passivate.ToString("c", CultureInfo.InvariantCulture);
+        }
+
+        return values.ToDictionary(pair => $"{ActorEventsOptions.SectionName}:{pair.Key}", pair => pair.Value);
+    }
+
+    public static async Task<BenchHost> StartAsync(BenchDb db, PipelineHostSettings settings, CancellationToken cancellationToken = default)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(Configuration(db, settings));
+        ConfigureLogging(builder.Logging);
+        builder.Services.AddSingleton(new BenchWorkload { Work = settings.Work });
+        builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddBenchDomain(settings.HandlersPerEvent),
+            (akka, _) =>
+            {
+                if (settings.HoconTuning)
+                {
+                    JournalTuning.Apply(akka);
+                }
+
+                ConfigureAkkaLogging(akka);
+            });
+        var host = builder.Build();
+        return new BenchHost(await StartAndWaitUpAsync(host, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Warnings and errors go to standard error, so they neither vanish nor mix into the result table.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+    }
+
+    public static void ConfigureAkkaLogging(AkkaConfigurationBuilder akka) =>
+        akka.ConfigureLoggers(loggers =>
+        {
+            loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        });
+
+    /// <summary>Starts a host and waits until its one-node cluster is Up.</summary>
+    public static async Task<IHost> StartAndWaitUpAsync(IHost host, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            var cluster = Cluster.Get(host.Services.GetRequiredService<ActorSystem>());
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (cluster.SelfMember.Status != MemberStatus.Up)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"Node {cluster.SelfAddress} did not become Up within 30 s.");
+                }
+
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+
+            return host;
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
+    public static async Task StopAsync(IHost host)
+    {
+        try
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await host.StopAsync(stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            host.Dispose();
+        }
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync(Host));
+}
+
+/// <summary>The node's HOCON tuning files (copied next to the bench binaries from <c>hocon/</c>).</summary>
+internal static class JournalTuning
+{
+    public static string Folder => Path.Combine(AppContext.BaseDirectory, "hocon");
+
+    /// <summary>Every <c>hocon/*.conf</c> except logging (the bench keeps Akka at warnings), in name order.</summary>
+    public static IEnumerable<string> Files() =>
+        Directory.Exists(Folder)
+            ? Directory.GetFiles(Folder, "*.conf").Where(f => Path.GetFileName(f) != "logging.conf").Order(StringComparer.Ordinal)
+            : [];
+
+    /// <summary>Prepends the tuning files, as the node host does after the runtime's own HOCON.</summary>
+    public static void Apply(AkkaConfigurationBuilder akka)
+    {
+        foreach (var file in Files())
+        {
+            akka.AddHoconFile(file, HoconAddMode.Prepend);
+        }
+    }
+
+    /// <summary>The journal settings in effect, for the notes of a result.</summary>
+    public static string Describe(ActorSystem system)
+    {
+        var config = system.Settings.Config;
+        var plugin = config.GetString("akka.persistence.journal.plugin", string.Empty);
+        if (!plugin.EndsWith(".sql", StringComparison.Ordinal))
+        {
+            return $"journal {plugin}";
+        }
+
+        var sql = config.GetConfig(plugin);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"journal parallelism={sql.GetInt("parallelism")} batch-size={sql.GetInt("batch-size")} buffer-size={sql.GetInt("buffer-size")}");
+    }
+}

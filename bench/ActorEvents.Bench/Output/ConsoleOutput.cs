@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Globalization;
+using Spectre.Console;
+
+namespace ActorEvents.Bench.Output;
+
+/// <summary>Live progress in a terminal: one Spectre progress bar per run.</summary>
+internal sealed class SpectreProgress(ProgressContext context) : IBenchProgress
+{
+    private readonly Dictionary<string, ProgressTask> _tasks = new();
+    private readonly Lock _lock = new();
+
+    public void RunStarted(string label)
+    {
+        lock (_lock)
+        {
+            _tasks[label] = context.AddTask(Markup.Escape(label), maxValue: 100);
+        }
+    }
+
+    public void RunProgress(string label, string phase, double fraction, string detail)
+    {
+        lock (_lock)
+        {
+            if (_tasks.TryGetValue(label, out var task))
+            {
+                task.Description = $"{Markup.Escape(label)} [grey]{Markup.Escape(phase)}[/] {Markup.Escape(detail)}";
+                task.Value = Math.Clamp(fraction * 100, 0, 100);
+            }
+        }
+    }
+
+    public void RunFinished(string label, BenchResult? result)
+    {
+        lock (_lock)
+        {
+            if (_tasks.TryGetValue(label, out var task))
+            {
+                task.Description = result is null
+                    ? Markup.Escape(label)
+                    : $"{Markup.Escape(label)} [green]{ConsoleOutput.Summary(result)}[/]";
+                task.Value = 100;
+                task.StopTask();
+            }
+        }
+    }
+
+    public void Log(string message)
+    {
+        lock (_lock)
+        {
+            var task = context.AddTask($"[grey]{Markup.Escape(message)}[/]", maxValue: 1);
+            task.Value = 1;
+            task.StopTask();
+        }
+    }
+}
+
+/// <summary>Progress for logs and pipes: plain lines on standard error, at most one per run every 5 seconds.</summary>
+internal sealed class PlainProgress : IBenchProgress
+{
+    private readonly Dictionary<string, long> _lastPrinted = new();
+    private readonly Lock _lock = new();
+
+    public void RunStarted(string label) => Write($"▶ {label}");
+
+    public void RunProgress(string label, string phase, double fraction, string detail)
+    {
+        lock (_lock)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (_lastPrinted.TryGetValue(label, out var last) && Stopwatch.GetElapsedTime(last, now) < TimeSpan.FromSeconds(5))
+            {
+                return;
+            }
+
+            _lastPrinted[label] = now;
+        }
+
+        Write(string.Create(CultureInfo.InvariantCulture, $"  {label}: {phase} {fraction * 100:0}% {detail}"));
+    }
+
+    public void RunFinished(string label, BenchResult? result) =>
+        Write(result is null ? $"✓ {label}" : $"✓ {label}: {ConsoleOutput.Summary(result)}");
+
+    public void Log(string message) => Write($"· {message}");
+
+    private static void Write(string line)
+    {
+        lock (Console.Error)
+        {
+            Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
+        }
+    }
+}
+
+/// <summary>Tables of a finished report.</summary>
+internal static class ConsoleOutput
+{
+    public static string Summary(BenchResult result) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{result.CommandsPerSec:N0} cmd/s · {result.EventsPerSec:N0} ev/s · p99 {result.P99Ms:0.0} ms{(result.Errors > 0 ? $" · {result.Errors} errors" : string.Empty)}");
+
+    /// <summary>True when the console can draw live progress (a terminal, not a pipe or file).</summary>
+    public static bool CanAnimate => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+
+    public static void Write(IAnsiConsole console, BenchReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"ActorEvents bench · {Markup.Escape(report.Scenario)}");
+        string[] headers =
+        [
+            "scenario", "variant", "db", "rnd", "cmd/s", "events/s", "handler runs/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+            "alloc B/cmd", "peak WS MiB", "eff.", "cpu", "load", "errors",
+        ];
+        foreach (var header in headers)
+        {
+            table.AddColumn(new TableColumn(header) { Alignment = header is "scenario" or "variant" or "db" ? Justify.Left : Justify.Right });
+        }
+
+        foreach (var r in report.Results)
+        {
+            table.AddRow(
+                Markup.Escape(r.Scenario),
+                Markup.Escape(r.Variant ?? string.Empty),
+                r.Db,
+                r.Round?.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
+                F(r.CommandsPerSec, "N0"),
+                F(r.EventsPerSec, "N0"),
+                r.HandlerRunsPerSec is { } runs ? F(runs, "N0") : string.Empty,
+                F(r.P50Ms, "0.00"),
+                F(r.P95Ms, "0.00"),
+                F(r.P99Ms, "0.00"),
+                F(r.MaxMs, "0.0"),
+                F(r.AllocatedBytesPerCommand, "N0"),
+                F(r.PeakWorkingSetBytes / 1048576.0, "N0"),
+                r.Efficiency is { } efficiency ? F(efficiency, "0.000") : string.Empty,
+                r.ProcessCpuShare is { } cpu ? F(cpu * 100, "0") + "%" : string.Empty,
+                r.LoadAverage is { } loadAverage ? F(loadAverage, "0.0") : string.Empty,
+                r.Errors == 0 ? "0" : $"[red]{r.Errors}[/]");
+        }
+
+        console.Write(table);
+        if (report.Ratios is { Count: > 0 } ratios)
+        {
+            var ratioTable = new Table().Border(TableBorder.Rounded).Title("ratios of events/s, per round");
+            ratioTable.AddColumns("ratio", "min", "median", "max", "rounds", "note");
+            foreach (var (name, ratio) in ratios)
+            {
+                ratioTable.AddRow(
+                    Markup.Escape(name),
+                    ratio.Min is { } min ? F(min, "0.000") : "n/a",
+                    ratio.Median is { } median ? F(median, "0.000") : "n/a",
+                    ratio.Max is { } max ? F(max, "0.000") : "n/a",
+                    string.Join(" ", ratio.Values.Select(v => F(v, "0.000"))),
+                    Markup.Escape(ratio.Note ?? string.Empty));
+            }
+
+            console.Write(ratioTable);
+        }
+
+        foreach (var line in report.Summary)
+        {
+            console.MarkupLine(Markup.Escape(line));
+        }
+
+        foreach (var r in report.Results.Where(r => r.FirstError is not null))
+        {
+            console.MarkupLine($"[red]{Markup.Escape(r.Scenario)} {Markup.Escape(r.Variant ?? string.Empty)}: first error: {Markup.Escape(r.FirstError!)}[/]");
+        }
+
+        foreach (var r in report.Results.Where(r => r.Notes is not null))
+        {
+            var name = string.Join(" · ", new[] { r.Scenario, r.Variant, r.Round is { } round ? $"round {round}" : null }.Where(s => s is not null));
+            console.MarkupLine($"[grey]{Markup.Escape(name)}: {Markup.Escape(r.Notes!)}{(r.Runtime is null ? string.Empty : "; " + Markup.Escape(r.Runtime))}[/]");
+        }
+    }
+
+    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,67 @@
+using ActorEvents.Bench.Infrastructure;
+
+namespace ActorEvents.Bench.Scenarios;
+
+/// <summary>
+/// Pipeline, baseline and ceiling interleaved (A B C A B C …) in one process, each run on a fresh database, so
+/// that drift of the machine hits all three alike. Ratios are computed per round from events/s.
+/// </summary>
+internal static class CompareScenario
+{
+    public const string PipelineOverBaseline = "pipeline/baseline";
+    public const string JournalOverCeiling = "journal/ceiling";
+
+    public static async Task<(List<BenchResult> Results, Dictionary<string, RatioSummary> Ratios, List<string> Summary)> RunAsync(
+        BenchOptions options, IBenchProgress progress, CancellationToken cancellationToken)
+    {
+        var database = options.DatabaseFor(BenchScenario.Compare);
+        var settings = PipelineHostSettings.From(options);
+        var results = new List<BenchResult>();
+        var pipelineOverBaseline = new List<double>();
+        var journalOverCeiling = new List<double>();
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            var pipeline = await Runs.PipelineAsync(options, database, settings, Runs.Spec(options), options.Aggregates, progress,
+                $"round {round} · pipeline", "pipeline", null, round, cancellationToken).ConfigureAwait(false);
+            var baseline = await Runs.BaselineAsync(options, database, Runs.Spec(options), progress,
+                $"round {round} · baseline", round, cancellationToken).ConfigureAwait(false);
+            var ceiling = await Runs.CeilingAsync(options, database, progress, $"round {round} · ceiling", round, cancellationToken)
+                .ConfigureAwait(false);
+            results.Add(pipeline);
+            results.Add(baseline);
+            if (ceiling is not null)
+            {
+                results.Add(ceiling);
+            }
+
+            if (baseline.EventsPerSec > 0)
+            {
+                pipelineOverBaseline.Add(pipeline.EventsPerSec / baseline.EventsPerSec);
+            }
+
+            if (ceiling is { EventsPerSec: > 0 })
+            {
+                journalOverCeiling.Add(baseline.EventsPerSec / ceiling.EventsPerSec);
+            }
+        }
+
+        var ratios = new Dictionary<string, RatioSummary>
+        {
+            [PipelineOverBaseline] = RatioSummary.Of(pipelineOverBaseline,
+                "events/s of the full pipeline ÷ events/s of bare sharded persistent actors, same round"),
+            [JournalOverCeiling] = RatioSummary.Of(journalOverCeiling,
+                database == BenchDatabase.InMem
+                    ? "n/a: the in-memory journal has no database ceiling"
+                    : "events/s of bare persistent actors (Akka.Persistence.Sql journal) ÷ raw 100-row INSERT transactions, same round"),
+        };
+        var summary = new List<string>();
+        foreach (var (name, ratio) in ratios)
+        {
+            summary.Add(ratio.Median is { } median
+                ? $"{name}: median {median:0.000} (min {ratio.Min:0.000}, max {ratio.Max:0.000}) over {ratio.Values.Count} rounds"
+                : $"{name}: n/a");
+        }
+
+        return (results, ratios, summary);
+    }
+}
