@@ -1,0 +1,176 @@
+using System.Text.Json;
+
+namespace ActorEvents.Bench.Tests;
+
+/// <summary>
+/// Every scenario of the harness, run in-process with tiny sizes: checks that the harness works and that its JSON
+/// has the documented shape and non-zero figures. Timing is not asserted.
+/// </summary>
+[Collection(SmokeCollection.Name)]
+public sealed class ScenarioSmokeTests
+{
+    private static readonly BenchOptions Tiny = new()
+    {
+        Duration = TimeSpan.FromSeconds(0.5),
+        Warmup = TimeSpan.Zero,
+        Aggregates = 16,
+        Callers = 4,
+        Rounds = 1,
+        Shards = 10,
+    };
+
+    [Fact]
+    public async Task Pipeline_on_the_in_memory_journal_reports_every_figure()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Pipeline, Database = BenchDatabase.InMem, HandlersPerEvent = 2 });
+
+        var result = Assert.Single(ReportShape.Results(report, "pipeline"));
+        Assert.Equal("inmem", result.GetProperty("db").GetString());
+        // 4 events × 2 handlers per command, all waited for (AfterHandlers).
+        Assert.True(result.GetProperty("handlerRuns").GetInt64() >= result.GetProperty("commands").GetInt64() * 8);
+    }
+
+    [Fact]
+    public async Task Pipeline_on_sqlite_runs_a_fixed_number_of_commands()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Pipeline, Database = BenchDatabase.Sqlite, Commands = 40 });
+
+        var result = Assert.Single(ReportShape.Results(report, "pipeline"));
+        Assert.Equal("sqlite", result.GetProperty("db").GetString());
+        Assert.InRange(result.GetProperty("commands").GetInt64(), 40, 40);
+        Assert.Equal(160, result.GetProperty("events").GetInt64());
+    }
+
+    [Fact]
+    public async Task Baseline_on_sqlite_persists_through_bare_sharded_actors()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Baseline, Database = BenchDatabase.Sqlite, Commands = 40 });
+
+        var result = Assert.Single(ReportShape.Results(report, "baseline"));
+        Assert.Equal(160, result.GetProperty("events").GetInt64());
+    }
+
+    [Fact]
+    public async Task Ceiling_on_sqlite_writes_raw_rows_and_is_not_applicable_in_memory()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Ceiling, Database = BenchDatabase.Sqlite });
+        var result = Assert.Single(ReportShape.Results(report, "ceiling"));
+        Assert.Equal(0, result.GetProperty("events").GetInt64() % 100); // whole 100-row transactions
+
+        var inMemory = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Ceiling, Database = BenchDatabase.InMem });
+        Assert.Empty(inMemory.Results);
+        Assert.Contains(inMemory.Summary, line => line.Contains("n/a", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Compare_on_sqlite_interleaves_the_three_runs_and_reports_both_ratios()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Compare, Database = BenchDatabase.Sqlite, Rounds = 2, Duration = TimeSpan.FromSeconds(0.3) });
+
+        var results = ReportShape.Results(report, "compare");
+        Assert.Equal(["pipeline", "baseline", "ceiling", "pipeline", "baseline", "ceiling"],
+            results.Select(r => r.GetProperty("scenario").GetString()));
+        Assert.Equal([1, 1, 1, 2, 2, 2], results.Select(r => r.GetProperty("round").GetInt32()));
+        var ratios = ReportShape.Ratios(report);
+        foreach (var name in new[] { "pipeline/baseline", "journal/ceiling" })
+        {
+            var ratio = ratios.GetProperty(name);
+            var min = ratio.GetProperty("min").GetDouble();
+            var median = ratio.GetProperty("median").GetDouble();
+            var max = ratio.GetProperty("max").GetDouble();
+            Assert.True(min > 0 && min <= median && median <= max, $"{name}: {ratio}");
+            Assert.Equal(2, ratio.GetProperty("values").GetArrayLength());
+        }
+    }
+
+    [Fact]
+    public async Task Compare_in_memory_has_no_ceiling_ratio()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Compare, Database = BenchDatabase.InMem, Duration = TimeSpan.FromSeconds(0.3) });
+
+        Assert.Equal(["pipeline", "baseline"], ReportShape.Results(report, "compare").Select(r => r.GetProperty("scenario").GetString()));
+        var ratios = ReportShape.Ratios(report);
+        Assert.True(ratios.GetProperty("pipeline/baseline").GetProperty("median").GetDouble() > 0);
+        Assert.Equal(JsonValueKind.Null, ratios.GetProperty("journal/ceiling").GetProperty("median").ValueKind);
+    }
+
+    [Fact]
+    public async Task Recovery_measures_a_populated_aggregate_on_a_fresh_host_with_and_without_snapshot()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with
+        {
+            Scenario = BenchScenario.Recovery, Database = BenchDatabase.Sqlite, RecoveryMaxEvents = 1000, RecoverySnapshotEvery = 100,
+        });
+
+        var results = ReportShape.Results(report, "recovery");
+        Assert.Equal(["1,000 events, no snapshot", "1,000 events, snapshot every 100"], results.Select(r => r.GetProperty("variant").GetString()));
+        Assert.All(results, r => Assert.Equal(1000, r.GetProperty("events").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Recovery_refuses_the_in_memory_journal()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Recovery, Database = BenchDatabase.InMem }));
+        Assert.Contains("--db sqlite", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scale_sweeps_aggregates_and_handler_pool_size_with_efficiency()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with
+        {
+            Scenario = BenchScenario.Scale, ScaleMaxAggregates = 1000, ScaleMaxHandlers = 2, Duration = TimeSpan.FromSeconds(0.4),
+        });
+
+        var results = ReportShape.Results(report, "scale");
+        Assert.Equal(["aggregates=1000", "N=1 work=delay", "N=2 work=delay"], results.Select(r => r.GetProperty("variant").GetString()));
+        Assert.All(results, r => Assert.Equal("inmem", r.GetProperty("db").GetString()));
+        Assert.All(results.Skip(1), r => Assert.True(r.GetProperty("efficiency").GetDouble() > 0));
+    }
+
+    [Fact]
+    public async Task Mediator_runs_the_whole_matrix_and_states_the_headline_efficiency()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Mediator, Duration = TimeSpan.FromSeconds(0.25) });
+
+        var results = ReportShape.Results(report, "mediator");
+        Assert.Equal(16, results.Count);
+        Assert.All(results, r => Assert.Equal("inmem", r.GetProperty("db").GetString()));
+        Assert.Equal(8, results.Count(r => r.TryGetProperty("efficiency", out var e) && e.GetDouble() > 0));
+        Assert.Contains(results, r => r.GetProperty("variant").GetString() == "N=3 parallel=on work=1ms-delay callers=64");
+        Assert.StartsWith("HEADLINE 1 ms / N=3 / parallel / 64 callers: efficiency", report.Summary[0], StringComparison.Ordinal);
+    }
+}
+
+/// <summary>PostgreSQL runs only where a connection string is configured (CI sets ACTOREVENTS_TEST_POSTGRES).</summary>
+[Collection(SmokeCollection.Name)]
+public sealed class PostgresSmokeTests
+{
+    [Fact]
+    public async Task Compare_on_postgres_uses_a_fresh_schema_per_run_when_configured()
+    {
+        if (!Array.Exists(["ACTOREVENTS_TEST_POSTGRES", "ActorEvents__Persistence__ConnectionString"],
+                name => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name))))
+        {
+            return; // no PostgreSQL here; CliTests checks the clear failure instead
+        }
+
+        var report = await BenchRunner.RunAsync(new BenchOptions
+        {
+            Scenario = BenchScenario.Compare, Database = BenchDatabase.Postgres, Duration = TimeSpan.FromSeconds(0.3), Warmup = TimeSpan.Zero,
+            Aggregates = 8, Callers = 4, Rounds = 1, Shards = 10,
+        });
+
+        var results = ReportShape.Results(report, "compare");
+        Assert.All(results, r => Assert.Equal("postgres", r.GetProperty("db").GetString()));
+        Assert.True(ReportShape.Ratios(report).GetProperty("journal/ceiling").GetProperty("median").GetDouble() > 0);
+    }
+}
+
+/// <summary>Smoke tests share the machine's two cores: run them one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SmokeCollection
+{
+    public const string Name = "bench smoke";
+}
