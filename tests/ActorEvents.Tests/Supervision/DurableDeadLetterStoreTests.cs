@@ -1,0 +1,58 @@
+using ActorEvents.Messages;
+using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Pipeline;
+
+namespace ActorEvents.Tests.Supervision;
+
+/// <summary>The SQL dead-letter store (table ae_dead_letters in the journal's SQLite file) across an actor-system restart.</summary>
+public sealed class DurableDeadLetterStoreTests
+{
+    private const string Faulty = nameof(FaultyHandler);
+
+    [Fact]
+    public async Task Should_keep_dead_letters_across_a_restart_on_sqlite_and_replay_them_on_the_new_host()
+    {
+        using var database = new TempSqliteDatabase();
+        var settings = SupervisionHost.Settings(workers: 2, maxRetries: 1, new Dictionary<string, string?>
+        {
+            ["Persistence:Provider"] = "sqlite",
+            ["Persistence:ConnectionString"] = database.ConnectionString,
+        });
+
+        DeadLetter before;
+        CommandAccepted accepted;
+        var (first, _, firstFaults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
+        await using (first)
+        {
+            firstFaults.FailWhen((_, e) => e is { AggregateId: "durable", SequenceNr: 1 } ? new FlakyDependencyException("the mail server is down") : null);
+            accepted = Assert.IsType<CommandAccepted>(await first.SendAsync(new Emit("durable", 2)));
+            before = Assert.Single(await first.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 1, "the entry and its follower are stored"));
+            Assert.Equal(1, database.Scalar("SELECT COUNT(*) FROM ae_dead_letters"));
+        }
+
+        var (second, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
+        await using var _ = second;
+
+        var after = Assert.Single(await second.ListAsync());
+        Assert.Equal(before.Id, after.Id);
+        Assert.Equal(Faulty, after.Handler);
+        Assert.Equal(accepted.Events[0], after.Envelope);
+        Assert.Equal(new Emitted("durable", 1), after.Envelope.Event);
+        Assert.Equal(typeof(FlakyDependencyException).FullName, after.ErrorType);
+        Assert.Equal("the mail server is down", after.ErrorMessage);
+        Assert.Contains(nameof(SwitchedHandler), after.StackTrace);
+        Assert.Equal(2, after.Attempts);
+        Assert.Equal(before.FirstFailureAt, after.FirstFailureAt);
+        Assert.Equal(before.LastFailureAt, after.LastFailureAt);
+        Assert.Equal([accepted.Events[1]], after.ParkedFollowers);
+
+        var replayed = await second.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(after.Id));
+
+        Assert.Equal(new DeadLetterReplayed(after.Id, true, 1, null), replayed);
+        await PipelineHost.WaitUntilAsync(() => probe.Handled(Faulty, "durable").Length == 2, "the event and its parked follower are handled");
+        Assert.Equal([1L, 2L], probe.Handled(Faulty, "durable"));
+        Assert.Equal(3, Assert.Single(faults.Invocations, i => i.Envelope.SequenceNr == 1).Attempt);
+        Assert.Empty(await second.ListAsync());
+        Assert.Equal(0, database.Scalar("SELECT COUNT(*) FROM ae_dead_letters"));
+    }
+}
