@@ -52,6 +52,28 @@ public sealed class NodeOptions
 
     /// <summary>Cluster roles of this node.</summary>
     public string[] Roles { get; set; } = [];
+
+    /// <summary>TLS for remoting (off by default).</summary>
+    public RemotingTlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>TLS for the remoting transport between nodes.</summary>
+public sealed class RemotingTlsOptions
+{
+    /// <summary>Encrypt node-to-node traffic.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Path of a PKCS#12 (.pfx) file with the node's certificate and private key.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the certificate file. Never logged.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>
+    /// Accept peers whose certificate does not chain to a trusted root (e.g. one self-signed certificate shared by
+    /// every node). Keep it off with certificates from a real CA.
+    /// </summary>
+    public bool AllowUntrustedCertificates { get; set; }
 }
 
 /// <summary>The database that holds the journal, snapshots and read journal.</summary>

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ActorEvents.Actors.Hosting;
 
@@ -76,15 +77,35 @@ public static class ActorEventsHostingExtensions
     /// </summary>
     public static AkkaConfigurationBuilder WithActorEventsNode(this AkkaConfigurationBuilder builder, NodeOptions node)
     {
-        builder.WithRemoting(new RemoteOptions
+        var remote = new RemoteOptions
         {
             HostName = node.Hostname,
             PublicHostName = node.PublicHostname ?? node.Hostname,
             Port = node.Port,
-        });
+        };
+        if (node.Tls.Enabled)
+        {
+            if (string.IsNullOrWhiteSpace(node.Tls.CertificatePath) || !File.Exists(node.Tls.CertificatePath))
+            {
+                throw new InvalidOperationException(
+                    $"ActorEvents:Node:Tls:Enabled is on but ActorEvents:Node:Tls:CertificatePath ('{node.Tls.CertificatePath}') is not an existing .pfx file.");
+            }
+
+            remote.EnableSsl = true;
+            remote.Ssl = new SslOptions
+            {
+                X509Certificate = X509CertificateLoader.LoadPkcs12FromFile(node.Tls.CertificatePath, node.Tls.CertificatePassword),
+                SuppressValidation = node.Tls.AllowUntrustedCertificates,
+            };
+        }
+
+        builder.WithRemoting(remote);
         builder.WithClustering(new ClusterOptions
         {
-            SeedNodes = node.SeedNodes,
+            // With TLS the transport's scheme is akka.ssl.tcp; accept seeds written with the plain scheme too.
+            SeedNodes = node.Tls.Enabled
+                ? node.SeedNodes.Select(seed => seed.Replace("akka.tcp://", "akka.ssl.tcp://", StringComparison.Ordinal)).ToArray()
+                : node.SeedNodes,
             Roles = node.Roles,
             SplitBrainResolver = new KeepMajorityOption(),
         });
