@@ -99,6 +99,12 @@ public sealed class ActorEventsDomainBuilder
                     $"A handler named '{descriptor.Name}' is already registered; registering the same handler twice would run it twice for one event.");
             }
 
+            if (handlers.FirstOrDefault(h => h.HandlerType == descriptor.HandlerType && (h.Delivery & descriptor.Delivery) != 0) is { } twin)
+            {
+                throw new InvalidOperationException(
+                    $"'{descriptor.HandlerType.Name}' is already registered as '{twin.Name}' for {twin.Delivery & descriptor.Delivery} delivery; it would run twice for one event. Use Delivery = Both instead.");
+            }
+
             handlers.Add(descriptor);
         }
 

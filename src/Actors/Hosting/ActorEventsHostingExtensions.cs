@@ -153,13 +153,14 @@ public static class ActorEventsHostingExtensions
             deadLetters.InitializeAsync().GetAwaiter().GetResult();
             var node = Cluster.Get(system).SelfAddress.ToString();
             var pipeline = options.Pipeline;
+            var inRequest = domain.Handlers.For(HandlerDelivery.InRequest);
             var requestPool = system.ActorOf(HandlerPool.Props(
                 new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
-                new HandlerPoolDependencies(domain.Handlers, domain.Types, load.Request, scopes, deadLetters)), "handler-pool");
+                new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters)), "handler-pool");
             var streamingPool = system.ActorOf(HandlerPool.Props(
                 new HandlerPoolSettings(pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
-                new HandlerPoolDependencies(domain.Handlers, domain.Types, load.Streaming, scopes, deadLetters)), "streaming-handler-pool");
-            var router = system.ActorOf(EventStreamRouter.Props(domain.Handlers, requestPool, streamingPool), "event-router");
+                new HandlerPoolDependencies(inRequest, domain.Types, load.Streaming, scopes, deadLetters)), "streaming-handler-pool");
+            var router = system.ActorOf(EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
             registry.Register<EventStreamRouter>(router);
             registry.Register<DeadLetterOffice>(system.ActorOf(

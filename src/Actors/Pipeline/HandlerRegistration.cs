@@ -4,9 +4,26 @@ using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Pipeline;
 
+/// <summary>How a handler receives its events.</summary>
+[Flags]
+public enum HandlerDelivery
+{
+    /// <summary>In the command's request, right after persist (at-most-once; the reply can wait for it).</summary>
+    InRequest = 1,
+
+    /// <summary>From the journal through a checkpointed subscription (at-least-once).</summary>
+    Durable = 2,
+
+    /// <summary>Both.</summary>
+    Both = InRequest | Durable,
+}
+
 /// <summary>Subscription options of a handler (Protean's <c>part_of</c>, <c>stream_category</c>, <c>source_stream</c>).</summary>
 public sealed class HandlerOptions
 {
+    /// <summary>In-request dispatch (default), durable dispatch from the journal, or both.</summary>
+    public HandlerDelivery Delivery { get; set; } = HandlerDelivery.InRequest;
+
     /// <summary>Unique handler name (default: the class name). Used in outcomes, ordering keys and the dead-letter store.</summary>
     public string? Name { get; set; }
 
@@ -29,10 +46,11 @@ public sealed class HandlerDescriptor
     private readonly IReadOnlyDictionary<Type, Func<object, IEvent, EventContext, Task>> _invokers;
     private readonly Func<object, EventEnvelope, EventContext, Task>? _anyInvoker;
 
-    private HandlerDescriptor(string name, Type handlerType, string? streamCategory, string? sourceStream, Action<Supervision.RetryOptions>? retry,
+    private HandlerDescriptor(string name, Type handlerType, HandlerDelivery delivery, string? streamCategory, string? sourceStream, Action<Supervision.RetryOptions>? retry,
         IReadOnlyDictionary<Type, Func<object, IEvent, EventContext, Task>> invokers, Func<object, EventEnvelope, EventContext, Task>? anyInvoker)
     {
         ConfigureRetry = retry;
+        Delivery = delivery;
         Name = name;
         HandlerType = handlerType;
         StreamCategory = streamCategory;
@@ -46,6 +64,9 @@ public sealed class HandlerDescriptor
 
     /// <summary>Handler class.</summary>
     public Type HandlerType { get; }
+
+    /// <summary>How it receives events.</summary>
+    public HandlerDelivery Delivery { get; }
 
     /// <summary>Effective stream category filter (null = all).</summary>
     public string? StreamCategory { get; }
@@ -135,7 +156,7 @@ public sealed class HandlerDescriptor
                 $"'{handlerType.FullName}' implements neither IHandle<TEvent> nor IHandleAnyEvent, so it handles nothing.");
         }
 
-        return new HandlerDescriptor(name, handlerType, options.StreamCategory ?? options.PartOf, options.SourceStream, options.Retry, invokers, any);
+        return new HandlerDescriptor(name, handlerType, options.Delivery, options.StreamCategory ?? options.PartOf, options.SourceStream, options.Retry, invokers, any);
     }
 
     private static Func<object, IEvent, EventContext, Task> CompileInvoker(Type handlerInterface, Type eventType)
@@ -166,6 +187,9 @@ public sealed class HandlerSubscriptionTable
 
     /// <summary>The handler with this name, or null.</summary>
     public HandlerDescriptor? Find(string name) => _handlers.FirstOrDefault(h => h.Name == name);
+
+    /// <summary>The table of the handlers that take events by <paramref name="delivery"/>.</summary>
+    public HandlerSubscriptionTable For(HandlerDelivery delivery) => new(_handlers.Where(h => (h.Delivery & delivery) != 0).ToArray());
 
     /// <summary>The handlers that take this event, in registration order.</summary>
     public IReadOnlyList<HandlerDescriptor> Match(EventEnvelope envelope)
