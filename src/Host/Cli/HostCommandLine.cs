@@ -63,6 +63,7 @@ public static class HostCommandLine
         };
         serve.SetAction((parseResult, _) => Guarded(console, parseResult, configuration => ServeJob.RunAsync(configuration, node.Overrides(parseResult))));
         root.Subcommands.Add(serve);
+        root.Subcommands.Add(DeadLetterCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
         return root;
     }
 
