@@ -41,19 +41,29 @@ public sealed class DemoWorkload
     public WorkloadPlan Plan => _plan;
 
     /// <summary>
-    /// Sends one command to each aggregate type that is refused without writing anything (an unknown order, an
-    /// unknown SKU), so that the shard coordinator is running, the regions know it and the journal has answered
-    /// before the measured run starts. Not part of the run's statistics.
+    /// Sends commands that are refused without writing anything: shipping an unknown order, and taking more stock
+    /// than any SKU holds from every SKU of the plan. That starts the shard coordinator, allocates the shards and
+    /// recovers the SKUs from earlier runs (snapshot + events), so the measured run starts warm and a node that
+    /// cannot reach its journal is caught before it. Not part of the run's statistics.
     /// </summary>
-    /// <returns>How long it took, and why the node is not usable (null when both commands came back as <see cref="RejectionCode.AggregateNotFound"/>).</returns>
+    /// <returns>How long it took, and why the node is not usable (null when every command was refused as expected).</returns>
     public async Task<(TimeSpan Elapsed, string? Problem)> WarmUpAsync()
     {
         var started = Stopwatch.GetTimestamp();
-        var results = await Task.WhenAll(
-            _client.SendAsync(new ShipOrder($"{_plan.RunId}-warm-up"), AfterHandlers),
-            _client.SendAsync(new ReduceStock($"{_plan.RunId}-warm-up", 1, $"{_plan.RunId}-warm-up"), AfterHandlers)).ConfigureAwait(false);
+        var warmUpId = $"{_plan.RunId}-warm-up";
+        var sends = _plan.Skus
+            .Select(sku => _client.SendAsync(new ReduceStock(sku, WorkloadPlan.ImpossibleQuantity, warmUpId), AfterHandlers))
+            .Append(_client.SendAsync(new ShipOrder(warmUpId), AfterHandlers));
+        var results = await Task.WhenAll(sends).ConfigureAwait(false);
+
+        // A SKU from an earlier run refuses by its stock rule; a new one (first run) does not exist yet.
         var problem = results
-            .Select(r => r is CommandRejected { Code: RejectionCode.AggregateNotFound } ? null : r is CommandRejected rejected ? $"{rejected.Code}: {rejected.Message}" : "an unknown aggregate accepted a command")
+            .Select(r => r switch
+            {
+                CommandRejected { Code: RejectionCode.AggregateNotFound or RejectionCode.DomainRuleViolation } => null,
+                CommandRejected rejected => $"{rejected.Code}: {rejected.Message}",
+                _ => "a warm-up command was accepted",
+            })
             .FirstOrDefault(p => p is not null);
         return (Stopwatch.GetElapsedTime(started), problem);
     }
