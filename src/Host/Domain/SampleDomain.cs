@@ -21,6 +21,11 @@ public static class SampleDomain
             .AddHandler<AuditLogHandler>()
             .AddHandler<OrderEmailHandler>(h => h.PartOf = "order")
             .AddHandler<WelcomeEmailHandler>(h => h.PartOf = "user")
+            .AddHandler<LoyaltyPointsHandler>(h =>
+            {
+                h.PartOf = "order";
+                h.Retry = retry => retry.Permanent<LoyaltyAccountSuspendedException>();
+            })
             .AddStreamingHandler<ImportStock, StockLineImported, StockImportHandler>();
 
     /// <summary>Registers the services the sample handlers depend on.</summary>
@@ -29,6 +34,8 @@ public static class SampleDomain
         services.AddSingleton<InMemoryEmailOutbox>();
         services.AddSingleton<IEmailSender>(provider => provider.GetRequiredService<InMemoryEmailOutbox>());
         services.AddSingleton<AuditTrail>();
+        services.AddSingleton<LoyaltyLedger>();
+        services.AddOptions<LoyaltyOptions>().BindConfiguration("Sample:Loyalty");
         return services;
     }
 }

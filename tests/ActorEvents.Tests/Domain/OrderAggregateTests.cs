@@ -40,7 +40,7 @@ public sealed class OrderAggregateTests
     {
         Scenario.For(Order).Given(Placed)
             .When(new ShipOrder("o-1"))
-            .Then(new OrderShipped("o-1", "sku-1", 3))
+            .Then(new OrderShipped("o-1", "sku-1", 3, "c-1"))
             .ThenState(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 3, 2.50m));
     }
 
@@ -172,7 +172,7 @@ public sealed class OrderAggregateTests
     {
         var processed = Scenario.For(Order).Given(Placed, new OrderProcessed("o-1", 7.50m));
 
-        processed.When(new ShipOrder("o-1")).Then(new OrderShipped("o-1", "sku-1", 3));
+        processed.When(new ShipOrder("o-1")).Then(new OrderShipped("o-1", "sku-1", 3, "c-1"));
         processed.When(new CancelOrder("o-1", "r")).Then(new OrderCancelled("o-1", "r"));
         processed.When(new ProcessOrder("o-1")).ThenRejected(RejectionCode.DomainRuleViolation, "already processed");
     }

@@ -38,7 +38,8 @@ public sealed class StreamingAndSampleDomainTests
         await host.AcceptAsync(new PlaceOrder("order-ship", "cust-1", "sku-ship", 10, 2.5m));
         var shipped = await host.AcceptAsync(new ShipOrder("order-ship"));
 
-        Assert.Equal(HandlerStatus.Succeeded, Assert.Single(shipped.HandlerOutcomes).Status);
+        Assert.Equal(["LoyaltyPointsHandler", "StockOnShipmentHandler"], shipped.HandlerOutcomes.Select(o => o.Handler).Order());
+        Assert.All(shipped.HandlerOutcomes, o => Assert.Equal(HandlerStatus.Succeeded, o.Status));
         var inventory = await host.ReadStreamAsync("inventory", "sku-ship");
         var reduced = Assert.IsType<StockReduced>(inventory[^1].Event);
         Assert.Equal(90, reduced.OnHand);
@@ -51,6 +52,14 @@ public sealed class StreamingAndSampleDomainTests
         Assert.All(processed.HandlerOutcomes, o => Assert.Equal(HandlerStatus.Succeeded, o.Status));
         var outbox = host.Host.Services.GetRequiredService<InMemoryEmailOutbox>();
         Assert.Contains(outbox.Sent, e => e.To == "cust-2");
+
+        // A suspended loyalty account is a permanent failure: straight to the dead-letter store, the command still accepted.
+        await host.AcceptAsync(new PlaceOrder("order-suspended", "customer-013", "sku-ship", 1, 1m));
+        var suspended = await host.AcceptAsync(new ShipOrder("order-suspended"));
+        var deadLettered = Assert.Single(suspended.HandlerOutcomes, o => o.Status == HandlerStatus.DeadLettered);
+        Assert.Equal("LoyaltyPointsHandler", deadLettered.Handler);
+        Assert.Equal(1, deadLettered.Attempts);
+        Assert.Equal(10, host.Host.Services.GetRequiredService<LoyaltyLedger>().Points["cust-1"]);
 
         var created = await host.AcceptAsync(new CreateUser("user-1", "ada@example.org", "Ada"));
         Assert.Equal(["AuditLogHandler", "WelcomeEmailHandler"], created.HandlerOutcomes.Select(o => o.Handler).Order());

@@ -76,7 +76,7 @@ public sealed class OrderAggregate : Aggregate<OrderState, IOrderCommand, IOrder
         },
         ShipOrder s => state.Status switch
         {
-            OrderStatus.Placed or OrderStatus.Processed => Decision<IOrderEvent>.Accept(new OrderShipped(s.OrderId, state.Sku, state.Quantity)),
+            OrderStatus.Placed or OrderStatus.Processed => Decision<IOrderEvent>.Accept(new OrderShipped(s.OrderId, state.Sku, state.Quantity, state.CustomerId)),
             OrderStatus.Shipped => Decision<IOrderEvent>.Reject("the order has already shipped"),
             _ => Decision<IOrderEvent>.Reject("a cancelled order cannot ship"),
         },

@@ -18,8 +18,9 @@ public sealed record OrderPlaced(string OrderId, string CustomerId, string Sku, 
 /// <param name="OrderId">Order number.</param>
 /// <param name="Sku">Shipped SKU.</param>
 /// <param name="Quantity">Shipped quantity.</param>
+/// <param name="CustomerId">Customer (absent in events written before it was added; readers must cope with null).</param>
 [MessageName("order.shipped")]
-public sealed record OrderShipped(string OrderId, string Sku, int Quantity) : IOrderEvent;
+public sealed record OrderShipped(string OrderId, string Sku, int Quantity, string? CustomerId = null) : IOrderEvent;
 
 /// <summary>An order was cancelled.</summary>
 /// <param name="OrderId">Order number.</param>
