@@ -122,7 +122,7 @@ public static class DeadLetterCommands
                 {
                     table.AddRow(e.Id.ToString(), Markup.Escape(e.Handler), Markup.Escape(e.Envelope.EventType), Markup.Escape(e.Envelope.StreamName),
                         e.Envelope.SequenceNr.ToString(), e.Attempts.ToString(), e.LastFailureAt.UtcDateTime.ToString("u"),
-                        Markup.Escape(Shorten($"{e.ErrorType}: {e.ErrorMessage}", 60)), e.ParkedFollowers.Count.ToString());
+                        Markup.Escape(Shorten($"{e.ErrorType[(e.ErrorType.LastIndexOf('.') + 1)..]}: {e.ErrorMessage}", 60)), e.ParkedFollowers.Count.ToString());
                 }
 
                 console.Write(table);
