@@ -30,8 +30,10 @@ public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool Co
 /// <param name="Load">Shared load figures.</param>
 /// <param name="Scopes">DI scopes for handler invocations.</param>
 /// <param name="DeadLetters">The durable dead-letter store.</param>
+/// <param name="InvocationFilter">Wraps every handler invocation (null: none).</param>
 public sealed record HandlerPoolDependencies(
-    HandlerSubscriptionTable Subscriptions, MessageTypeRegistry Types, HandlerPoolLoad Load, IServiceScopeFactory Scopes, IDeadLetterStore DeadLetters);
+    HandlerSubscriptionTable Subscriptions, MessageTypeRegistry Types, HandlerPoolLoad Load, IServiceScopeFactory Scopes, IDeadLetterStore DeadLetters,
+    IHandlerInvocationFilter? InvocationFilter = null);
 
 /// <summary>
 /// A bounded pool of <see cref="HandlerWorker"/> actors. It queues work items and hands each to an idle worker
@@ -64,7 +66,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         _queue = settings.ParksFollowers ? new KeyedWorkQueue() : new FifoWorkQueue();
         for (var i = 0; i < settings.Workers; i++)
         {
-            _idle.Push(Context.ActorOf(HandlerWorker.Props(dependencies.Scopes), $"worker-{i + 1}"));
+            _idle.Push(Context.ActorOf(HandlerWorker.Props(dependencies.Scopes, dependencies.InvocationFilter), $"worker-{i + 1}"));
         }
 
         Receive<EnqueueWork>(Enqueue);
@@ -82,13 +84,16 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         Receive<SkipDeadLetterEntry>(Skip);
         Receive<ReleaseAllParked>(_ =>
         {
+            var released = new List<WorkItem>();
             foreach (var key in _parked.Keys.ToArray())
             {
-                Release(key);
+                released.AddRange(Release(key));
             }
 
+            Announce(null, released);
             Schedule();
         });
+        Receive<DeadLetterResolved>(Resolved);
     }
 
     /// <inheritdoc />
@@ -97,6 +102,12 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     /// <summary>Props of the pool.</summary>
     public static Props Props(HandlerPoolSettings settings, HandlerPoolDependencies dependencies) =>
         Akka.Actor.Props.Create(() => new HandlerPool(settings, dependencies));
+
+    /// <inheritdoc />
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetterResolved));
+
+    /// <inheritdoc />
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -170,12 +181,13 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         if (item.DeadLetterId is { } deadLetterId)
         {
             var released = Release(item.Key);
+            Announce(deadLetterId, released);
             var requester = item.ReplayRequester;
             _deps.DeadLetters.DeleteAsync(deadLetterId).ContinueWith(task =>
             {
                 requester?.Tell(task.IsCompletedSuccessfully
-                    ? new DeadLetterReplayed(deadLetterId, true, released, null)
-                    : new DeadLetterReplayed(deadLetterId, true, released, $"handled, but removing the entry failed: {task.Exception?.GetBaseException().Message}"));
+                    ? new DeadLetterReplayed(deadLetterId, true, released.Count, null)
+                    : new DeadLetterReplayed(deadLetterId, true, released.Count, $"handled, but removing the entry failed: {task.Exception?.GetBaseException().Message}"));
             }, TaskScheduler.Default);
         }
 
@@ -301,7 +313,9 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         {
             var key = new WorkItem(0, entry.Envelope, handler, 0).Key;
             EnsureParked(key, entry);
-            released = Release(key);
+            var followers = Release(key);
+            Announce(entry.Id, followers);
+            released = followers.Count;
         }
 
         var requester = skip.Requester;
@@ -330,12 +344,12 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         _parked[key] = parked;
     }
 
-    /// <summary>Un-parks a key: its followers go back to the queue, in order. Returns how many.</summary>
-    private int Release(OrderingKey key)
+    /// <summary>Un-parks a key: its followers go back to the queue, in order. Returns them.</summary>
+    private IReadOnlyList<WorkItem> Release(OrderingKey key)
     {
         if (!_parked.Remove(key, out var parked))
         {
-            return 0;
+            return [];
         }
 
         foreach (var follower in parked.Followers)
@@ -343,7 +357,42 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
             _queue.Enqueue(follower, urgent: false);
         }
 
-        return parked.Followers.Count;
+        return parked.Followers;
+    }
+
+    /// <summary>
+    /// Tells the node's other pools that a dead letter was resolved here (replayed, skipped; null id: purged), with
+    /// the followers this pool released for it. A dead letter written by the streaming pool is replayed and skipped
+    /// through the request pool (the office's), which runs the followers recorded in the entry: the pool that parked
+    /// them must release its own parked stream too, without running those a second time.
+    /// </summary>
+    private void Announce(long? deadLetterId, IEnumerable<WorkItem> released) =>
+        Context.System.EventStream.Publish(new DeadLetterResolved(Self, deadLetterId,
+            released.Select(f => (f.Handler.Name, f.Envelope.EventId)).ToHashSet()));
+
+    /// <summary>Another pool of this node resolved a dead letter: release the matching parked streams here.</summary>
+    private void Resolved(DeadLetterResolved resolved)
+    {
+        if (resolved.Origin.Equals(Self))
+        {
+            return;
+        }
+
+        foreach (var (key, parked) in _parked.ToArray())
+        {
+            if (resolved.DeadLetterId is { } id && parked.DeadLetterId != id)
+            {
+                continue;
+            }
+
+            _parked.Remove(key);
+            foreach (var follower in parked.Followers.Where(f => !resolved.Released.Contains((f.Handler.Name, f.Envelope.EventId))))
+            {
+                _queue.Enqueue(follower, urgent: false);
+            }
+        }
+
+        Schedule();
     }
 
     private void FollowUp(WorkItem parent, IEvent followUp, RequestProgress? progress, List<WorkItem> items)
@@ -472,7 +521,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
 public sealed class HandlerWorker : ReceiveActor
 {
     /// <summary>Creates the worker.</summary>
-    public HandlerWorker(IServiceScopeFactory scopes)
+    public HandlerWorker(IServiceScopeFactory scopes, IHandlerInvocationFilter? filter = null)
     {
         var log = Context.GetLogger();
         ReceiveAsync<RunWork>(async run =>
@@ -493,7 +542,10 @@ public sealed class HandlerWorker : ReceiveActor
             {
                 handler = ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, item.Handler.HandlerType);
                 context = new EventContext(envelope, item.Handler.Name, item.Attempt, scope.ServiceProvider, timeout.Token);
-                await item.Handler.InvokeAsync(handler, envelope, context).WaitAsync(policy.InvocationTimeout);
+                var invocation = filter is null
+                    ? item.Handler.InvokeAsync(handler, envelope, context)
+                    : filter.InvokeAsync(item.Handler, context, () => item.Handler.InvokeAsync(handler, envelope, context));
+                await invocation.WaitAsync(policy.InvocationTimeout);
                 followUps = context.FollowUps;
             }
             catch (Exception e)
@@ -522,5 +574,6 @@ public sealed class HandlerWorker : ReceiveActor
     }
 
     /// <summary>Props of a worker.</summary>
-    public static Props Props(IServiceScopeFactory scopes) => Akka.Actor.Props.Create(() => new HandlerWorker(scopes));
+    public static Props Props(IServiceScopeFactory scopes, IHandlerInvocationFilter? filter = null) =>
+        Akka.Actor.Props.Create(() => new HandlerWorker(scopes, filter));
 }

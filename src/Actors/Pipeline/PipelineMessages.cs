@@ -183,3 +183,13 @@ public sealed record SkipDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
 
 /// <summary>Office → pool: every dead letter was purged; release every parked stream.</summary>
 public sealed record ReleaseAllParked;
+
+/// <summary>
+/// Pool → the node's other pools (on the event stream): a dead letter was replayed successfully or skipped
+/// (<paramref name="DeadLetterId"/>), or every one was purged (null). Pools release their parked streams behind it,
+/// except the followers the announcing pool already released.
+/// </summary>
+/// <param name="Origin">The announcing pool.</param>
+/// <param name="DeadLetterId">The resolved dead letter; null for all of them.</param>
+/// <param name="Released">(handler, event id) of the followers the announcing pool released.</param>
+public sealed record DeadLetterResolved(IActorRef Origin, long? DeadLetterId, IReadOnlySet<(string Handler, string EventId)> Released);

@@ -86,4 +86,61 @@ public sealed class ParkingTests
         Assert.Equal(3, faults.Of(a.Events[1].EventId).Count); // event 2 did not run again
         Assert.Empty(await host.ListAsync());
     }
+
+    /// <summary>Runs a streaming request (its events go to the streaming pool) to the end.</summary>
+    private static async Task StreamAsync(Infrastructure.ActorEventsTestHost host, string streamId, int steps)
+    {
+        await foreach (var _ in host.Client.StreamAsync(new EmitSteps(streamId, steps)))
+        {
+        }
+    }
+
+    private static Task<(Infrastructure.ActorEventsTestHost Host, HandlerProbe Probe, FaultSwitch Faults)> StartWithStreamingAsync() =>
+        SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>().AddStreamingHandler<EmitSteps, int, EmitStepsHandler>(), SupervisionHost.Settings(workers: 2));
+
+    [Fact]
+    public async Task Should_release_the_streaming_pools_parked_followers_once_when_its_dead_letter_is_replayed()
+    {
+        var (host, probe, faults) = await StartWithStreamingAsync();
+        await using var _ = host;
+        faults.FailWhen((_, e) => e is { AggregateId: "streamed", SequenceNr: 1 } ? new PermanentHandlerException("bad") : null);
+        await StreamAsync(host, "streamed", 3); // events 1..3 on the streaming pool: 1 dead-lettered, 2 and 3 parked there
+        var entry = Assert.Single(await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 2, "2 followers are parked"));
+        Assert.Empty(probe.Handled(Faulty, "streamed"));
+
+        faults.Heal();
+        Assert.True((await host.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id))).Succeeded);
+        await PipelineHost.WaitUntilAsync(() => probe.Handled(Faulty, "streamed").Length >= 3, "the event and its followers are handled");
+
+        // The aggregate is not parked on the streaming pool any more, and nothing ran twice.
+        await StreamAsync(host, "streamed", 1);
+        await PipelineHost.WaitUntilAsync(() => probe.Handled(Faulty, "streamed").Length >= 4, "a new streamed event is handled", TimeSpan.FromSeconds(3));
+        await Task.Delay(200);
+        Assert.Equal([1L, 2L, 3L, 4L], probe.Handled(Faulty, "streamed"));
+        Assert.Empty(await host.ListAsync());
+    }
+
+    [Fact]
+    public async Task Should_release_the_streaming_pools_parked_followers_on_skip_and_on_purge()
+    {
+        var (host, probe, faults) = await StartWithStreamingAsync();
+        await using var _ = host;
+        faults.FailWhen((_, e) => e is { AggregateId: "streamed-skip" or "streamed-purge", SequenceNr: 1 } ? new PermanentHandlerException("bad") : null);
+        await StreamAsync(host, "streamed-skip", 3);
+        await StreamAsync(host, "streamed-purge", 3);
+        var entries = await host.WaitForEntriesAsync(e => e.Count == 2 && e.All(x => x.ParkedFollowers.Count == 2), "2 entries with 2 followers each");
+
+        var skip = Assert.Single(entries, e => e.Envelope.AggregateId == "streamed-skip");
+        Assert.Equal(new DeadLetterSkipped(skip.Id, 2), await host.AskOfficeAsync<DeadLetterSkipped>(new SkipDeadLetter(skip.Id)));
+        Assert.Equal(new DeadLettersPurged(1), await host.AskOfficeAsync<DeadLettersPurged>(new PurgeDeadLetters()));
+
+        await StreamAsync(host, "streamed-skip", 1);
+        await StreamAsync(host, "streamed-purge", 1);
+        await PipelineHost.WaitUntilAsync(
+            () => probe.Handled(Faulty, "streamed-skip").Length >= 3 && probe.Handled(Faulty, "streamed-purge").Length >= 3, "the followers and the new events are handled",
+            TimeSpan.FromSeconds(3));
+        await Task.Delay(200);
+        Assert.Equal([2L, 3L, 4L], probe.Handled(Faulty, "streamed-skip"));
+        Assert.Equal([2L, 3L, 4L], probe.Handled(Faulty, "streamed-purge"));
+    }
 }
