@@ -39,6 +39,9 @@ public sealed class AggregateActor : ReceivePersistentActor
     private long _lastSnapshotSequenceNr;
     private PendingCommand? _pending;
 
+    // Whether any event was ever persisted. Not LastSequenceNr > 0: a journal rejection consumes sequence numbers too.
+    private bool _exists;
+
     /// <summary>Creates the actor for one aggregate instance.</summary>
     public AggregateActor(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId)
     {
@@ -54,6 +57,7 @@ public sealed class AggregateActor : ReceivePersistentActor
         {
             var snapshot = (AggregateSnapshot)offer.Snapshot;
             _state = snapshot.State;
+            _exists = true;
             _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
             _recent.Load(snapshot.RecentCommandIds);
         });
@@ -95,6 +99,7 @@ public sealed class AggregateActor : ReceivePersistentActor
     private void Recovered(EventEnvelope envelope)
     {
         _state = _definition.Apply(_state, envelope.Event);
+        _exists = true;
         _recent.Record(envelope.CausationId, envelope);
     }
 
@@ -106,7 +111,7 @@ public sealed class AggregateActor : ReceivePersistentActor
             return;
         }
 
-        var exists = LastSequenceNr > 0;
+        var exists = _exists;
         var expectation = _definition.Expect(request.Command);
         if (expectation == CommandExpectation.MustExist && !exists)
         {
@@ -169,6 +174,7 @@ public sealed class AggregateActor : ReceivePersistentActor
         {
             var envelope = (EventEnvelope)persisted.Payload;
             _state = _definition.Apply(_state, envelope.Event);
+            _exists = true;
             if (_pending is { } pending && ReferenceEquals(envelope, pending.Envelopes[^1]))
             {
                 _pending = null;

@@ -220,8 +220,7 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
         Assert.Equal(4, after.Events[0].SequenceNr);
     }
 
-    [Fact(Skip = "BUG (src/Actors/Aggregates/AggregateActor.cs, Handle: `exists = LastSequenceNr > 0`): a journal rejection advances LastSequenceNr, "
-                 + "so a rejected create makes the aggregate 'exist' and its retry is refused with AggregateAlreadyExists until the entity restarts.")]
+    [Fact]
     public async Task Should_accept_the_retry_of_a_create_command_whose_write_was_rejected()
     {
         var users = new ActorEventsDomainBuilder().AddAggregate<UserAggregate>().Build();
