@@ -27,7 +27,7 @@ public static class DemoJob
         IReadOnlyDictionary<string, string?> overrides, WorkloadSettings settings)
     {
         var starting = Stopwatch.GetTimestamp();
-        using var host = NodeHost.CreateBuilder(configurationArguments, overrides).Build();
+        using var host = NodeHost.CreateBuilder(QuietAkkaWarnings(configurationArguments), overrides).Build();
         var options = host.Services.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
         await host.StartAsync().ConfigureAwait(false);
         var address = await NodeReadiness.WaitUntilUpAsync(host, StartTimeout).ConfigureAwait(false);
@@ -63,5 +63,18 @@ public static class DemoJob
 
         await host.StopAsync().ConfigureAwait(false);
         return summary.IsBroken ? 1 : summary.Interrupted ? 130 : 0;
+    }
+
+    /// <summary>
+    /// The demo deliberately produces handler failures (the sample's suspended loyalty accounts), which Akka logs
+    /// as warnings, one block per event, through the progress display. The summary counts them instead; unless
+    /// the user set <c>Logging:LogLevel:Akka</c> (argument or environment), only Akka errors reach the console.
+    /// </summary>
+    private static string[] QuietAkkaWarnings(string[] configurationArguments)
+    {
+        const string key = "Logging:LogLevel:Akka";
+        var setByUser = Environment.GetEnvironmentVariable(key.Replace(":", "__", StringComparison.Ordinal)) is not null
+            || configurationArguments.Any(a => a.Contains(key, StringComparison.OrdinalIgnoreCase));
+        return setByUser ? configurationArguments : [$"--{key}=Error", .. configurationArguments];
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ActorEvents.Messages;
 using Spectre.Console;
 
 namespace ActorEvents.Host.Workload;
@@ -27,7 +28,7 @@ public static class WorkloadReport
             $"[grey]({summary.EventsPersisted:N0} by the commands, {summary.FollowUpEventsPersisted:N0} by handlers' follow-up commands)[/]");
         commands.AddRow("Handler runs", summary.HandlerRuns.Count == 0
             ? "none"
-            : string.Join(", ", summary.HandlerRuns.Select(h => $"{h.Count:N0} {h.Status.ToString().ToLowerInvariant()}")) +
+            : string.Join(", ", summary.HandlerRuns.Select(h => $"{h.Count:N0} {Describe(h.Status)}")) +
               (summary.RepliesBeforeHandlersFinished > 0 ? $", [yellow]{summary.RepliesBeforeHandlersFinished:N0} replies before handlers finished[/]" : string.Empty));
         commands.AddRow("Duration", $"{summary.Elapsed.TotalSeconds:N2} s");
         commands.AddRow("Throughput", $"[bold]{summary.CommandsPerSecond:N0} commands/s[/], {summary.EventsPerSecond:N0} events/s");
@@ -101,6 +102,15 @@ public static class WorkloadReport
             ? "[red bold]Something is broken[/] (nothing accepted, a send threw, or an outcome contradicted the script)."
             : "[green bold]OK[/]: every outcome matched the script.");
     }
+
+    private static string Describe(HandlerStatus status) => status switch
+    {
+        HandlerStatus.Succeeded => "succeeded",
+        HandlerStatus.Failed => "[red]failed[/]",
+        HandlerStatus.DeadLettered => "[yellow]dead-lettered[/] [grey](dlq list)[/]",
+        HandlerStatus.Parked => "[yellow]parked behind a dead letter[/]",
+        _ => status.ToString(),
+    };
 
     private static string Ms(double value) => value.ToString(value < 10 ? "N2" : "N1", CultureInfo.CurrentCulture);
 
