@@ -1,0 +1,31 @@
+using ActorEvents.Actors.Aggregates;
+using ActorEvents.Host.Domain.Inventory;
+using ActorEvents.Messages;
+using ActorEvents.Tests.Infrastructure;
+using Akka.Actor;
+
+namespace ActorEvents.Tests.Mediator;
+
+public sealed class UndeliveredCommandTests
+{
+    [Fact]
+    public async Task Should_answer_a_command_that_ends_in_dead_letters_with_AggregateUnavailable_instead_of_silence()
+    {
+        await using var host = await ActorEventsTestHost.StartAsync();
+        var caller = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var probe = host.System.ActorOf(Props.Create(() => new ReplyCatcher(caller)));
+        var request = new AggregateRequest(new AddStock("sku-lost", 1), "cmd-lost", "corr", null);
+
+        // What Akka does with a command stashed by an entity that stops (e.g. its recovery failed).
+        host.System.DeadLetters.Tell(request, probe);
+
+        var reply = Assert.IsType<CommandRejected>(await caller.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(RejectionCode.AggregateUnavailable, reply.Code);
+        Assert.Equal("cmd-lost", reply.CommandId);
+    }
+
+    private sealed class ReplyCatcher : ReceiveActor
+    {
+        public ReplyCatcher(TaskCompletionSource<object> reply) => ReceiveAny(message => reply.TrySetResult(message));
+    }
+}
