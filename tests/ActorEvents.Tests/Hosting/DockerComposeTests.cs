@@ -1,0 +1,113 @@
+using System.Collections;
+using System.Reflection;
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Host.Domain.Notifications;
+using YamlDotNet.RepresentationModel;
+
+namespace ActorEvents.Tests.Hosting;
+
+/// <summary>
+/// No Docker engine runs here, so the compose file is checked statically: its shape (PostgreSQL plus three nodes,
+/// one seed) and that every environment variable it gives a node is a configuration key the host reads.
+/// </summary>
+public sealed class DockerComposeTests
+{
+    private static readonly YamlMappingNode Services = LoadServices();
+
+    [Fact]
+    public void Should_run_postgresql_and_three_nodes_with_one_seed()
+    {
+        var nodes = NodeServices().ToArray();
+        Assert.Equal(3, nodes.Length);
+        Assert.Contains(Services.Children.Keys, k => k.ToString() == "postgres");
+        var seeds = nodes.Select(n => Environment(n.Service)["ActorEvents__Node__SeedNodes__0"]).Distinct().ToArray();
+        var seed = Assert.Single(seeds);
+        Assert.Equal("akka.tcp://actor-events@node1:4053", seed);
+        Assert.All(nodes, n => Assert.Equal("postgresql", Environment(n.Service)["ActorEvents__Persistence__Provider"]));
+        Assert.All(nodes, n => Assert.Equal(n.Name, Environment(n.Service)["ActorEvents__Node__PublicHostname"]));
+        Assert.All(nodes, n => Assert.DoesNotContain("Password=postgres", Environment(n.Service)["ActorEvents__Persistence__ConnectionString"], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Should_only_set_environment_variables_the_host_reads()
+    {
+        var unknown = new List<string>();
+        foreach (var (name, service) in NodeServices())
+        {
+            foreach (var key in Environment(service).Keys)
+            {
+                if (!IsReadByTheHost(key))
+                {
+                    unknown.Add($"{name}: {key}");
+                }
+            }
+        }
+
+        Assert.Empty(unknown);
+    }
+
+    [Theory]
+    [InlineData("ActorEvents__Node__Port", true)]
+    [InlineData("ActorEvents__Node__SeedNodes__2", true)]
+    [InlineData("ActorEvents__Pipeline__Retry__MaxRetries", true)]
+    [InlineData("ActorEvents__Node__Prot", false)]
+    [InlineData("ActorEvents__Persistance__Provider", false)]
+    [InlineData("ActorEvents__Node__SeedNodes__x", false)]
+    [InlineData("Sample__Loyalty__SuspendedCustomers", true)]
+    [InlineData("Logging__LogLevel__Default", true)]
+    [InlineData("SOMETHING_ELSE", false)]
+    public void Should_tell_keys_the_host_reads_from_typos(string key, bool read) => Assert.Equal(read, IsReadByTheHost(key));
+
+    private static bool IsReadByTheHost(string key)
+    {
+        var parts = key.Split("__");
+        return parts[0] switch
+        {
+            ActorEventsOptions.SectionName => IsProperty(typeof(ActorEventsOptions), parts[1..]),
+            "Sample" => parts.Length == 3 && parts[1] == "Loyalty" && IsProperty(typeof(LoyaltyOptions), parts[2..]),
+            "Logging" => parts.Length >= 3 && parts[1] == "LogLevel",
+            _ => false,
+        };
+    }
+
+    /// <summary>Walks the options type like the configuration binder does (case-insensitive; numeric indexes into arrays and lists).</summary>
+    private static bool IsProperty(Type type, ReadOnlySpan<string> path)
+    {
+        if (path.IsEmpty)
+        {
+            return true;
+        }
+
+        if (type != typeof(string) && typeof(IEnumerable).IsAssignableFrom(type))
+        {
+            var element = type.IsArray ? type.GetElementType()! : type.GetGenericArguments().Single();
+            return int.TryParse(path[0], out _) && IsProperty(element, path[1..]);
+        }
+
+        var property = type.GetProperty(path[0], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+        return property is { CanWrite: true } && IsProperty(property.PropertyType, path[1..]);
+    }
+
+    private static IEnumerable<(string Name, YamlMappingNode Service)> NodeServices() =>
+        Services.Children
+            .Where(s => ((YamlMappingNode)s.Value).Children.TryGetValue("image", out var image) && image.ToString().StartsWith("actor-events", StringComparison.Ordinal))
+            .Select(s => (s.Key.ToString(), (YamlMappingNode)s.Value));
+
+    private static Dictionary<string, string> Environment(YamlMappingNode service) =>
+        ((YamlMappingNode)service.Children["environment"]).Children.ToDictionary(e => e.Key.ToString(), e => e.Value.ToString());
+
+    private static YamlMappingNode LoadServices()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ActorEvents.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        var path = Path.Combine(folder?.FullName ?? throw new InvalidOperationException("Repository root not found."), "docker-compose.yml");
+        var yaml = new YamlStream();
+        using var reader = new StreamReader(path);
+        yaml.Load(reader);
+        return (YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode).Children["services"];
+    }
+}
