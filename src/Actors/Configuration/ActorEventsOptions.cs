@@ -27,6 +27,9 @@ public sealed class ActorEventsOptions
 
     /// <summary>Event pipeline (router and handler pools) settings.</summary>
     public PipelineOptions Pipeline { get; set; } = new();
+
+    /// <summary>Durable subscriptions and projections.</summary>
+    public SubscriptionsOptions Subscriptions { get; set; } = new();
 }
 
 /// <summary>Where this node listens and how it finds the cluster.</summary>

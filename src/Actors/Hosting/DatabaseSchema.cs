@@ -62,6 +62,17 @@ public static class DatabaseSchema
             first_failure_at timestamp without time zone NOT NULL,
             last_failure_at timestamp without time zone NOT NULL,
             parked_followers text NOT NULL);
+        CREATE TABLE IF NOT EXISTS ae_checkpoints (
+            subscription text PRIMARY KEY,
+            position bigint NOT NULL,
+            paused boolean NOT NULL,
+            updated_at timestamp without time zone NOT NULL);
+        CREATE TABLE IF NOT EXISTS ae_processed_events (
+            handler text NOT NULL,
+            event_id text NOT NULL,
+            processed_at timestamp without time zone NOT NULL,
+            redeliveries integer NOT NULL,
+            CONSTRAINT "PK_ae_processed_events" PRIMARY KEY (handler, event_id));
         """;
 
     /// <summary>Prepares the configured database (nothing to do for the in-memory provider).</summary>

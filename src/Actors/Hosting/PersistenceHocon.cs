@@ -72,6 +72,10 @@ public static class PersistenceHocon
                 class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
                 connection-string = {{connection}}
                 provider-name = {{provider}}
+                # Live queries (the subscriptions' EventsByTag) see a new event within about these two delays; the
+                # plugin defaults (1s each) make them lag by one to two seconds. hocon/persistence.conf may tune them.
+                refresh-interval = 100ms
+                journal-sequence-retrieval.query-delay = 100ms
               }
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"

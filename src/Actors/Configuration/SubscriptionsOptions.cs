@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ActorEvents.Actors.Configuration;
+
+/// <summary>
+/// How durable subscriptions and projections run (section <c>ActorEvents:Subscriptions</c>). Each one is a cluster
+/// singleton that reads the SQL journal from its checkpoint; what it reads and its profile are registered in code,
+/// and <see cref="Tuning"/> can change the profile's figures per subscription without a rebuild.
+/// </summary>
+public sealed class SubscriptionsOptions
+{
+    /// <summary>Run the registered subscriptions on this cluster (they never run on the in-memory provider, which has no read journal).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Only nodes with this cluster role host subscriptions (null: any node; the oldest one hosts them all).</summary>
+    public string? Role { get; set; }
+
+    /// <summary>How long the office waits for a subscription to answer a status request.</summary>
+    public TimeSpan StatusTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the office waits for pause, resume, reset and rebuild to be carried out.</summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a subscription that hands over to another node (its node leaves) waits for the batch in flight before
+    /// it stops; the next node starts once it has stopped, from the checkpoint.
+    /// </summary>
+    public TimeSpan HandOverTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// After the last batch, write a checkpoint that is behind (fewer than CheckpointEvery events since the last write)
+    /// once no new batch came for this long, so an idle subscription's checkpoint is current.
+    /// </summary>
+    public TimeSpan IdleCheckpointDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Per-subscription overrides by name, e.g. <c>ActorEvents:Subscriptions:Tuning:order-totals:BatchSize=500</c>.</summary>
+    public Dictionary<string, SubscriptionTuningOptions> Tuning { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Overrides of one subscription's profile; unset values keep what the code registered.</summary>
+public sealed class SubscriptionTuningOptions
+{
+    /// <summary>Another profile to start from: production, fast, batch, debug or projection.</summary>
+    public string? Profile { get; set; }
+
+    /// <summary>Most events per batch.</summary>
+    [Range(1, 100_000)]
+    public int? BatchSize { get; set; }
+
+    /// <summary>Events between checkpoint writes.</summary>
+    [Range(1, 1_000_000)]
+    public int? CheckpointEvery { get; set; }
+
+    /// <summary>Pause after a batch that did not fill up.</summary>
+    public TimeSpan? PollInterval { get; set; }
+
+    /// <summary>Most handler invocations of the subscription running at once.</summary>
+    [Range(1, 1024)]
+    public int? MaxConcurrentHandlers { get; set; }
+}
