@@ -57,6 +57,11 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     private int _running;
     private int _retrying;
 
+    // Dead letters being replayed, and those this pool already replayed or skipped: a second replay (or a skip) of
+    // the same entry must not run the handler's effect again while the first is running or after it succeeded.
+    private readonly HashSet<long> _replaying = new();
+    private readonly HashSet<long> _resolved = new();
+
     /// <summary>Creates the pool.</summary>
     public HandlerPool(HandlerPoolSettings settings, HandlerPoolDependencies dependencies)
     {
@@ -180,6 +185,8 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         _deps.Load.Count(succeeded: true);
         if (item.DeadLetterId is { } deadLetterId)
         {
+            _replaying.Remove(deadLetterId);
+            _resolved.Add(deadLetterId);
             var released = Release(item.Key);
             Announce(deadLetterId, released);
             var requester = item.ReplayRequester;
@@ -228,6 +235,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         if (item.DeadLetterId is { } deadLetterId)
         {
             // A replay failed again: the entry stays (parked followers too), with its attempt count raised.
+            _replaying.Remove(deadLetterId);
             var requester = item.ReplayRequester;
             _deps.DeadLetters.RecordFailureAsync(deadLetterId, failure, item.Attempt).ContinueWith(
                 _ => requester?.Tell(new DeadLetterReplayed(deadLetterId, false, 0, failure.ToString())), TaskScheduler.Default);
@@ -295,10 +303,16 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
             return;
         }
 
+        if (RefuseWhileBusy(entry.Id, replay.Requester))
+        {
+            return;
+        }
+
         var item = new WorkItem(0, entry.Envelope, handler, 0)
         {
             Attempt = entry.Attempts + 1, RetryBase = entry.Attempts, FirstFailureAt = entry.FirstFailureAt, DeadLetterId = entry.Id, ReplayRequester = replay.Requester,
         };
+        _replaying.Add(entry.Id);
         EnsureParked(item.Key, entry);
         _retryReady.Enqueue(item);
         Schedule();
@@ -307,6 +321,12 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     private void Skip(SkipDeadLetterEntry skip)
     {
         var entry = skip.Entry;
+        if (RefuseWhileBusy(entry.Id, skip.Requester))
+        {
+            return;
+        }
+
+        _resolved.Add(entry.Id);
         var handler = _deps.Subscriptions.Find(entry.Handler);
         var released = 0;
         if (handler is not null)
@@ -323,6 +343,20 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
             ? new DeadLetterSkipped(entry.Id, released)
             : new DeadLetterOperationFailed(entry.Id, $"Removing the entry failed: {task.Exception?.GetBaseException().Message}")), TaskScheduler.Default);
         Schedule();
+    }
+
+    /// <summary>Answers <see cref="DeadLetterOperationFailed"/> when the entry is being replayed or was already resolved here.</summary>
+    private bool RefuseWhileBusy(long id, IActorRef requester)
+    {
+        var reason = _replaying.Contains(id) ? $"Dead letter {id} is being replayed; wait for that replay's result."
+            : _resolved.Contains(id) ? $"Dead letter {id} was already replayed or skipped."
+            : null;
+        if (reason is not null)
+        {
+            requester.Tell(new DeadLetterOperationFailed(id, reason));
+        }
+
+        return reason is not null;
     }
 
     /// <summary>After a restart the parked stream exists only in the store: rebuild it from the entry.</summary>

@@ -162,4 +162,30 @@ public sealed class DeadLetterOfficeTests
 
         Assert.Empty((await host.AskOfficeAsync<DeadLettersReplayed>(new ReplayAllDeadLetters("NoSuchHandler"))).Results);
     }
+
+    [Fact]
+    public async Task Should_refuse_a_second_replay_or_a_skip_of_an_entry_whose_replay_is_running_so_the_effect_happens_once()
+    {
+        var (host, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), SupervisionHost.Settings(maxRetries: 0));
+        await using var _ = host;
+        faults.FailWhen((_, e) => e.AggregateId == "replay-twice" ? new FlakyDependencyException("down") : null);
+        Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("replay-twice", 1)));
+        var entry = Assert.Single(await host.ListAsync());
+
+        faults.Heal();
+        probe.CloseGate(); // the replayed handler blocks inside its effect until the gate opens
+        var first = host.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id));
+        await PipelineHost.WaitUntilAsync(() => probe.Running == 1, "the replay is running");
+
+        var second = await host.AskOfficeAsync<DeadLetterOperationFailed>(new ReplayDeadLetter(entry.Id));
+        var skip = await host.AskOfficeAsync<DeadLetterOperationFailed>(new SkipDeadLetter(entry.Id));
+        Assert.Equal(entry.Id, second.Id);
+        Assert.Equal(entry.Id, skip.Id);
+
+        probe.OpenGate();
+        Assert.Equal(new DeadLetterReplayed(entry.Id, true, 0, null), await first);
+        await Task.Delay(200);
+        Assert.Equal([1L], probe.Handled(Faulty, "replay-twice"));
+        Assert.Empty(await host.ListAsync());
+    }
 }
