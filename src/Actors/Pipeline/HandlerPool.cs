@@ -579,12 +579,14 @@ public sealed class HandlerWorker : ReceiveActor
                 var invocation = filter is null
                     ? item.Handler.InvokeAsync(handler, envelope, context)
                     : filter.InvokeAsync(item.Handler, context, () => item.Handler.InvokeAsync(handler, envelope, context));
-                await invocation.WaitAsync(policy.InvocationTimeout);
+                await invocation.WaitAsync(timeout.Token);
                 followUps = context.FollowUps;
             }
             catch (Exception e)
             {
-                var error = e is TimeoutException && timeout.IsCancellationRequested
+                // One deadline: the invocation's token. Whether the wait gave up or a handler that honours
+                // context.CancellationToken threw first, it is an OperationCanceledException: the invocation timed out.
+                var error = e is OperationCanceledException && timeout.IsCancellationRequested
                     ? new TimeoutException($"Handler '{item.Handler.Name}' did not finish within {policy.InvocationTimeout.TotalMilliseconds:0} ms.", e)
                     : e;
                 failure = HandlerFailure.From(error, policy.IsPermanent(error));

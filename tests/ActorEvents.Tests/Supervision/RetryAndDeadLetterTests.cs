@@ -210,4 +210,28 @@ public sealed class RetryAndDeadLetterTests
         Assert.Single(await host.ListAsync());
         Assert.Empty(probe.Handled(nameof(FaultyHandler), "store-down"));
     }
+
+    [Fact]
+    public async Task Should_time_out_a_hanging_handler_retry_it_and_dead_letter_it_with_a_timeout_error()
+    {
+        var settings = SupervisionHost.Settings(4, 1, new Dictionary<string, string?> { ["Pipeline:Retry:InvocationTimeout"] = "00:00:00.150" });
+        var (host, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
+        await using var _ = host;
+        faults.FailWhen((_, e) => e.AggregateId == "hangs" ? new HangSignal() : null);
+
+        var hanging = host.SendAsync(new Emit("hangs", 1));
+        var other = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("does-not-hang", 2)));
+        Assert.All(other.HandlerOutcomes, o => Assert.Equal(HandlerStatus.Succeeded, o.Status));
+
+        var accepted = Assert.IsType<CommandAccepted>(await hanging);
+        var outcome = Assert.Single(accepted.HandlerOutcomes);
+        Assert.Equal(HandlerStatus.DeadLettered, outcome.Status);
+        Assert.Equal(2, outcome.Attempts);
+        Assert.Equal(2, faults.Of(accepted.Events[0].EventId).Count);
+        var entry = Assert.Single(await host.ListAsync());
+        Assert.Equal(typeof(TimeoutException).FullName, entry.ErrorType);
+        Assert.Contains("did not finish within 150 ms", entry.ErrorMessage);
+        Assert.Equal(2, entry.Attempts);
+        Assert.Empty(probe.Handled(Faulty, "hangs"));
+    }
 }

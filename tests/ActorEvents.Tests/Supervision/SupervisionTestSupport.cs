@@ -22,6 +22,9 @@ public sealed class DerivedConfiguredPermanentException(string message) : Config
 /// <summary>Marked permanent at handler registration (<c>h.Retry = r => r.Permanent&lt;…&gt;()</c>).</summary>
 public sealed class RegisteredPermanentException(string message) : Exception(message);
 
+/// <summary>Returned by a fault to make the handler hang (until its invocation's cancellation token fires).</summary>
+public sealed class HangSignal() : Exception("hang");
+
 /// <summary>One invocation of a <see cref="SwitchedHandler"/>.</summary>
 public sealed record Invocation(string Handler, EventEnvelope Envelope, int Attempt, DateTimeOffset At, bool Failed);
 
@@ -67,6 +70,11 @@ public abstract class SwitchedHandler(FaultSwitch faults, HandlerProbe probe) : 
     {
         var error = faults.FaultFor(context.HandlerName, context.Envelope);
         faults.Invocations.Enqueue(new Invocation(context.HandlerName, context.Envelope, context.Attempt, DateTimeOffset.UtcNow, error is not null));
+        if (error is HangSignal)
+        {
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        }
+
         if (error is not null)
         {
             throw error;
