@@ -52,6 +52,12 @@ public enum HandlerWork
 
     /// <summary>About 1 ms of CPU spinning.</summary>
     Spin,
+
+    /// <summary>
+    /// A 1 ms wait on the bench's own timer thread (<see cref="Thread.Sleep(int)"/>-driven, ≈1.1 ms): like <see cref="Delay"/> it
+    /// holds a pool slot without CPU, but without <c>Task.Delay</c>'s rounding up to the clock tick (4 ms on a 250 Hz kernel).
+    /// </summary>
+    Precise,
 }
 
 /// <summary>Everything a bench run needs. Null members take the scenario's default.</summary>
@@ -99,7 +105,7 @@ public sealed record BenchOptions
     /// <summary>Concurrent callers (each waits for its reply before it sends the next command).</summary>
     public int Callers { get; init; } = 32;
 
-    /// <summary>Handler work; null: none, except <c>scale</c>'s handler sweep, which uses 1 ms delays.</summary>
+    /// <summary>Handler work; null: none, except the 1 ms runs of <c>scale</c> and <c>mediator</c>, which use <see cref="Bench.HandlerWork.Delay"/>.</summary>
     public HandlerWork? HandlerWork { get; init; }
 
     /// <summary>Rounds of <c>compare</c>, and repetitions of each <c>recovery</c> measurement.</summary>
@@ -131,6 +137,9 @@ public sealed record BenchOptions
 
     /// <summary>Apply the node's <c>hocon/*.conf</c> tuning (except logging) to the pipeline and baseline hosts, as the host does.</summary>
     public bool HoconTuning { get; init; } = true;
+
+    /// <summary>Sample allocations by type during each measured window (adds some overhead; for diagnosis, not for the figures).</summary>
+    public bool AllocationProfile { get; init; }
 
     /// <summary>The command line that started the run (recorded in the report).</summary>
     public string? CommandLine { get; init; }

@@ -70,6 +70,12 @@ public sealed record BenchResult
     /// <summary>CPU time of the bench process over the window as a share of all cores (1 = every core busy the whole time).</summary>
     public double? ProcessCpuShare { get; init; }
 
+    /// <summary>
+    /// CPU time the whole process spent per successful command, in microseconds: unlike the rates, it hardly depends on how
+    /// much CPU other processes left to the bench, so it compares runs taken on a busy machine.
+    /// </summary>
+    public double? CpuUsPerCommand { get; init; }
+
     /// <summary>System load average (1 min) when the window closed: other processes competing for the cores.</summary>
     public double? LoadAverage { get; init; }
 
@@ -87,6 +93,9 @@ public sealed record BenchResult
 
     /// <summary>Runtime activity in the window: GC collections per generation and pause time, methods JIT-compiled, lock contentions.</summary>
     public string? Runtime { get; init; }
+
+    /// <summary>With <c>--alloc-profile</c>: the types that took the most allocated bytes in the window (sampled), with their share.</summary>
+    public string? Allocations { get; init; }
 
     /// <summary>Extra details (settings that matter for reading the figures).</summary>
     public string? Notes { get; init; }
@@ -144,6 +153,9 @@ public sealed record BenchReport
 
     /// <summary>For <c>compare</c>: <c>pipeline/baseline</c> and <c>journal/ceiling</c> events/s ratios.</summary>
     public IReadOnlyDictionary<string, RatioSummary>? Ratios { get; init; }
+
+    /// <summary>For <c>compare</c>: CPU time per event of the pipeline ÷ that of the baseline, per round (how many times more CPU the runtime spends).</summary>
+    public IReadOnlyDictionary<string, RatioSummary>? CpuRatios { get; init; }
 
     /// <summary>Readable conclusions (e.g. the efficiency of the headline mediator case).</summary>
     public IReadOnlyList<string> Summary { get; init; } = [];

@@ -28,8 +28,24 @@ public static class BenchRunner
         }
 
         var started = DateTimeOffset.UtcNow;
+        using var sampler = options.AllocationProfile ? new Infrastructure.AllocationSampler() : null;
+        Infrastructure.AllocationSampler.Current = sampler;
+        try
+        {
+            return await RunScenarioAsync(options, database, started, progress, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Infrastructure.AllocationSampler.Current = null;
+        }
+    }
+
+    private static async Task<BenchReport> RunScenarioAsync(
+        BenchOptions options, BenchDatabase database, DateTimeOffset started, IBenchProgress progress, CancellationToken cancellationToken)
+    {
         List<BenchResult> results;
         Dictionary<string, RatioSummary>? ratios = null;
+        Dictionary<string, RatioSummary>? cpuRatios = null;
         var summary = new List<string>();
         switch (options.Scenario)
         {
@@ -53,7 +69,7 @@ public static class BenchRunner
 
                 break;
             case BenchScenario.Compare:
-                (results, ratios, summary) = await CompareScenario.RunAsync(options, progress, cancellationToken).ConfigureAwait(false);
+                (results, ratios, cpuRatios, summary) = await CompareScenario.RunAsync(options, progress, cancellationToken).ConfigureAwait(false);
                 break;
             case BenchScenario.Recovery:
                 (results, summary) = await RecoveryScenario.RunAsync(options, progress, cancellationToken).ConfigureAwait(false);
@@ -77,6 +93,7 @@ public static class BenchRunner
             Environment = Describe(options, database),
             Results = results,
             Ratios = ratios,
+            CpuRatios = cpuRatios,
             Summary = summary,
         };
     }

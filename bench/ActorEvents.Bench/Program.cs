@@ -38,7 +38,7 @@ public static class Program
         var parallel = new Option<bool>("--parallel") { Description = "Pipeline:ConcurrentEventHandleEnable (true | false)", DefaultValueFactory = _ => defaults.Parallel };
         var replyMode = new Option<ReplyMode>("--reply-mode") { Description = "AfterHandlers | AfterPersist", DefaultValueFactory = _ => defaults.ReplyMode };
         var callers = new Option<int>("--callers") { Description = "Concurrent callers", DefaultValueFactory = _ => defaults.Callers };
-        var handlerWork = new Option<HandlerWork?>("--handler-work") { Description = "none | delay (Task.Delay 1 ms) | spin (~1 ms CPU)" };
+        var handlerWork = new Option<HandlerWork?>("--handler-work") { Description = "none | delay (Task.Delay 1 ms) | spin (~1 ms CPU) | precise (1 ms on a Thread.Sleep-driven timer thread)" };
         var rounds = new Option<int>("--rounds") { Description = "Rounds of compare; repetitions of each recovery measurement", DefaultValueFactory = _ => defaults.Rounds };
         var payload = new Option<int>("--payload-bytes") { Description = "Payload characters per event", DefaultValueFactory = _ => defaults.PayloadBytes };
         var snapshotEvery = new Option<int>("--snapshot-every") { Description = "Aggregates:SnapshotEvery in throughput runs", DefaultValueFactory = _ => defaults.SnapshotEvery };
@@ -49,6 +49,7 @@ public static class Program
         var passivate = new Option<double>("--scale-passivate-after") { Description = "Aggregates:PassivateAfter seconds in the scale aggregate sweep", DefaultValueFactory = _ => defaults.ScalePassivateAfter.TotalSeconds };
         var shards = new Option<int>("--shards") { Description = "Aggregates:NumberOfShards (pipeline and baseline alike)", DefaultValueFactory = _ => defaults.Shards };
         var prime = new Option<bool>("--prime") { Description = "Touch every aggregate once before the warm-up (true | false)", DefaultValueFactory = _ => defaults.Prime };
+        var allocations = new Option<bool>("--alloc-profile") { Description = "Sample allocated bytes by type in each window (diagnosis; slows the run)" };
         var hocon = new Option<bool>("--hocon-tuning") { Description = "Apply hocon/*.conf (except logging) to pipeline and baseline, as the node does (true | false)", DefaultValueFactory = _ => defaults.HoconTuning };
         var output = new Option<FileInfo?>("--out") { Description = "Write the JSON report to this file" };
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars" };
@@ -58,7 +59,7 @@ public static class Program
         [
             duration, warmup, db, aggregates, commands, eventsPerCommand, handlersPerEvent, maxConcurrent, ordering, parallel, replyMode,
             callers, handlerWork, rounds, payload, snapshotEvery, recoveryMax, recoverySnapshot, scaleAggregates, scaleHandlers, passivate,
-            shards, prime, hocon, output, noProgress,
+            shards, prime, hocon, allocations, output, noProgress,
         ];
         foreach (var option in options)
         {
@@ -97,6 +98,7 @@ public static class Program
                     Shards = parse.GetValue(shards),
                     HoconTuning = parse.GetValue(hocon),
                     Prime = parse.GetValue(prime),
+                    AllocationProfile = parse.GetValue(allocations),
                     CommandLine = "dotnet run -c Release --project bench/ActorEvents.Bench -- " + string.Join(' ', parse.Tokens.Select(t => t.Value)),
                 };
                 bench.Validate();

@@ -32,7 +32,8 @@ internal sealed record LoadResult(
     long HandlerRuns,
     long HandlerBusyTicks,
     TimeSpan ProcessCpu,
-    RuntimeCounters Runtime)
+    RuntimeCounters Runtime,
+    string? Allocations)
 {
     /// <summary>CPU time of the whole process over the window, as a share of all cores (1 = every core busy).</summary>
     public double CpuShare => ProcessCpu.TotalSeconds / (Seconds * Environment.ProcessorCount);
@@ -110,6 +111,8 @@ internal static class LoadDriver
         var countersBefore = gauges?.HandlerCounters?.Invoke() ?? default;
         var cpuBefore = Environment.CpuUsage.TotalTime;
         var runtimeBefore = RuntimeCounters.Now();
+        var sampler = AllocationSampler.Current;
+        sampler?.Start();
         var allocatedBefore = GC.GetTotalAllocatedBytes(true);
         var stopwatch = Stopwatch.StartNew();
         var (commands, errors, firstError) = await DriveAsync(
@@ -120,7 +123,7 @@ internal static class LoadDriver
         var countersAfter = gauges?.HandlerCounters?.Invoke() ?? default;
         return new LoadResult(commands, errors, firstError, elapsed, histogram, allocated, gauge.PeakWorkingSet, gauge.MeanGauge,
             countersAfter.Runs - countersBefore.Runs, countersAfter.BusyTicks - countersBefore.BusyTicks, Environment.CpuUsage.TotalTime - cpuBefore,
-            RuntimeCounters.Now() - runtimeBefore);
+            RuntimeCounters.Now() - runtimeBefore, sampler is null ? null : AllocationSampler.Describe(sampler.Stop(12)));
     }
 
     private static async Task<(long Commands, long Errors, string? FirstError)> DriveAsync(

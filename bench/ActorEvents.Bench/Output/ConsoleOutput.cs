@@ -59,7 +59,7 @@ internal sealed class SpectreProgress(ProgressContext context) : IBenchProgress
 /// <summary>Progress for logs and pipes: plain lines on standard error, at most one per run every 5 seconds.</summary>
 internal sealed class PlainProgress : IBenchProgress
 {
-    private readonly Dictionary<string, long> _lastPrinted = new();
+    private readonly Dictionary<string, (long At, string Phase)> _lastPrinted = new();
     private readonly Lock _lock = new();
 
     public void RunStarted(string label) => Write($"▶ {label}");
@@ -69,12 +69,12 @@ internal sealed class PlainProgress : IBenchProgress
         lock (_lock)
         {
             var now = Stopwatch.GetTimestamp();
-            if (_lastPrinted.TryGetValue(label, out var last) && Stopwatch.GetElapsedTime(last, now) < TimeSpan.FromSeconds(5))
+            if (_lastPrinted.TryGetValue(label, out var last) && last.Phase == phase && Stopwatch.GetElapsedTime(last.At, now) < TimeSpan.FromSeconds(5))
             {
-                return;
+                return; // a new phase always prints; progress within a phase at most every 5 s
             }
 
-            _lastPrinted[label] = now;
+            _lastPrinted[label] = (now, phase);
         }
 
         Write(string.Create(CultureInfo.InvariantCulture, $"  {label}: {phase} {fraction * 100:0}% {detail}"));
@@ -110,7 +110,7 @@ internal static class ConsoleOutput
         string[] headers =
         [
             "scenario", "variant", "db", "rnd", "cmd/s", "events/s", "handler runs/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
-            "alloc B/cmd", "peak WS MiB", "eff.", "cpu", "load", "errors",
+            "alloc B/cmd", "CPU µs/cmd", "peak WS MiB", "eff.", "cpu", "load", "errors",
         ];
         foreach (var header in headers)
         {
@@ -132,6 +132,7 @@ internal static class ConsoleOutput
                 F(r.P99Ms, "0.00"),
                 F(r.MaxMs, "0.0"),
                 F(r.AllocatedBytesPerCommand, "N0"),
+                r.CpuUsPerCommand is { } cpuPerCommand ? F(cpuPerCommand, "N0") : string.Empty,
                 F(r.PeakWorkingSetBytes / 1048576.0, "N0"),
                 r.Efficiency is { } efficiency ? F(efficiency, "0.000") : string.Empty,
                 r.ProcessCpuShare is { } cpu ? F(cpu * 100, "0") + "%" : string.Empty,
@@ -142,7 +143,8 @@ internal static class ConsoleOutput
         console.Write(table);
         if (report.Ratios is { Count: > 0 } ratios)
         {
-            var ratioTable = new Table().Border(TableBorder.Rounded).Title("ratios of events/s, per round");
+            ratios = report.CpuRatios is null ? ratios : ratios.Concat(report.CpuRatios).ToDictionary();
+            var ratioTable = new Table().Border(TableBorder.Rounded).Title("ratios, per round");
             ratioTable.AddColumns("ratio", "min", "median", "max", "rounds", "note");
             foreach (var (name, ratio) in ratios)
             {

@@ -11,7 +11,9 @@ internal static class CompareScenario
     public const string PipelineOverBaseline = "pipeline/baseline";
     public const string JournalOverCeiling = "journal/ceiling";
 
-    public static async Task<(List<BenchResult> Results, Dictionary<string, RatioSummary> Ratios, List<string> Summary)> RunAsync(
+    public const string CpuPerEvent = "pipeline/baseline CPU per event";
+
+    public static async Task<(List<BenchResult> Results, Dictionary<string, RatioSummary> Ratios, Dictionary<string, RatioSummary> CpuRatios, List<string> Summary)> RunAsync(
         BenchOptions options, IBenchProgress progress, CancellationToken cancellationToken)
     {
         var database = options.DatabaseFor(BenchScenario.Compare);
@@ -19,6 +21,19 @@ internal static class CompareScenario
         var results = new List<BenchResult>();
         var pipelineOverBaseline = new List<double>();
         var journalOverCeiling = new List<double>();
+        var cpuPerEvent = new List<double>();
+
+        // Round 0, discarded: the first host in a process spends seconds JIT-compiling Akka and the runtime (tier-0 → tier-1),
+        // which would land in round 1's pipeline window only. A short unmeasured pipeline and baseline take that cost.
+        if (options.Warmup > TimeSpan.Zero)
+        {
+            var jitWarmup = options with { Duration = options.Warmup, Commands = null, Warmup = TimeSpan.Zero };
+            await Runs.PipelineAsync(jitWarmup, database, settings, Runs.Spec(jitWarmup), options.Aggregates, progress,
+                "round 0 · pipeline (JIT warm-up, discarded)", "pipeline", null, 0, cancellationToken).ConfigureAwait(false);
+            await Runs.BaselineAsync(jitWarmup, database, Runs.Spec(jitWarmup), progress,
+                "round 0 · baseline (JIT warm-up, discarded)", 0, cancellationToken).ConfigureAwait(false);
+        }
+
         for (var round = 1; round <= options.Rounds; round++)
         {
             var pipeline = await Runs.PipelineAsync(options, database, settings, Runs.Spec(options), options.Aggregates, progress,
@@ -39,6 +54,12 @@ internal static class CompareScenario
                 pipelineOverBaseline.Add(pipeline.EventsPerSec / baseline.EventsPerSec);
             }
 
+            if (pipeline.CpuUsPerCommand is { } pipelineCpu && baseline.CpuUsPerCommand is > 0)
+            {
+                // Same events per command on both sides: the ratio per command is the ratio per event.
+                cpuPerEvent.Add(pipelineCpu / baseline.CpuUsPerCommand.Value);
+            }
+
             if (ceiling is { EventsPerSec: > 0 })
             {
                 journalOverCeiling.Add(baseline.EventsPerSec / ceiling.EventsPerSec);
@@ -54,14 +75,18 @@ internal static class CompareScenario
                     ? "n/a: the in-memory journal has no database ceiling"
                     : "events/s of bare persistent actors (Akka.Persistence.Sql journal) ÷ raw 100-row INSERT transactions, same round"),
         };
+        var cpuRatios = new Dictionary<string, RatioSummary>
+        {
+            [CpuPerEvent] = RatioSummary.Of(cpuPerEvent, "process CPU time per event of the pipeline ÷ that of the baseline, same round (1 = no overhead)"),
+        };
         var summary = new List<string>();
-        foreach (var (name, ratio) in ratios)
+        foreach (var (name, ratio) in ratios.Concat(cpuRatios))
         {
             summary.Add(ratio.Median is { } median
                 ? $"{name}: median {median:0.000} (min {ratio.Min:0.000}, max {ratio.Max:0.000}) over {ratio.Values.Count} rounds"
                 : $"{name}: n/a");
         }
 
-        return (results, ratios, summary);
+        return (results, ratios, cpuRatios, summary);
     }
 }

@@ -215,6 +215,7 @@ internal static class Runs
                 CommandsPerSec = equivalentCommands / load.Seconds,
                 EventsPerSec = rows / load.Seconds,
                 AllocatedBytesPerCommand = equivalentCommands == 0 ? 0 : load.AllocatedBytes / equivalentCommands,
+                CpuUsPerCommand = equivalentCommands == 0 ? null : Math.Round(load.ProcessCpu.TotalMicroseconds / equivalentCommands, 1),
                 Notes = $"1 writer, {CeilingWriter.RowsPerTransaction} rows × {envelopeBytes} B per transaction; latency is per transaction",
             };
         }
@@ -245,7 +246,9 @@ internal static class Runs
         AllocatedBytesPerCommand = load.AllocatedPerCommand,
         PeakWorkingSetBytes = load.PeakWorkingSet,
         ProcessCpuShare = Math.Round(load.CpuShare, 3),
+        CpuUsPerCommand = load.Commands == 0 ? null : Math.Round(load.ProcessCpu.TotalMicroseconds / load.Commands, 1),
         Runtime = load.Runtime.ToString(),
+        Allocations = load.Allocations,
         LoadAverage = SystemLoad.OneMinute(),
     };
 }

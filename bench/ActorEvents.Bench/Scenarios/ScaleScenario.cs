@@ -19,6 +19,8 @@ internal static class ScaleScenario
         var database = options.DatabaseFor(BenchScenario.Scale);
         var results = new List<BenchResult>();
         var summary = new List<string>();
+        var calibration = await TimerCalibration.DescribeAsync().ConfigureAwait(false);
+        progress.Log(calibration);
 
         int[] counts = [.. new[] { 1_000, 10_000, 100_000 }.Where(count => count <= options.ScaleMaxAggregates)];
         if (counts.Length == 0)
@@ -50,6 +52,7 @@ internal static class ScaleScenario
                         $"(vs measured handler time {result.EfficiencyMeasured:0.00}, mean running {result.MeanRunningHandlers:0.0})");
         }
 
+        summary.Add(calibration);
         return (results, summary);
     }
 
