@@ -1,26 +1,29 @@
 namespace ActorEvents.Bench.Tests;
 
 /// <summary>The command line end to end: options parsed, scenario run, JSON file written.</summary>
-[Collection(SmokeCollection.Name)]
+[Collection(SmokeCollection.Sqlite)]
 public sealed class CliTests
 {
     [Fact]
-    public async Task Pipeline_from_the_command_line_writes_the_json_report()
+    public async Task Pipeline_on_sqlite_from_the_command_line_runs_a_fixed_number_of_commands_and_writes_the_json_report()
     {
         var file = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
         try
         {
             var exit = await Program.Main(
             [
-                "pipeline", "--db", "inmem", "--duration", "0.5", "--warmup", "0", "--callers", "3", "--aggregates", "9",
+                "pipeline", "--db", "sqlite", "--commands", "30", "--warmup", "0", "--callers", "3", "--aggregates", "9",
                 "--events-per-command", "2", "--handlers-per-event", "3", "--max-concurrent-handlers", "2", "--ordering", "None",
                 "--parallel", "false", "--handler-work", "spin", "--shards", "5", "--no-progress", "--out", file,
             ]);
 
             Assert.Equal(0, exit);
             var result = Assert.Single(ReportShape.Results(await File.ReadAllTextAsync(file), "pipeline"));
+            Assert.Equal("sqlite", result.GetProperty("db").GetString());
             Assert.Equal(3, result.GetProperty("callers").GetInt32());
-            Assert.Equal(result.GetProperty("commands").GetInt64() * 2, result.GetProperty("events").GetInt64());
+            Assert.Equal(30, result.GetProperty("commands").GetInt64());
+            Assert.Equal(60, result.GetProperty("events").GetInt64());
+            Assert.Equal(180, result.GetProperty("handlerRuns").GetInt64()); // 2 events × 3 handlers, all awaited
             Assert.True(result.GetProperty("efficiency").GetDouble() > 0); // spin is 1 ms of work
             Assert.Contains("parallel=off", result.GetProperty("notes").GetString(), StringComparison.Ordinal);
         }

@@ -2,14 +2,10 @@ using System.Text.Json;
 
 namespace ActorEvents.Bench.Tests;
 
-/// <summary>
-/// Every scenario of the harness, run in-process with tiny sizes: checks that the harness works and that its JSON
-/// has the documented shape and non-zero figures. Timing is not asserted.
-/// </summary>
-[Collection(SmokeCollection.Name)]
-public sealed class ScenarioSmokeTests
+/// <summary>Tiny sizes shared by the smoke tests: they check the harness and its JSON, not timing.</summary>
+internal static class SmokeSizes
 {
-    private static readonly BenchOptions Tiny = new()
+    public static readonly BenchOptions Tiny = new()
     {
         Duration = TimeSpan.FromSeconds(0.5),
         Warmup = TimeSpan.Zero,
@@ -18,6 +14,16 @@ public sealed class ScenarioSmokeTests
         Rounds = 1,
         Shards = 10,
     };
+}
+
+/// <summary>
+/// The scenarios on the in-memory journal, run in-process with tiny sizes: the JSON has the documented shape and
+/// non-zero figures. Runs in parallel with <see cref="SqliteSmokeTests"/> (each host waits more than it computes).
+/// </summary>
+[Collection(SmokeCollection.InMemory)]
+public sealed class InMemorySmokeTests
+{
+    private static readonly BenchOptions Tiny = SmokeSizes.Tiny;
 
     [Fact]
     public async Task Pipeline_on_the_in_memory_journal_reports_every_figure()
@@ -31,15 +37,58 @@ public sealed class ScenarioSmokeTests
     }
 
     [Fact]
-    public async Task Pipeline_on_sqlite_runs_a_fixed_number_of_commands()
+    public async Task Compare_in_memory_has_no_ceiling_ratio()
     {
-        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Pipeline, Database = BenchDatabase.Sqlite, Commands = 40 });
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Compare, Database = BenchDatabase.InMem, Duration = TimeSpan.FromSeconds(0.3) });
 
-        var result = Assert.Single(ReportShape.Results(report, "pipeline"));
-        Assert.Equal("sqlite", result.GetProperty("db").GetString());
-        Assert.InRange(result.GetProperty("commands").GetInt64(), 40, 40);
-        Assert.Equal(160, result.GetProperty("events").GetInt64());
+        Assert.Equal(["pipeline", "baseline"], ReportShape.Results(report, "compare").Select(r => r.GetProperty("scenario").GetString()));
+        var ratios = ReportShape.Ratios(report);
+        Assert.True(ratios.GetProperty("pipeline/baseline").GetProperty("median").GetDouble() > 0);
+        Assert.Equal(JsonValueKind.Null, ratios.GetProperty("journal/ceiling").GetProperty("median").ValueKind);
     }
+
+    [Fact]
+    public async Task Recovery_refuses_the_in_memory_journal()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Recovery, Database = BenchDatabase.InMem }));
+        Assert.Contains("--db sqlite", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scale_sweeps_aggregates_and_handler_pool_size_with_efficiency()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with
+        {
+            Scenario = BenchScenario.Scale, ScaleMaxAggregates = 1000, ScaleMaxHandlers = 2, Duration = TimeSpan.FromSeconds(0.4),
+            HandlerWork = HandlerWork.Precise,
+        });
+
+        var results = ReportShape.Results(report, "scale");
+        Assert.Equal(["aggregates=1000", "N=1 work=precise", "N=2 work=precise"], results.Select(r => r.GetProperty("variant").GetString()));
+        Assert.All(results, r => Assert.Equal("inmem", r.GetProperty("db").GetString()));
+        Assert.All(results.Skip(1), r => Assert.True(r.GetProperty("efficiency").GetDouble() > 0));
+    }
+
+    [Fact]
+    public async Task Mediator_runs_the_whole_matrix_and_states_the_headline_efficiency()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Mediator, Duration = TimeSpan.FromSeconds(0.25) });
+
+        var results = ReportShape.Results(report, "mediator");
+        Assert.Equal(16, results.Count);
+        Assert.All(results, r => Assert.Equal("inmem", r.GetProperty("db").GetString()));
+        Assert.Equal(8, results.Count(r => r.TryGetProperty("efficiency", out var e) && e.GetDouble() > 0));
+        Assert.Contains(results, r => r.GetProperty("variant").GetString() == "N=3 parallel=on work=1ms-delay callers=64");
+        Assert.StartsWith("HEADLINE 1 ms / N=3 / parallel / 64 callers: efficiency", report.Summary[0], StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The scenarios on a temporary SQLite file, run in-process with tiny sizes.</summary>
+[Collection(SmokeCollection.Sqlite)]
+public sealed class SqliteSmokeTests
+{
+    private static readonly BenchOptions Tiny = SmokeSizes.Tiny;
 
     [Fact]
     public async Task Baseline_on_sqlite_persists_through_bare_sharded_actors()
@@ -84,17 +133,6 @@ public sealed class ScenarioSmokeTests
     }
 
     [Fact]
-    public async Task Compare_in_memory_has_no_ceiling_ratio()
-    {
-        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Compare, Database = BenchDatabase.InMem, Duration = TimeSpan.FromSeconds(0.3) });
-
-        Assert.Equal(["pipeline", "baseline"], ReportShape.Results(report, "compare").Select(r => r.GetProperty("scenario").GetString()));
-        var ratios = ReportShape.Ratios(report);
-        Assert.True(ratios.GetProperty("pipeline/baseline").GetProperty("median").GetDouble() > 0);
-        Assert.Equal(JsonValueKind.Null, ratios.GetProperty("journal/ceiling").GetProperty("median").ValueKind);
-    }
-
-    [Fact]
     public async Task Recovery_measures_a_populated_aggregate_on_a_fresh_host_with_and_without_snapshot()
     {
         var report = await BenchRunner.RunAsync(Tiny with
@@ -106,45 +144,10 @@ public sealed class ScenarioSmokeTests
         Assert.Equal(["1,000 events, no snapshot", "1,000 events, snapshot every 100"], results.Select(r => r.GetProperty("variant").GetString()));
         Assert.All(results, r => Assert.Equal(1000, r.GetProperty("events").GetInt64()));
     }
-
-    [Fact]
-    public async Task Recovery_refuses_the_in_memory_journal()
-    {
-        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
-            BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Recovery, Database = BenchDatabase.InMem }));
-        Assert.Contains("--db sqlite", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Scale_sweeps_aggregates_and_handler_pool_size_with_efficiency()
-    {
-        var report = await BenchRunner.RunAsync(Tiny with
-        {
-            Scenario = BenchScenario.Scale, ScaleMaxAggregates = 1000, ScaleMaxHandlers = 2, Duration = TimeSpan.FromSeconds(0.4),
-        });
-
-        var results = ReportShape.Results(report, "scale");
-        Assert.Equal(["aggregates=1000", "N=1 work=delay", "N=2 work=delay"], results.Select(r => r.GetProperty("variant").GetString()));
-        Assert.All(results, r => Assert.Equal("inmem", r.GetProperty("db").GetString()));
-        Assert.All(results.Skip(1), r => Assert.True(r.GetProperty("efficiency").GetDouble() > 0));
-    }
-
-    [Fact]
-    public async Task Mediator_runs_the_whole_matrix_and_states_the_headline_efficiency()
-    {
-        var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Mediator, Duration = TimeSpan.FromSeconds(0.25) });
-
-        var results = ReportShape.Results(report, "mediator");
-        Assert.Equal(16, results.Count);
-        Assert.All(results, r => Assert.Equal("inmem", r.GetProperty("db").GetString()));
-        Assert.Equal(8, results.Count(r => r.TryGetProperty("efficiency", out var e) && e.GetDouble() > 0));
-        Assert.Contains(results, r => r.GetProperty("variant").GetString() == "N=3 parallel=on work=1ms-delay callers=64");
-        Assert.StartsWith("HEADLINE 1 ms / N=3 / parallel / 64 callers: efficiency", report.Summary[0], StringComparison.Ordinal);
-    }
 }
 
 /// <summary>PostgreSQL runs only where a connection string is configured (CI sets ACTOREVENTS_TEST_POSTGRES).</summary>
-[Collection(SmokeCollection.Name)]
+[Collection(SmokeCollection.Sqlite)]
 public sealed class PostgresSmokeTests
 {
     [Fact]
@@ -168,9 +171,9 @@ public sealed class PostgresSmokeTests
     }
 }
 
-/// <summary>Smoke tests share the machine's two cores: run them one at a time.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SmokeCollection
+/// <summary>Two collections that run side by side: tests within each run one at a time.</summary>
+public static class SmokeCollection
 {
-    public const string Name = "bench smoke";
+    public const string InMemory = "bench smoke: in-memory journal";
+    public const string Sqlite = "bench smoke: SQLite and the command line";
 }
