@@ -489,7 +489,8 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
             Run(retry);
         }
 
-        while (_idle.Count > 0 && _queue.TryDequeue(out var item))
+        // Sequential mode promises emission order: while an item waits for its retry, nothing overtakes it.
+        while (_idle.Count > 0 && (_settings.ConcurrentEventHandleEnable || _retrying == 0) && _queue.TryDequeue(out var item))
         {
             Run(item);
         }

@@ -234,4 +234,23 @@ public sealed class RetryAndDeadLetterTests
         Assert.Equal(2, entry.Attempts);
         Assert.Empty(probe.Handled(Faulty, "hangs"));
     }
+
+    [Fact]
+    public async Task Should_not_let_later_events_overtake_a_retry_when_handlers_run_one_at_a_time()
+    {
+        var settings = SupervisionHost.Settings(1, 2, new Dictionary<string, string?> { ["Pipeline:ConcurrentEventHandleEnable"] = "false" });
+        var (host, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
+        await using var _ = host;
+        var failures = 0;
+        faults.FailWhen((_, e) => e is { AggregateId: "sequential", SequenceNr: 1 } && Interlocked.Increment(ref failures) <= 2
+            ? new FlakyDependencyException("fails twice, then works")
+            : null);
+
+        var accepted = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("sequential", 3)));
+
+        Assert.All(accepted.HandlerOutcomes, o => Assert.Equal(HandlerStatus.Succeeded, o.Status));
+        Assert.Equal(3, Assert.Single(accepted.HandlerOutcomes, o => o.EventId == accepted.Events[0].EventId).Attempts);
+        Assert.Equal([1L, 2L, 3L], probe.Handled(Faulty, "sequential"));
+        Assert.Empty(await host.ListAsync());
+    }
 }
