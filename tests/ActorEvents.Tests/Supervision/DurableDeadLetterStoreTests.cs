@@ -55,4 +55,37 @@ public sealed class DurableDeadLetterStoreTests
         Assert.Empty(await second.ListAsync());
         Assert.Equal(0, database.Scalar("SELECT COUNT(*) FROM ae_dead_letters"));
     }
+
+    [Fact(Skip = "GAP (src/Actors/Pipeline/HandlerPool.cs): parked streams live only in the pool's memory. After a restart a new event of an "
+                 + "aggregate with a dead letter is handled at once, ahead of the dead-lettered event and its recorded followers (they run later, "
+                 + "on replay). Restoring parked streams at start-up needs the entry to name the node and pool that parked it: the table is "
+                 + "shared by every node, and a pool that restored another node's entry would never hear of its replay and park forever.")]
+    public async Task Should_keep_parking_an_aggregates_new_events_after_a_restart_until_its_dead_letter_is_resolved()
+    {
+        using var database = new TempSqliteDatabase();
+        var settings = SupervisionHost.Settings(workers: 2, maxRetries: 0, new Dictionary<string, string?>
+        {
+            ["Persistence:Provider"] = "sqlite",
+            ["Persistence:ConnectionString"] = database.ConnectionString,
+        });
+        var (first, _, firstFaults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
+        await using (first)
+        {
+            firstFaults.FailWhen((_, e) => e is { AggregateId: "still-parked", SequenceNr: 1 } ? new FlakyDependencyException("down") : null);
+            Assert.IsType<CommandAccepted>(await first.SendAsync(new Emit("still-parked", 2)));
+            await first.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 1, "the entry and its follower are stored");
+        }
+
+        var (second, probe, _) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
+        await using var _ = second;
+
+        var later = Assert.IsType<CommandAccepted>(await second.SendAsync(new Emit("still-parked", 1)));
+        Assert.Equal(HandlerStatus.Parked, Assert.Single(later.HandlerOutcomes).Status);
+        Assert.Empty(probe.Handled(Faulty, "still-parked"));
+
+        var entry = Assert.Single(await second.ListAsync());
+        Assert.True((await second.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id))).Succeeded);
+        await PipelineHost.WaitUntilAsync(() => probe.Handled(Faulty, "still-parked").Length == 3, "all three events are handled");
+        Assert.Equal([1L, 2L, 3L], probe.Handled(Faulty, "still-parked"));
+    }
 }
