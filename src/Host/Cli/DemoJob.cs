@@ -59,9 +59,10 @@ public static class DemoJob
         console.MarkupLine($"Shard regions and journal ready in {warmUp.TotalSeconds:N1} s [grey](coordinator start, first allocations and recoveries; not counted below)[/]");
         var summary = await WorkloadProgress.FollowAsync(console, workload.Statistics, plan.PlannedCommands, workload.RunAsync(stopping))
             .ConfigureAwait(false);
-        WorkloadReport.Render(console, summary);
 
+        // Stop first, so that whatever the node prints while it shuts down comes before the summary, not after it.
         await host.StopAsync().ConfigureAwait(false);
+        WorkloadReport.Render(console, summary);
         return summary.IsBroken ? 1 : summary.Interrupted ? 130 : 0;
     }
 
