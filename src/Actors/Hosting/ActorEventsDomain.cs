@@ -1,6 +1,10 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Pipeline;
+using ActorEvents.Actors.Projections;
+using ActorEvents.Actors.Queries;
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Subscriptions;
+using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Hosting;
 
@@ -14,6 +18,9 @@ public sealed class ActorEventsDomainBuilder
     private readonly List<Action<MessageTypeRegistry>> _typeRegistrations = [];
     private readonly List<(Type HandlerType, HandlerOptions Options)> _handlers = [];
     private readonly List<(Type Service, Type Implementation)> _streamingHandlers = [];
+    private readonly List<SubscriptionRegistration> _subscriptions = [];
+    private readonly List<QueryHandlerRegistration> _queryHandlers = [];
+    private readonly List<Type> _readModelSchemas = [];
 
     /// <summary>Registers an aggregate; each aggregate type becomes a shard region.</summary>
     public ActorEventsDomainBuilder AddAggregate<TAggregate>() where TAggregate : IAggregateDefinition, new()
@@ -54,6 +61,61 @@ public sealed class ActorEventsDomainBuilder
         where THandler : class, IStreamingRequestHandler<TRequest, TResult>
     {
         _streamingHandlers.Add((typeof(IStreamingRequestHandler<TRequest, TResult>), typeof(THandler)));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a durable subscription: it reads a journal tag (or every event) from its checkpoint and feeds durable
+    /// handlers (<see cref="HandlerOptions.Delivery"/> Durable or Both) — the ones it names, or else every durable handler
+    /// its events reach that no other subscription names. It runs once per cluster.
+    /// </summary>
+    /// <param name="name">Unique name (letters, digits, '.', '_', '-'); also the key of its checkpoint.</param>
+    /// <param name="configure">Tag, profile, overrides and handlers.</param>
+    public ActorEventsDomainBuilder AddSubscription(string name, Action<SubscriptionOptions> configure)
+    {
+        var options = new SubscriptionOptions();
+        configure(options);
+        _subscriptions.Add(new SubscriptionRegistration(name, options, null));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a projection: a subscription whose batches <typeparamref name="TProjector"/> applies to its tables in the
+    /// same transaction as the checkpoint (exactly-once). Its tables are created at start-up; rebuild clears them.
+    /// </summary>
+    /// <param name="name">Unique name.</param>
+    /// <param name="configure">Tag (null: every event), profile (default: projection) and overrides.</param>
+    public ActorEventsDomainBuilder AddProjection<TProjector>(string name, Action<SubscriptionOptions>? configure = null) where TProjector : class, IProjector
+    {
+        var options = new SubscriptionOptions();
+        configure?.Invoke(options);
+        _subscriptions.Add(new SubscriptionRegistration(name, options, typeof(TProjector)));
+        AddReadModelSchema<TProjector>();
+        return this;
+    }
+
+    /// <summary>Registers the handler that answers <typeparamref name="TQuery"/> (one per query type).</summary>
+    public ActorEventsDomainBuilder AddQueryHandler<TQuery, TResult, THandler>()
+        where TQuery : IQuery<TResult>
+        where THandler : class, IQueryHandler<TQuery, TResult>
+    {
+        if (_queryHandlers.Any(q => q.QueryType == typeof(TQuery)))
+        {
+            throw new InvalidOperationException($"A handler for query '{typeof(TQuery).Name}' is already registered.");
+        }
+
+        _queryHandlers.Add(QueryHandlerRegistration.For<TQuery, TResult, THandler>());
+        return this;
+    }
+
+    /// <summary>Registers tables that are not a projection's (e.g. those a durable handler writes in its unit of work); created at start-up.</summary>
+    public ActorEventsDomainBuilder AddReadModelSchema<TSchema>() where TSchema : class, IReadModelSchema
+    {
+        if (!_readModelSchemas.Contains(typeof(TSchema)))
+        {
+            _readModelSchemas.Add(typeof(TSchema));
+        }
+
         return this;
     }
 
@@ -108,7 +170,12 @@ public sealed class ActorEventsDomainBuilder
             handlers.Add(descriptor);
         }
 
-        return new ActorEventsDomain(registry, _aggregates.ToArray(), commandOwners, new HandlerSubscriptionTable(handlers), _streamingHandlers.ToArray());
+        return new ActorEventsDomain(registry, _aggregates.ToArray(), commandOwners, new HandlerSubscriptionTable(handlers), _streamingHandlers.ToArray())
+        {
+            Subscriptions = SubscriptionCatalog.Resolve(_subscriptions, handlers, _aggregates, registry),
+            QueryHandlers = _queryHandlers.ToDictionary(q => q.QueryType),
+            ReadModelSchemas = _readModelSchemas.ToArray(),
+        };
     }
 }
 
@@ -123,4 +190,14 @@ public sealed record ActorEventsDomain(
     IReadOnlyList<AggregateRegistration> Aggregates,
     IReadOnlyDictionary<Type, AggregateRegistration> CommandOwners,
     HandlerSubscriptionTable Handlers,
-    IReadOnlyList<(Type Service, Type Implementation)> StreamingHandlers);
+    IReadOnlyList<(Type Service, Type Implementation)> StreamingHandlers)
+{
+    /// <summary>The durable subscriptions and projections, each handler fed by one of them at most.</summary>
+    public IReadOnlyList<SubscriptionDefinition> Subscriptions { get; init; } = [];
+
+    /// <summary>Query handlers by query type.</summary>
+    public IReadOnlyDictionary<Type, QueryHandlerRegistration> QueryHandlers { get; init; } = new Dictionary<Type, QueryHandlerRegistration>();
+
+    /// <summary>Read-model schemas (projectors and others) created at start-up.</summary>
+    public IReadOnlyList<Type> ReadModelSchemas { get; init; } = [];
+}

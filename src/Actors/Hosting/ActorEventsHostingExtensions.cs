@@ -1,7 +1,9 @@
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Pipeline;
+using ActorEvents.Actors.Queries;
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
 using Akka.Actor;
 using Akka.Cluster;
@@ -52,6 +54,7 @@ public static class ActorEventsHostingExtensions
         services.AddSingleton(domain);
         services.AddSingleton<IActorEventsClient, ActorEventsClient>();
         services.AddSingleton<EventPipelineLoad>();
+        services.AddActorEventsReadSide();
         services.TryAddSingleton<IDeadLetterStore>(provider =>
             DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, domain.Types));
         foreach (var (service, implementation) in domain.StreamingHandlers)
@@ -65,7 +68,8 @@ public static class ActorEventsHostingExtensions
             var options = provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
             akka.WithActorEventsNode(options.Node)
                 .WithActorEventsPersistence(options.Persistence)
-                .WithActorEvents(options, domain);
+                .WithActorEvents(options, domain)
+                .WithActorEventsSubscriptions(options, domain);
             configureAkka?.Invoke(akka, provider);
         });
         return services;
@@ -154,12 +158,14 @@ public static class ActorEventsHostingExtensions
             var node = Cluster.Get(system).SelfAddress.ToString();
             var pipeline = options.Pipeline;
             var inRequest = domain.Handlers.For(HandlerDelivery.InRequest);
+            // Handlers delivered both ways record the event as processed in the request, so the durable copy is skipped.
+            var guard = resolver.GetService<ProcessedEventGuard>();
             var requestPool = system.ActorOf(HandlerPool.Props(
                 new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
-                new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters)), "handler-pool");
+                new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters, guard)), "handler-pool");
             var streamingPool = system.ActorOf(HandlerPool.Props(
                 new HandlerPoolSettings(pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
-                new HandlerPoolDependencies(inRequest, domain.Types, load.Streaming, scopes, deadLetters)), "streaming-handler-pool");
+                new HandlerPoolDependencies(inRequest, domain.Types, load.Streaming, scopes, deadLetters, guard)), "streaming-handler-pool");
             var router = system.ActorOf(EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
             registry.Register<EventStreamRouter>(router);
@@ -169,8 +175,11 @@ public static class ActorEventsHostingExtensions
             var routes = domain.CommandOwners.ToDictionary(
                 owner => owner.Key,
                 owner => new AggregateRoute(owner.Value.Definition, owner.Value.Region(registry)));
+            var queries = system.ActorOf(QueryDispatcher.Props(domain.QueryHandlers, scopes, resolver.GetService<ActorEventsDatabase>(),
+                options.Mediator.CommandTimeout), "queries");
+            registry.Register<QueryDispatcher>(queries);
             var mediator = system.ActorOf(CommandMediator.Props(routes,
-                new CommandMediatorSettings(options.Mediator, pipeline, router, load.Request, load.Streaming)), "mediator");
+                new CommandMediatorSettings(options.Mediator, pipeline, router, load.Request, load.Streaming, queries)), "mediator");
             registry.Register<CommandMediator>(mediator);
         });
         return builder;

@@ -20,6 +20,12 @@ public interface IActorEventsClient
     /// yielded as soon as its step — and the handlers of that step's events — finished.
     /// </summary>
     IAsyncEnumerable<TResult> StreamAsync<TResult>(IStreamingRequest<TResult> request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs a query through the mediator with its registered query handler (it reads a projection). Never throws for an
+    /// unknown query, a failing handler or a timeout: those come back as <see cref="QueryResult{TResult}.Error"/>.
+    /// </summary>
+    Task<QueryResult<TResult>> QueryAsync<TResult>(IQuery<TResult> query, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Sends commands to the <see cref="CommandMediator"/> registered in the actor registry.</summary>
@@ -59,6 +65,23 @@ public sealed class ActorEventsClient : IActorEventsClient
             {
                 CommandId = metadata.CommandId!,
             };
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<QueryResult<TResult>> QueryAsync<TResult>(IQuery<TResult> query, CancellationToken cancellationToken = default)
+    {
+        var mediator = await _mediator.GetAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var reply = await mediator.Ask<QueryReply>(new RunQuery(query), _timeout, cancellationToken).ConfigureAwait(false);
+            return reply.Error is { } error
+                ? new QueryResult<TResult>(default, error)
+                : new QueryResult<TResult>((TResult?)reply.Result, null);
+        }
+        catch (AskTimeoutException)
+        {
+            return new QueryResult<TResult>(default, new QueryError(QueryErrorCode.Timeout, $"The mediator did not answer within {_timeout.TotalSeconds:0}s."));
         }
     }
 

@@ -19,15 +19,18 @@ public sealed record AggregateRoute(IAggregateDefinition Definition, IActorRef R
 /// <param name="Router">The node's event-stream router.</param>
 /// <param name="RequestPoolLoad">Load of the request pool (for the overload check).</param>
 /// <param name="StreamingPoolLoad">Load of the streaming pool.</param>
+/// <param name="Queries">Where <see cref="RunQuery"/> goes (null: queries are refused as unknown).</param>
 public sealed record CommandMediatorSettings(
-    MediatorOptions Mediator, PipelineOptions Pipeline, IActorRef Router, HandlerPoolLoad RequestPoolLoad, HandlerPoolLoad StreamingPoolLoad);
+    MediatorOptions Mediator, PipelineOptions Pipeline, IActorRef Router, HandlerPoolLoad RequestPoolLoad, HandlerPoolLoad StreamingPoolLoad,
+    IActorRef? Queries = null);
 
 /// <summary>
 /// One per node. Takes commands (bare <see cref="ICommand"/> or <see cref="SubmitCommand"/>), checks them,
 /// routes each to its aggregate's shard region, has the event-stream router dispatch the persisted events,
 /// and relays exactly one <see cref="CommandResult"/> to the caller — after the handlers finished
 /// (<see cref="ReplyMode.AfterHandlers"/>) or right after persist (<see cref="ReplyMode.AfterPersist"/>).
-/// It never waits on anything itself, so unrelated commands never queue behind each other.
+/// It never waits on anything itself, so unrelated commands never queue behind each other. Queries
+/// (<see cref="RunQuery"/>) are handed on to the node's query dispatcher, which answers the caller directly.
 /// </summary>
 public sealed class CommandMediator : ReceiveActor, IWithTimers
 {
@@ -50,6 +53,17 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         Receive<DispatchCompleted>(Dispatched);
         Receive<SweepHandlerTimeouts>(_ => SweepTimeouts());
         Receive<AkkaDeadLetter>(dead => dead.Message is AggregateRequest, AnswerUndelivered);
+        Receive<RunQuery>(query =>
+        {
+            if (_settings.Queries is { } queries)
+            {
+                queries.Forward(query);
+            }
+            else
+            {
+                Sender.Tell(new QueryReply(null, new QueryError(QueryErrorCode.UnknownQuery, $"This mediator runs no queries ('{query.Query?.GetType().Name}').")));
+            }
+        });
         Receive<ICommand>(command => Route(command, CommandMetadata.None, PipelineKind.Request));
     }
 

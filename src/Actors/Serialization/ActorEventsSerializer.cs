@@ -26,6 +26,21 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     private const string SnapshotManifest = "ae.snapshot";
     private const string StopManifest = "ae.stop";
 
+    /// <summary>Subscription control messages, which travel between a node's office and the node running the subscription.</summary>
+    private static readonly Dictionary<string, Type> SubscriptionManifests = new(StringComparer.Ordinal)
+    {
+        ["ae.subscription.get-status"] = typeof(GetSubscriptionStatus),
+        ["ae.subscription.status"] = typeof(SubscriptionStatus),
+        ["ae.subscription.pause"] = typeof(PauseSubscription),
+        ["ae.subscription.resume"] = typeof(ResumeSubscription),
+        ["ae.subscription.reset"] = typeof(ResetSubscription),
+        ["ae.subscription.rebuild"] = typeof(RebuildProjection),
+        ["ae.subscription.completed"] = typeof(SubscriptionOperationCompleted),
+        ["ae.subscription.failed"] = typeof(SubscriptionOperationFailed),
+    };
+
+    private static readonly Dictionary<Type, string> SubscriptionTypes = SubscriptionManifests.ToDictionary(m => m.Value, m => m.Key);
+
     private readonly MessageTypeRegistry _registry;
     private readonly JsonSerializerOptions _options;
 
@@ -44,6 +59,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     [
         typeof(ICommand), typeof(IEvent), typeof(EventEnvelope), typeof(AggregateRequest), typeof(CommandResult),
         typeof(SubmitCommand), typeof(AggregateSnapshot), typeof(AggregateStop),
+        .. SubscriptionManifests.Values,
     ];
 
     /// <summary>JSON options whose converters resolve commands and events through the registry only (and actor references through <paramref name="system"/>).</summary>
@@ -75,6 +91,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         AggregateSnapshot => SnapshotManifest,
         AggregateStop => StopManifest,
         ICommand or IEvent => _registry.Get(o.GetType()).Name,
+        _ when SubscriptionTypes.TryGetValue(o.GetType(), out var manifest) => manifest,
         _ => throw new SerializationException($"ActorEventsSerializer cannot serialize '{o.GetType().FullName}'."),
     };
 
@@ -111,6 +128,8 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
                 SubmitManifest => Deserialize<SubmitCommand>(bytes),
                 SnapshotManifest => Deserialize<SnapshotDto>(bytes).ToSnapshot(_registry, _options),
                 StopManifest => AggregateStop.Instance,
+                _ when SubscriptionManifests.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, _options)
+                    ?? throw new SerializationException($"Payload of '{manifest}' is null."),
                 _ => JsonSerializer.Deserialize(bytes, _registry.Get(manifest).ClrType, _options)
                      ?? throw new SerializationException($"Payload of '{manifest}' is null."),
             };

@@ -1,0 +1,105 @@
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Projections;
+using ActorEvents.Actors.Subscriptions;
+using ActorEvents.Actors.Supervision;
+using Akka.Actor;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace ActorEvents.Actors.Hosting;
+
+/// <summary>
+/// Wiring of the read side: durable subscriptions and projections as cluster singletons, their checkpoints and the
+/// processed-event record in the journal's database, read-model tables, and the <see cref="SubscriptionOffice"/>.
+/// <see cref="ActorEventsHostingExtensions.AddActorEvents"/> calls both methods.
+/// </summary>
+public static class ReadSideHostingExtensions
+{
+    /// <summary>Prefix of the actor name of each subscription's singleton manager (<c>/user/subscription-{name}</c>).</summary>
+    public const string ManagerPrefix = "subscription-";
+
+    /// <summary>Registers the database view, the checkpoint store, the processed-event guard, the handlers' unit of work and <see cref="ISubscriptionsClient"/>.</summary>
+    public static IServiceCollection AddActorEventsReadSide(this IServiceCollection services)
+    {
+        services.TryAddSingleton(provider => new ActorEventsDatabase(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence));
+        services.TryAddSingleton<CheckpointStore>();
+        services.TryAddSingleton<JournalHead>();
+        services.TryAddSingleton<ProcessedEventGuard>();
+        services.TryAddScoped<HandlerUnitOfWork>();
+        services.TryAddSingleton<ISubscriptionsClient, SubscriptionsClient>();
+        return services;
+    }
+
+    /// <summary>
+    /// Creates the read-model tables and starts one cluster singleton per subscription (on nodes with
+    /// <see cref="SubscriptionsOptions.Role"/>, if set), and the node's <see cref="SubscriptionOffice"/> (always, so status
+    /// requests get an answer even where subscriptions do not run).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorEventsSubscriptions(this AkkaConfigurationBuilder builder, ActorEventsOptions options, ActorEventsDomain domain)
+    {
+        builder.WithActors((system, registry, resolver) =>
+        {
+            var database = resolver.GetService<ActorEventsDatabase>();
+            var checkpoints = resolver.GetService<CheckpointStore>();
+            var scopes = resolver.GetService<IServiceScopeFactory>();
+            var settings = options.Subscriptions;
+            var runs = settings.Enabled && database.IsAvailable && domain.Subscriptions.Count > 0;
+            if (database.IsAvailable)
+            {
+                checkpoints.InitializeAsync().GetAwaiter().GetResult();
+                CreateReadModelTablesAsync(database, domain.ReadModelSchemas, scopes).GetAwaiter().GetResult();
+            }
+            else if (domain.Subscriptions.Count > 0)
+            {
+                system.Log.Warning("The in-memory provider has no read journal: subscriptions {0} do not run here.",
+                    string.Join(", ", domain.Subscriptions.Select(s => s.Name)));
+            }
+
+            var runtime = new SubscriptionRuntime(
+                runs ? PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceHocon.ReadJournalPluginId) : null,
+                checkpoints, resolver.GetService<JournalHead>(), database, resolver.GetService<ProcessedEventGuard>(), scopes,
+                domain.Types, resolver.GetService<IDeadLetterStore>(), options.Pipeline, settings);
+            var entries = domain.Subscriptions.Select(definition =>
+            {
+                var profile = SubscriptionProfiles.Effective(definition, settings);
+                return new SubscriptionEntry(definition, profile, runs ? StartSingleton(system, definition, profile, runtime, settings.Role) : null);
+            }).ToArray();
+            registry.Register<SubscriptionOffice>(system.ActorOf(SubscriptionOffice.Props(entries, runtime), "subscriptions"));
+        });
+        return builder;
+    }
+
+    private static IActorRef StartSingleton(ActorSystem system, SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionRuntime runtime, string? role)
+    {
+        var name = ManagerPrefix + definition.Name;
+        var managerSettings = ClusterSingletonManagerSettings.Create(system).WithSingletonName("instance");
+        var proxySettings = ClusterSingletonProxySettings.Create(system).WithSingletonName("instance");
+        if (!string.IsNullOrWhiteSpace(role))
+        {
+            managerSettings = managerSettings.WithRole(role);
+            proxySettings = proxySettings.WithRole(role);
+        }
+
+        system.ActorOf(ClusterSingletonManager.Props(SubscriptionActor.Props(definition, profile, runtime), StopSubscription.Instance, managerSettings), name);
+        return system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}", proxySettings), name + "-proxy");
+    }
+
+    private static Task CreateReadModelTablesAsync(ActorEventsDatabase database, IReadOnlyList<Type> schemas, IServiceScopeFactory scopes) =>
+        schemas.Count == 0
+            ? Task.CompletedTask
+            : database.ChangeSchemaAsync(async (db, cancellationToken) =>
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                foreach (var schema in schemas)
+                {
+                    var tables = (IReadModelSchema)ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, schema);
+                    await tables.CreateTablesAsync(db, cancellationToken).ConfigureAwait(false);
+                }
+            });
+}

@@ -1,0 +1,78 @@
+using ActorEvents.Messages;
+
+namespace ActorEvents.Actors.Subscriptions;
+
+/// <summary>What only the running instance of a subscription knows.</summary>
+/// <param name="State">Its state, before the dead letters are looked at.</param>
+/// <param name="Checkpoint">The stored checkpoint.</param>
+/// <param name="Position">The position processed so far (ahead of the checkpoint by less than the checkpoint interval).</param>
+/// <param name="LastError">Its last error.</param>
+/// <param name="LastErrorAt">When.</param>
+/// <param name="Node">Its node.</param>
+/// <param name="Processed">Events processed since it started.</param>
+public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long Position, string? LastError, DateTimeOffset? LastErrorAt, string? Node, long Processed);
+
+/// <summary>
+/// Builds a <see cref="SubscriptionStatus"/>: the live figures of the running instance (or, when it is unreachable,
+/// the stored checkpoint) with what the database says — head and lag of its source, redeliveries its handlers skipped,
+/// their dead letters and the events parked behind them. A database error becomes the status's last error.
+/// </summary>
+public static class SubscriptionStatusReader
+{
+    /// <summary>Reads the status; never throws.</summary>
+    /// <param name="definition">The subscription.</param>
+    /// <param name="profile">Its effective profile.</param>
+    /// <param name="runtime">The node's subscription runtime.</param>
+    /// <param name="live">The running instance's figures, or null when it did not answer.</param>
+    /// <param name="fallbackState">State to report without live figures.</param>
+    public static async Task<SubscriptionStatus> ReadAsync(SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionRuntime runtime,
+        LiveFigures? live, SubscriptionState fallbackState = SubscriptionState.Unreachable)
+    {
+        var state = live?.State ?? fallbackState;
+        long checkpoint = live?.Checkpoint ?? 0, position = live?.Position ?? 0, redeliveries = 0;
+        var lag = new JournalLag(0, 0, 0);
+        int deadLetters = 0, parked = 0;
+        var (error, errorAt) = (live?.LastError, live?.LastErrorAt);
+        try
+        {
+            if (!runtime.Database.IsAvailable)
+            {
+                return Build(definition, profile, state, 0, lag, error, errorAt, live, 0, 0, 0);
+            }
+
+            if (live is null && await runtime.Checkpoints.FindAsync(definition.Name).ConfigureAwait(false) is { } stored)
+            {
+                checkpoint = position = stored.Position;
+                state = stored.Paused && fallbackState != SubscriptionState.Disabled ? SubscriptionState.Paused : fallbackState;
+            }
+
+            lag = await runtime.Head.LagAsync(definition.Tag, position).ConfigureAwait(false);
+            var handlers = definition.Handlers.Handlers.Select(h => h.Name).ToArray();
+            redeliveries = await runtime.Guard.RedeliveriesAsync(handlers).ConfigureAwait(false);
+            foreach (var handler in handlers)
+            {
+                var entries = await runtime.DeadLetters.ListAsync(new DeadLetterFilter(Handler: handler)).ConfigureAwait(false);
+                deadLetters += entries.Count;
+                parked += entries.Sum(e => e.ParkedFollowers.Count);
+            }
+        }
+        catch (Exception e)
+        {
+            (error, errorAt) = ($"reading the status from the database failed: {e.GetBaseException().Message}", DateTimeOffset.UtcNow);
+        }
+
+        if (state == SubscriptionState.Running && parked > 0)
+        {
+            state = SubscriptionState.Stalled;
+            error ??= $"{parked} event(s) parked behind {deadLetters} dead letter(s); replay or skip them to release them";
+        }
+
+        return Build(definition, profile, state, checkpoint, lag, error, errorAt, live, redeliveries, deadLetters, parked);
+    }
+
+    private static SubscriptionStatus Build(SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionState state, long checkpoint, JournalLag lag,
+        string? error, DateTimeOffset? errorAt, LiveFigures? live, long redeliveries, int deadLetters, int parked) =>
+        new(definition.Name, definition.Kind, definition.Source, profile.Name, state, checkpoint, lag.Head, lag.Events,
+            Math.Round(lag.Seconds, 3), error, errorAt, live?.Node, live?.Processed ?? 0, redeliveries, deadLetters, parked,
+            profile.BatchSize, profile.CheckpointEvery, profile.PollInterval, definition.FedNames);
+}
