@@ -23,46 +23,52 @@ public static class DemoJob
     /// <param name="configurationArguments">Configuration arguments for the host (<c>--ActorEvents:…=…</c>).</param>
     /// <param name="overrides">Configuration overrides from the CLI options.</param>
     /// <param name="settings">The workload to run.</param>
+    /// <param name="nodes">Nodes of the cluster, all in this process (1: the node exactly as configured).</param>
     public static async Task<int> RunAsync(IAnsiConsole console, string[] configurationArguments,
-        IReadOnlyDictionary<string, string?> overrides, WorkloadSettings settings)
+        IReadOnlyDictionary<string, string?> overrides, WorkloadSettings settings, int nodes = 1)
     {
         var starting = Stopwatch.GetTimestamp();
-        using var host = NodeHost.CreateBuilder(QuietAkkaWarnings(configurationArguments), overrides).Build();
-        var options = host.Services.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
-        await host.StartAsync().ConfigureAwait(false);
-        var address = await NodeReadiness.WaitUntilUpAsync(host, StartTimeout).ConfigureAwait(false);
-        if (address is null)
+        var arguments = QuietAkkaWarnings(configurationArguments);
+        var cluster = await LocalCluster.StartAsync(nodes, arguments, overrides, StartTimeout, seedPortFromConfiguration: nodes == 1).ConfigureAwait(false);
+        if (cluster is null)
         {
-            console.MarkupLine($"[red]The node did not come up[/] within {StartTimeout.TotalSeconds:0} s; see the log above " +
-                $"(is port {options.Node.Port} already in use? try --port 0).");
-            await host.StopAsync().ConfigureAwait(false);
+            console.MarkupLine($"[red]The node(s) did not come up[/] within {StartTimeout.TotalSeconds:0} s; see the log above " +
+                "(is the port already in use? try --port 0).");
             return 1;
         }
 
+        await using var _ = cluster;
+        var host = cluster.Nodes[0];
+        var options = host.Services.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
         var plan = WorkloadPlan.Create(settings);
-        console.MarkupLine($"[bold]ActorEvents demo[/]: one-node cluster [blue]{Markup.Escape(address.ToString())}[/] up in " +
-            $"{Stopwatch.GetElapsedTime(starting).TotalSeconds:N1} s");
+        console.MarkupLine($"[bold]ActorEvents demo[/]: {(nodes == 1 ? "one-node cluster" : $"{nodes}-node cluster in this process, seed")} " +
+            $"[blue]{Markup.Escape(cluster.SeedAddress.ToString())}[/] up in {Stopwatch.GetElapsedTime(starting).TotalSeconds:N1} s");
         console.MarkupLine($"Persistence: {Markup.Escape(PersistenceDescription.Of(options.Persistence))}");
         console.MarkupLine($"Run [bold]{Markup.Escape(plan.RunId)}[/]: about {plan.PlannedCommands:N0} commands, {plan.Orders:N0} orders in " +
             $"{plan.Batches.Count - 1} batch(es), {plan.Skus.Count} SKUs, at most {settings.Concurrency} in flight");
 
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-        var workload = new DemoWorkload(host.Services.GetRequiredService<IActorEventsClient>(), plan, settings.Concurrency);
+        var workload = new DemoWorkload(cluster.Client, plan, settings.Concurrency);
         var (warmUp, problem) = await workload.WarmUpAsync().ConfigureAwait(false);
         if (problem is not null)
         {
             console.MarkupLine($"[red]The node is up but cannot serve commands[/] ({Markup.Escape(problem)}). Check the persistence settings and the log above.");
-            await host.StopAsync().ConfigureAwait(false);
             return 1;
         }
 
         console.MarkupLine($"Shard regions and journal ready in {warmUp.TotalSeconds:N1} s [grey](coordinator start, first allocations and recoveries; not counted below)[/]");
         var summary = await WorkloadProgress.FollowAsync(console, workload.Statistics, plan.PlannedCommands, workload.RunAsync(stopping))
             .ConfigureAwait(false);
+        var placement = nodes > 1 ? await cluster.ShardPlacementAsync().ConfigureAwait(false) : null;
 
-        // Stop first, so that whatever the node prints while it shuts down comes before the summary, not after it.
-        await host.StopAsync().ConfigureAwait(false);
+        // Stop first, so that whatever the nodes print while they shut down comes before the summary, not after it.
+        await cluster.DisposeAsync().ConfigureAwait(false);
         WorkloadReport.Render(console, summary);
+        if (placement is not null)
+        {
+            console.Write(placement);
+        }
+
         return summary.IsBroken ? 1 : summary.Interrupted ? 130 : 0;
     }
 

@@ -35,6 +35,14 @@ public static class HostCommandLine
         var ordersPerBatch = PositiveInt("--orders-per-batch", "Orders per batch; each batch first restocks every SKU.", WorkloadSettings.DefaultOrdersPerBatch);
         var skus = PositiveInt("--skus", "Number of SKUs. Their ids are fixed (sku-001 …), so their stock carries over between runs.", WorkloadSettings.DefaultSkus);
         var concurrency = PositiveInt("--concurrency", "Most commands in flight at once.", WorkloadSettings.DefaultConcurrency);
+        var nodes = PositiveInt("--nodes", "Nodes of the demo's cluster, all in this process on free ports and one database; the summary shows where the shards live.", 1);
+        nodes.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() > 9)
+            {
+                result.AddError("--nodes must be at most 9.");
+            }
+        });
 
         var root = new RootCommand(
             "An ActorEvents node. Without a command it runs the demo: a one-node cluster on the configured database " +
@@ -43,7 +51,7 @@ public static class HostCommandLine
         {
             TreatUnmatchedTokensAsErrors = false,
         };
-        foreach (var option in node.All.Concat([commands, ordersPerBatch, skus, concurrency]))
+        foreach (var option in node.All.Concat([commands, ordersPerBatch, skus, concurrency, nodes]))
         {
             root.Options.Add(option);
         }
@@ -55,7 +63,7 @@ public static class HostCommandLine
                 OrdersPerBatch = parseResult.GetValue(ordersPerBatch),
                 Skus = parseResult.GetValue(skus),
                 Concurrency = parseResult.GetValue(concurrency),
-            })));
+            }, parseResult.GetValue(nodes))));
 
         var serve = new Command("serve", "Run this node until Ctrl-C or SIGTERM, then leave the cluster cleanly.")
         {
