@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Orders;
+using ActorEvents.Host.Domain.Users;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Host.Workload;
@@ -106,6 +107,7 @@ public sealed class DemoWorkload
         OrderItem order => RunOrderAsync(order),
         ProbeItem probe => RunProbeAsync(probe),
         RestockItem restock => SendAsync("restock", Expectation.Accepted, new AddStock(restock.Sku, restock.Quantity)),
+        SignUpItem signUp => SendAsync("sign-up", Expectation.Accepted, new CreateUser(signUp.UserId, signUp.Email, signUp.Name)),
         _ => Task.CompletedTask,
     };
 

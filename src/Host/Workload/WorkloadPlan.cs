@@ -89,6 +89,16 @@ public sealed record ProbeItem(ProbeKind Kind, string Sku, string OrderId) : Wor
     public override int PlannedCommands => 1;
 }
 
+/// <summary>Register a new user (its <c>user.created</c> event has two subscribers: the welcome e-mail and the audit log).</summary>
+/// <param name="UserId">User id (unique per run).</param>
+/// <param name="Email">E-mail address.</param>
+/// <param name="Name">Display name.</param>
+public sealed record SignUpItem(string UserId, string Email, string Name) : WorkItem
+{
+    /// <inheritdoc />
+    public override int PlannedCommands => 1;
+}
+
 /// <summary>A batch: restock every SKU, then run orders and probes concurrently.</summary>
 /// <param name="Restocks">One restock per SKU, run before the orders.</param>
 /// <param name="Items">Orders and probes, shuffled.</param>
@@ -162,6 +172,13 @@ public sealed record WorkloadPlan(string RunId, IReadOnlyList<string> Skus, IRea
                     PickFate(random));
                 items.Add(order);
                 planned += order.PlannedCommands;
+                if (orderNumber % 20 == 0)
+                {
+                    var userId = $"{settings.RunId}-u{orderNumber / 20:D4}";
+                    items.Add(new SignUpItem(userId, $"{userId}@example.org", $"User {orderNumber / 20}"));
+                    planned++;
+                }
+
                 if (orderNumber % 10 == 0)
                 {
                     var probe = new ProbeItem(

@@ -28,11 +28,28 @@ public static class WorkloadReport
             $"[grey]({summary.EventsPersisted:N0} by the commands, {summary.FollowUpEventsPersisted:N0} by handlers' follow-up commands)[/]");
         commands.AddRow("Handler runs", summary.HandlerRuns.Count == 0
             ? "none"
-            : string.Join(", ", summary.HandlerRuns.Select(h => $"{h.Count:N0} {Describe(h.Status)}")) +
+            : string.Join(", ", summary.HandlerRuns.GroupBy(h => h.Status).OrderBy(g => g.Key).Select(g => $"{g.Sum(h => h.Count):N0} {Describe(g.Key)}")) +
               (summary.RepliesBeforeHandlersFinished > 0 ? $", [yellow]{summary.RepliesBeforeHandlersFinished:N0} replies before handlers finished[/]" : string.Empty));
         commands.AddRow("Duration", $"{summary.Elapsed.TotalSeconds:N2} s");
         commands.AddRow("Throughput", $"[bold]{summary.CommandsPerSecond:N0} commands/s[/], {summary.EventsPerSecond:N0} events/s");
         console.Write(commands);
+
+        if (summary.HandlerRuns.Count > 0)
+        {
+            var statuses = summary.HandlerRuns.Select(h => h.Status).Distinct().Order().ToArray();
+            var handlers = new Table().Border(TableBorder.Rounded).Title("[bold]Event handler runs[/] (request pool)").AddColumn("Handler");
+            foreach (var status in statuses)
+            {
+                handlers.AddColumn(new TableColumn(status.ToString()).RightAligned());
+            }
+
+            foreach (var handler in summary.HandlerRuns.GroupBy(h => h.Handler))
+            {
+                handlers.AddRow([Markup.Escape(handler.Key), .. statuses.Select(status => $"{handler.Where(h => h.Status == status).Sum(h => h.Count):N0}")]);
+            }
+
+            console.Write(handlers);
+        }
 
         var latency = summary.Latency;
         var latencyTable = new Table().Border(TableBorder.Rounded).Title("[bold]Latency, send to reply (ms)[/]");

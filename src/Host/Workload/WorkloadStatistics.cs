@@ -51,7 +51,7 @@ public sealed class WorkloadStatistics
     private readonly Dictionary<RejectionCode, Dictionary<string, long>> _rejections = [];
     private readonly Dictionary<string, long> _eventsByType = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SkuLedger> _skus = new(StringComparer.Ordinal);
-    private readonly Dictionary<HandlerStatus, long> _handlerRuns = [];
+    private readonly Dictionary<(string Handler, HandlerStatus Status), long> _handlerRuns = [];
     private readonly List<string> _surpriseSamples = [];
     private long _repliesBeforeHandlersFinished;
     private long _sent;
@@ -100,7 +100,7 @@ public sealed class WorkloadStatistics
 
                     foreach (var outcome in accepted.HandlerOutcomes)
                     {
-                        _handlerRuns[outcome.Status] = _handlerRuns.GetValueOrDefault(outcome.Status) + 1;
+                        _handlerRuns[(outcome.Handler, outcome.Status)] = _handlerRuns.GetValueOrDefault((outcome.Handler, outcome.Status)) + 1;
                     }
 
                     if (accepted.Events.Count > 0 && !accepted.HandlersCompleted)
@@ -184,7 +184,8 @@ public sealed class WorkloadStatistics
                 Failed = _failed,
                 EventsPersisted = _events,
                 FollowUpEventsPersisted = ledgers.Sum(l => l.LastSequenceNr - (l.FirstSequenceNr - 1) - l.OwnEvents),
-                HandlerRuns = _handlerRuns.OrderBy(h => h.Key).Select(h => new HandlerRunTally(h.Key, h.Value)).ToArray(),
+                HandlerRuns = _handlerRuns.OrderBy(h => h.Key.Handler, StringComparer.Ordinal).ThenBy(h => h.Key.Status)
+                    .Select(h => new HandlerRunTally(h.Key.Handler, h.Key.Status, h.Value)).ToArray(),
                 RepliesBeforeHandlersFinished = _repliesBeforeHandlersFinished,
                 Rejections = _rejections
                     .OrderByDescending(r => r.Value.Values.Sum())

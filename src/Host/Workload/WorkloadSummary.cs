@@ -87,10 +87,11 @@ public sealed record RejectionTally(RejectionCode Code, long Count, IReadOnlyLis
 /// <param name="Count">Number of commands.</param>
 public sealed record ScenarioTally(string Scenario, long Count);
 
-/// <summary>How many handler runs ended with one status.</summary>
+/// <summary>How many runs of one handler ended with one status.</summary>
+/// <param name="Handler">Handler name.</param>
 /// <param name="Status">Status.</param>
 /// <param name="Count">Number of (event, handler) runs.</param>
-public sealed record HandlerRunTally(HandlerStatus Status, long Count);
+public sealed record HandlerRunTally(string Handler, HandlerStatus Status, long Count);
 
 /// <summary>How many events of one type were persisted.</summary>
 /// <param name="EventType">Stable event name.</param>

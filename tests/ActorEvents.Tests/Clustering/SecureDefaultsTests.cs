@@ -42,6 +42,8 @@ public sealed class SecureDefaultsTests : IDisposable
                     ["ActorEvents:Node:Tls:AllowUntrustedCertificates"] = "true",
                     ["ActorEvents:Persistence:Provider"] = PersistenceProviders.Sqlite,
                     ["ActorEvents:Persistence:ConnectionString"] = databases[i].ConnectionString,
+                    ["Logging:LogLevel:Default"] = "Debug",
+                    ["Logging:LogLevel:Akka"] = "Debug", // appsettings.json filters Akka to warnings; capture everything here
                 });
                 builder.Logging.SetMinimumLevel(LogLevel.Debug);
                 builder.Logging.AddProvider(logs);
