@@ -130,7 +130,8 @@ public sealed class LocalCluster : IAsyncDisposable
         return probe.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Actors.Configuration.ActorEventsOptions>>().Value.Node.ActorSystemName;
     }
 
-    private static int[] FreePorts(int count)
+    /// <summary>Ports that are free on the loopback interface right now (bound once, then released).</summary>
+    public static int[] FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
         foreach (var listener in listeners)

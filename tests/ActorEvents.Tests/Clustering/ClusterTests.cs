@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
@@ -194,7 +192,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
     private static async Task<ActorEventsTestHost[]> StartClusterAsync(TestDatabase database, int count, int? crashOnTerminate = null)
     {
-        var ports = FreePorts(count);
+        var ports = ActorEvents.Host.Cli.LocalCluster.FreePorts(count);
         var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
         var nodes = new ActorEventsTestHost[count];
         for (var i = 0; i < count; i++)
@@ -236,22 +234,5 @@ public sealed class ClusterTests(ITestOutputHelper output)
             {
             }
         }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Start();
-        }
-
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Stop();
-        }
-
-        return ports;
     }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ActorEvents.Actors.Configuration;
@@ -24,7 +23,7 @@ public sealed class SecureDefaultsTests : IDisposable
     {
         var certificate = CreateSelfSignedPfx();
         var logs = new CapturingLoggerProvider();
-        var ports = FreePorts(2);
+        var ports = ActorEvents.Host.Cli.LocalCluster.FreePorts(2);
         var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
         var databases = new[] { new TempSqliteDatabase(), new TempSqliteDatabase() };
         var nodes = new List<ActorEventsTestHost>();
@@ -135,23 +134,6 @@ public sealed class SecureDefaultsTests : IDisposable
         var path = Path.Combine(_folder, "node.pfx");
         File.WriteAllBytes(path, certificate.Export(X509ContentType.Pfx, CertificatePassword));
         return path;
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Start();
-        }
-
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Stop();
-        }
-
-        return ports;
     }
 
     private sealed class CapturingLoggerProvider : ILoggerProvider
