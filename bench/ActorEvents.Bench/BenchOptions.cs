@@ -72,7 +72,7 @@ public sealed record BenchOptions
     /// <summary>Unmeasured warm-up before each run.</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Database; null: SQLite, except <c>mediator</c> and <c>scale</c>, which default to the in-memory journal.</summary>
+    /// <summary>Database; null: SQLite, except <c>mediator</c> and the handler sweep of <c>scale</c>, which use the in-memory journal.</summary>
     public BenchDatabase? Database { get; init; }
 
     /// <summary>Number of distinct aggregates the callers write to.</summary>
@@ -146,7 +146,7 @@ public sealed record BenchOptions
 
     /// <summary>The database a scenario uses when none was given.</summary>
     public BenchDatabase DatabaseFor(BenchScenario scenario) =>
-        Database ?? (scenario is BenchScenario.Mediator or BenchScenario.Scale ? BenchDatabase.InMem : BenchDatabase.Sqlite);
+        Database ?? (scenario is BenchScenario.Mediator ? BenchDatabase.InMem : BenchDatabase.Sqlite);
 
     /// <summary>Checks ranges; throws <see cref="ArgumentException"/> with a readable message.</summary>
     public void Validate()

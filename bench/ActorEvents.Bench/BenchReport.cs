@@ -43,7 +43,7 @@ public sealed record BenchResult
     /// <summary>Successful commands per second.</summary>
     public double CommandsPerSec { get; init; }
 
-    /// <summary>Persisted events per second (for <c>recovery</c>: replayed events per second).</summary>
+    /// <summary>Persisted events per second (for <c>recovery</c>: events of state restored per second, replayed or covered by the snapshot).</summary>
     public double EventsPerSec { get; init; }
 
     /// <summary>Handler invocations per second.</summary>

@@ -27,7 +27,7 @@ public static class Program
         var warmup = new Option<double>("--warmup") { Description = "Unmeasured warm-up seconds per run", DefaultValueFactory = _ => defaults.Warmup.TotalSeconds };
         var db = new Option<BenchDatabase?>("--db")
         {
-            Description = "inmem | sqlite | postgres (default: sqlite; mediator and scale: inmem). PostgreSQL reads ACTOREVENTS_TEST_POSTGRES or ActorEvents__Persistence__ConnectionString",
+            Description = "inmem | sqlite | postgres (default: sqlite; mediator and scale's handler sweep: inmem). PostgreSQL reads ACTOREVENTS_TEST_POSTGRES or ActorEvents__Persistence__ConnectionString",
         };
         var aggregates = new Option<int>("--aggregates") { Description = "Distinct aggregates", DefaultValueFactory = _ => defaults.Aggregates };
         var commands = new Option<long?>("--commands") { Description = "Run this many commands instead of --duration" };

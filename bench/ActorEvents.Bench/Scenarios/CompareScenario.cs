@@ -28,8 +28,7 @@ internal static class CompareScenario
         if (options.Warmup > TimeSpan.Zero)
         {
             var jitWarmup = options with { Duration = options.Warmup, Commands = null, Warmup = TimeSpan.Zero };
-            await Runs.PipelineAsync(jitWarmup, database, settings, Runs.Spec(jitWarmup), options.Aggregates, progress,
-                "round 0 · pipeline (JIT warm-up, discarded)", "pipeline", null, 0, cancellationToken).ConfigureAwait(false);
+            await Runs.JitWarmupAsync(options, database, progress, cancellationToken).ConfigureAwait(false);
             await Runs.BaselineAsync(jitWarmup, database, Runs.Spec(jitWarmup), progress,
                 "round 0 · baseline (JIT warm-up, discarded)", 0, cancellationToken).ConfigureAwait(false);
         }

@@ -20,6 +20,7 @@ internal static class MediatorScenario
         var summary = new List<string>();
         var calibration = await TimerCalibration.DescribeAsync().ConfigureAwait(false);
         progress.Log(calibration);
+        await Runs.JitWarmupAsync(options, database, progress, cancellationToken).ConfigureAwait(false);
         foreach (var workers in new[] { 1, 3 })
         {
             foreach (var parallel in new[] { true, false })

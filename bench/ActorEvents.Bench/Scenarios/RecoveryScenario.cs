@@ -157,7 +157,7 @@ internal static class RecoveryScenario
             AllocatedBytesPerCommand = (double)allocated / rounds,
             PeakWorkingSetBytes = peakWorkingSet,
             Notes = $"fresh host per round; first command to the shard took {coldStarts.Order().ElementAt(coldStarts.Count / 2):N0} ms (median); " +
-                    "eventsPerSec = replayed events per second of recovery",
+                    "eventsPerSec = events of state restored per second of recovery (replayed, or covered by the snapshot)",
         };
         progress.RunFinished(label, measured);
         return measured;

@@ -16,7 +16,10 @@ internal static class ScaleScenario
     public static async Task<(List<BenchResult> Results, List<string> Summary)> RunAsync(
         BenchOptions options, IBenchProgress progress, CancellationToken cancellationToken)
     {
-        var database = options.DatabaseFor(BenchScenario.Scale);
+        // Memory as aggregates grow is the runtime's, not the in-memory journal's (which keeps every event): SQLite by default.
+        // The handler sweep needs tens of thousands of events/s, which only the in-memory journal sustains here.
+        var aggregateDatabase = options.Database ?? BenchDatabase.Sqlite;
+        var database = options.Database ?? BenchDatabase.InMem;
         var results = new List<BenchResult>();
         var summary = new List<string>();
         var calibration = await TimerCalibration.DescribeAsync().ConfigureAwait(false);
@@ -28,10 +31,12 @@ internal static class ScaleScenario
             counts = [options.ScaleMaxAggregates];
         }
 
+        await Runs.JitWarmupAsync(options, BenchDatabase.InMem, progress, cancellationToken).ConfigureAwait(false);
         foreach (var count in counts)
         {
-            var settings = PipelineHostSettings.From(options) with { PassivateAfter = options.ScalePassivateAfter };
-            var result = await RunOneAsync(options, database, settings, Runs.Spec(options), count,
+            // Handler work stays none here: this sweep is about aggregates (--handler-work shapes the handler sweep).
+            var settings = PipelineHostSettings.From(options) with { PassivateAfter = options.ScalePassivateAfter, Work = HandlerWork.None };
+            var result = await RunOneAsync(options, aggregateDatabase, settings, Runs.Spec(options), count,
                 $"scale · {count:N0} aggregates", $"aggregates={count}", progress, cancellationToken, prime: false).ConfigureAwait(false);
             results.Add(result);
             summary.Add($"{count,7:N0} aggregates: {result.CommandsPerSec,8:N0} cmd/s, p99 {result.P99Ms:0.0} ms, " +
