@@ -41,10 +41,11 @@ public enum SubscriptionState
 /// <param name="Source">What it reads: a tag (<c>aggregate:order</c>, <c>event:order.shipped</c>) or <c>all events</c>.</param>
 /// <param name="Profile">Name of its profile (production, fast, batch, debug, projection).</param>
 /// <param name="State">Where it stands.</param>
-/// <param name="Checkpoint">Journal position (ordering) of the last event whose processing is committed.</param>
+/// <param name="Checkpoint">The stored checkpoint: journal position (ordering) a restart would continue after.</param>
+/// <param name="Position">Journal position of the last event processed (ahead of the checkpoint by less than the checkpoint interval).</param>
 /// <param name="Head">Position of the newest event in its source.</param>
-/// <param name="LagEvents">Events in its source after the checkpoint.</param>
-/// <param name="LagSeconds">Age of the oldest event after the checkpoint, in seconds (0 when caught up).</param>
+/// <param name="LagEvents">Events in its source after <paramref name="Position"/>.</param>
+/// <param name="LagSeconds">Age of the oldest of those events, in seconds (0 when caught up).</param>
 /// <param name="LastError">The most recent error, if any.</param>
 /// <param name="LastErrorAt">When it happened.</param>
 /// <param name="Node">Cluster address of the node running it (null when unreachable).</param>
@@ -63,6 +64,7 @@ public sealed record SubscriptionStatus(
     string Profile,
     SubscriptionState State,
     long Checkpoint,
+    long Position,
     long Head,
     long LagEvents,
     double LagSeconds,

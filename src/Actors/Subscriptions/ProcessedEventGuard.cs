@@ -79,7 +79,7 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
         var token = context.CancellationToken;
         var eventId = context.Envelope.EventId;
         await using var db = database.Open();
-        await using var transaction = await db.BeginTransactionAsync(token).ConfigureAwait(false);
+        await using var transaction = await database.BeginUnitOfWorkAsync(db, token).ConfigureAwait(false);
         var processed = db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler.Name && r.EventId == eventId);
         if (await processed.Set(r => r.Redeliveries, r => r.Redeliveries + 1).UpdateAsync(token).ConfigureAwait(false) > 0)
         {

@@ -75,7 +75,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     private bool _stopping;
     private int _generation;
     private UniqueKillSwitch? _stream;
-    private IActorRef? _sink;
     private (JournalBatch Batch, IActorRef Sink)? _waiting;
     private InFlightBatch? _inFlight;
     private string? _busy;
@@ -151,8 +150,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
 
-    private SubscriptionProfile Profile => _profile;
-
     private RetryOptions Retry => _runtime.Pipeline.Retry;
 
     private void Load() => Run("loading the checkpoint", async () => new CheckpointLoaded(await _runtime.Checkpoints.LoadAsync(_definition.Name).ConfigureAwait(false)));
@@ -181,13 +178,17 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         var offset = Offset.Sequence(_position);
         var journal = _runtime.ReadJournal ?? throw new InvalidOperationException("Subscriptions need the SQL read journal.");
         var source = _definition.Tag is { } tag ? journal.EventsByTag(tag, offset) : journal.AllEvents(offset);
-        _stream = source
-            .ViaMaterialized(KillSwitches.Single<JournalEnvelope>(), Keep.Right)
-            .Batch(Profile.BatchSize, first => new List<JournalEnvelope> { first }, (batch, next) =>
+        var live = source.ViaMaterialized(KillSwitches.Single<JournalEnvelope>(), Keep.Right);
+        // Without a poll interval a batch is whatever arrived while the previous one was handled; with one, events are
+        // gathered until the batch is full or the interval has passed (a backlog fills batches at once).
+        var batches = _profile.PollInterval > TimeSpan.Zero
+            ? live.GroupedWithin(_profile.BatchSize, _profile.PollInterval).Select(events => (IReadOnlyList<JournalEnvelope>)events.ToList())
+            : live.Batch(_profile.BatchSize, first => new List<JournalEnvelope> { first }, (batch, next) =>
             {
                 batch.Add(next);
                 return batch;
-            })
+            }).Select(events => (IReadOnlyList<JournalEnvelope>)events);
+        _stream = batches
             .Select(events => new JournalBatch(generation, events))
             .ToMaterialized(Sink.ActorRefWithAck<JournalBatch>(Self, new StreamStarted(generation), StreamAck.Instance,
                 new StreamEnded(generation, null), error => new StreamEnded(generation, error)), Keep.Left)
@@ -200,9 +201,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         _stream?.Shutdown();
         _stream = null;
         _generation++;
-        _sink = null;
         _waiting = null;
-        Timers.Cancel(TickKind.Poll);
     }
 
     private void StreamStopped(StreamEnded ended)
@@ -306,7 +305,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         using var timeout = new CancellationTokenSource(Retry.InvocationTimeout);
         var token = timeout.Token;
         await using var db = _runtime.Database.Open();
-        await using var transaction = await db.BeginTransactionAsync(token).ConfigureAwait(false);
+        await using var transaction = await _runtime.Database.BeginUnitOfWorkAsync(db, token).ConfigureAwait(false);
         // First, so that the row stays locked until commit and a second instance (a node wrongly thought dead) cannot apply the same batch.
         if (!await CheckpointStore.AdvanceAsync(db, _definition.Name, expected, last, token).ConfigureAwait(false))
         {
@@ -366,22 +365,13 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             _rebuildTarget = null;
         }
 
-        // Ask for the next batch (unless the stream was stopped meanwhile): at once when this one was full (there is
-        // more), after the poll interval otherwise.
+        // Ask for the next batch, unless the stream was stopped meanwhile.
         if (batch.Generation == _generation)
         {
-            _sink = batch.Sink;
-            if (batch.Received < Profile.BatchSize && Profile.PollInterval > TimeSpan.Zero)
-            {
-                Timers.StartSingleTimer(TickKind.Poll, new Tick(TickKind.Poll), Profile.PollInterval);
-            }
-            else
-            {
-                Acknowledge();
-            }
+            batch.Sink.Tell(StreamAck.Instance);
         }
 
-        if (_sinceCheckpoint >= Profile.CheckpointEvery)
+        if (_sinceCheckpoint >= _profile.CheckpointEvery)
         {
             WriteCheckpoint();
         }
@@ -391,12 +381,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         }
 
         Next();
-    }
-
-    private void Acknowledge()
-    {
-        _sink?.Tell(StreamAck.Instance);
-        _sink = null;
     }
 
     private void WriteCheckpoint()
@@ -440,9 +424,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     {
         switch (kind)
         {
-            case TickKind.Poll:
-                Acknowledge();
-                break;
             case TickKind.IdleCheckpoint when _busy is null:
                 WriteCheckpoint();
                 break;
@@ -703,7 +684,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
 
     private enum TickKind
     {
-        Poll,
         IdleCheckpoint,
         RestartStream,
         RetryBatch,

@@ -37,7 +37,7 @@ public static class SubscriptionStatusReader
         {
             if (!runtime.Database.IsAvailable)
             {
-                return Build(definition, profile, state, 0, lag, error, errorAt, live, 0, 0, 0);
+                return Build(definition, profile, state, 0, 0, lag, error, errorAt, live, 0, 0, 0);
             }
 
             if (live is null && await runtime.Checkpoints.FindAsync(definition.Name).ConfigureAwait(false) is { } stored)
@@ -67,12 +67,12 @@ public static class SubscriptionStatusReader
             error ??= $"{parked} event(s) parked behind {deadLetters} dead letter(s); replay or skip them to release them";
         }
 
-        return Build(definition, profile, state, checkpoint, lag, error, errorAt, live, redeliveries, deadLetters, parked);
+        return Build(definition, profile, state, checkpoint, position, lag, error, errorAt, live, redeliveries, deadLetters, parked);
     }
 
-    private static SubscriptionStatus Build(SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionState state, long checkpoint, JournalLag lag,
+    private static SubscriptionStatus Build(SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionState state, long checkpoint, long position, JournalLag lag,
         string? error, DateTimeOffset? errorAt, LiveFigures? live, long redeliveries, int deadLetters, int parked) =>
-        new(definition.Name, definition.Kind, definition.Source, profile.Name, state, checkpoint, lag.Head, lag.Events,
+        new(definition.Name, definition.Kind, definition.Source, profile.Name, state, checkpoint, position, lag.Head, lag.Events,
             Math.Round(lag.Seconds, 3), error, errorAt, live?.Node, live?.Processed ?? 0, redeliveries, deadLetters, parked,
             profile.BatchSize, profile.CheckpointEvery, profile.PollInterval, definition.FedNames);
 }

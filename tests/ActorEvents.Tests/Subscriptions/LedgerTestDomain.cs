@@ -73,7 +73,8 @@ public sealed class LedgerAggregate : Aggregate<LedgerState, ILedgerCommand, ILe
 /// <summary>Every delivery a durable handler saw, in this process (several hosts may share it).</summary>
 public sealed class DeliveryLog
 {
-    public ConcurrentQueue<(string Handler, string EventId, string LedgerId, int Index, string Node)> Deliveries { get; } = new();
+
+    public ConcurrentQueue<(string Handler, string EventId, string LedgerId, int Index, string Node, DateTime At)> Deliveries { get; } = new();
 
     public int Count(string handler, string ledgerPrefix) => Deliveries.Count(d => d.Handler == handler && d.LedgerId.StartsWith(ledgerPrefix, StringComparison.Ordinal));
 
@@ -87,7 +88,7 @@ public sealed class DeliveryProbeHandler(DeliveryLog log, ActorSystem system) : 
 {
     public Task HandleAsync(Recorded @event, EventContext context)
     {
-        log.Deliveries.Enqueue((context.HandlerName, context.Envelope.EventId, @event.LedgerId, @event.Index, Cluster.Get(system).SelfAddress.ToString()));
+        log.Deliveries.Enqueue((context.HandlerName, context.Envelope.EventId, @event.LedgerId, @event.Index, Cluster.Get(system).SelfAddress.ToString(), DateTime.UtcNow));
         return Task.CompletedTask;
     }
 }
@@ -100,7 +101,7 @@ public sealed class LedgerEffectsHandler(DeliveryLog log, ActorSystem system) : 
 {
     public async Task HandleAsync(Recorded @event, EventContext context)
     {
-        log.Deliveries.Enqueue((context.HandlerName, context.Envelope.EventId, @event.LedgerId, @event.Index, Cluster.Get(system).SelfAddress.ToString()));
+        log.Deliveries.Enqueue((context.HandlerName, context.Envelope.EventId, @event.LedgerId, @event.Index, Cluster.Get(system).SelfAddress.ToString(), DateTime.UtcNow));
         var db = context.UnitOfWork().Connection;
         await db.GetTable<LedgerEffectRow>().InsertOrUpdateAsync(
             () => new LedgerEffectRow { Handler = context.HandlerName, LedgerId = @event.LedgerId, Applied = 1, AmountSum = @event.Amount },
