@@ -107,37 +107,43 @@ internal static class ConsoleOutput
     public static void Write(IAnsiConsole console, BenchReport report)
     {
         var table = new Table().Border(TableBorder.Rounded).Title($"ActorEvents bench · {Markup.Escape(report.Scenario)}");
-        string[] headers =
-        [
-            "scenario", "variant", "db", "rnd", "cmd/s", "events/s", "handler runs/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
-            "alloc B/cmd", "CPU µs/cmd", "peak WS MiB", "eff.", "cpu", "load", "errors",
-        ];
-        foreach (var header in headers)
+
+        // Every column on a wide console; on a narrow one (e.g. 80 columns) the essentials, the rest stays in the JSON.
+        var wide = console.Profile.Width >= 180;
+        var columns = new List<(string Header, bool Essential, Func<BenchResult, string> Cell)>
         {
-            table.AddColumn(new TableColumn(header) { Alignment = header is "scenario" or "variant" or "db" ? Justify.Left : Justify.Right });
+            ("scenario", true, r => Markup.Escape(r.Scenario)),
+            ("variant", true, r => Markup.Escape(r.Variant ?? string.Empty)),
+            ("db", true, r => r.Db),
+            ("rnd", true, r => r.Round?.ToString(CultureInfo.InvariantCulture) ?? string.Empty),
+            ("cmd/s", true, r => F(r.CommandsPerSec, "N0")),
+            ("events/s", true, r => F(r.EventsPerSec, "N0")),
+            ("handler runs/s", false, r => r.HandlerRunsPerSec is { } runs ? F(runs, "N0") : string.Empty),
+            ("p50 ms", true, r => F(r.P50Ms, "0.00")),
+            ("p95 ms", false, r => F(r.P95Ms, "0.00")),
+            ("p99 ms", true, r => F(r.P99Ms, "0.00")),
+            ("max ms", false, r => F(r.MaxMs, "0.0")),
+            ("alloc B/cmd", true, r => F(r.AllocatedBytesPerCommand, "N0")),
+            ("CPU µs/cmd", false, r => r.CpuUsPerCommand is { } cpuPerCommand ? F(cpuPerCommand, "N0") : string.Empty),
+            ("peak WS MiB", false, r => F(r.PeakWorkingSetBytes / 1048576.0, "N0")),
+            ("eff.", true, r => r.Efficiency is { } efficiency ? F(efficiency, "0.000") : string.Empty),
+            ("cpu", false, r => r.ProcessCpuShare is { } cpu ? F(cpu * 100, "0") + "%" : string.Empty),
+            ("load", false, r => r.LoadAverage is { } loadAverage ? F(loadAverage, "0.0") : string.Empty),
+            ("errors", true, r => r.Errors == 0 ? "0" : $"[red]{r.Errors}[/]"),
+        };
+        columns = columns
+            .Where(c => wide || c.Essential)
+            .Where(c => report.Results.Any(r => c.Cell(r).Length > 0)) // no empty columns (variant, round, efficiency …)
+            .ToList();
+        foreach (var (header, _, _) in columns)
+        {
+            var text = header is "scenario" or "variant";
+            table.AddColumn(new TableColumn(header) { Alignment = text || header == "db" ? Justify.Left : Justify.Right, NoWrap = !text });
         }
 
         foreach (var r in report.Results)
         {
-            table.AddRow(
-                Markup.Escape(r.Scenario),
-                Markup.Escape(r.Variant ?? string.Empty),
-                r.Db,
-                r.Round?.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
-                F(r.CommandsPerSec, "N0"),
-                F(r.EventsPerSec, "N0"),
-                r.HandlerRunsPerSec is { } runs ? F(runs, "N0") : string.Empty,
-                F(r.P50Ms, "0.00"),
-                F(r.P95Ms, "0.00"),
-                F(r.P99Ms, "0.00"),
-                F(r.MaxMs, "0.0"),
-                F(r.AllocatedBytesPerCommand, "N0"),
-                r.CpuUsPerCommand is { } cpuPerCommand ? F(cpuPerCommand, "N0") : string.Empty,
-                F(r.PeakWorkingSetBytes / 1048576.0, "N0"),
-                r.Efficiency is { } efficiency ? F(efficiency, "0.000") : string.Empty,
-                r.ProcessCpuShare is { } cpu ? F(cpu * 100, "0") + "%" : string.Empty,
-                r.LoadAverage is { } loadAverage ? F(loadAverage, "0.0") : string.Empty,
-                r.Errors == 0 ? "0" : $"[red]{r.Errors}[/]");
+            table.AddRow(columns.Select(c => c.Cell(r)).ToArray());
         }
 
         console.Write(table);
