@@ -72,6 +72,7 @@ public static class HostCommandLine
         serve.SetAction((parseResult, _) => Guarded(console, parseResult, configuration => ServeJob.RunAsync(configuration, node.Overrides(parseResult))));
         root.Subcommands.Add(serve);
         root.Subcommands.Add(DeadLetterCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
+        root.Subcommands.Add(SubscriptionCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
         return root;
     }
 

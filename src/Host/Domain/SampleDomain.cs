@@ -2,6 +2,7 @@ using ActorEvents.Actors.Hosting;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Notifications;
 using ActorEvents.Host.Domain.Orders;
+using ActorEvents.Host.Domain.ReadModels;
 using ActorEvents.Host.Domain.Users;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,6 +27,7 @@ public static class SampleDomain
                 h.PartOf = "order";
                 h.Retry = retry => retry.Permanent<LoyaltyAccountSuspendedException>();
             })
+            .AddSampleReadModels()
             .AddStreamingHandler<ImportStock, StockLineImported, StockImportHandler>();
 
     /// <summary>Registers the services the sample handlers depend on.</summary>

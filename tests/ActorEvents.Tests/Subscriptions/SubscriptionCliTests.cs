@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ActorEvents.Host.Cli;
+using ActorEvents.Host.Domain.Inventory;
+using ActorEvents.Host.Domain.Orders;
+using ActorEvents.Host.Domain.ReadModels;
+using ActorEvents.Messages;
+using ActorEvents.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using ActorEvents.Actors.Subscriptions;
+
+namespace ActorEvents.Tests.Subscriptions;
+
+/// <summary>The host's <c>subscriptions</c> verbs, run in-process against a SQLite database a node wrote to.</summary>
+[Collection(SubscriptionCollection.Name)]
+public sealed class SubscriptionCliTests : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    private readonly TempSqliteDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task Should_show_status_pause_resume_rebuild_and_refuse_unknown_names_from_the_command_line()
+    {
+        await WriteOrdersAsync("cli-a", 3, waitForSubscriptions: true);
+
+        var (listed, listing) = await RunAsync("subscriptions", "status", "--json");
+        Assert.Equal(0, listed);
+        var statuses = JsonSerializer.Deserialize<SubscriptionStatus[]>(listing, Json)!;
+        Assert.Equal(["order-totals", "stock-levels", "order-shipments"], statuses.Select(s => s.Name));
+        var totals = statuses[0];
+        Assert.Equal((SubscriptionState.Running, 0L), (totals.State, totals.LagEvents));
+        Assert.True(totals.Checkpoint > 0 && totals.Checkpoint == totals.Head, listing);
+
+        var (paused, pauseOutput) = await RunAsync("subscriptions", "pause", "order-totals");
+        Assert.Equal(0, paused);
+        Assert.Contains("order-totals: pause done", pauseOutput, StringComparison.Ordinal);
+        await WriteOrdersAsync("cli-b", 2, waitForSubscriptions: false);
+        var (_, pausedListing) = await RunAsync("subscriptions", "status", "--name", "order-totals", "--json");
+        var whilePaused = Assert.Single(JsonSerializer.Deserialize<SubscriptionStatus[]>(pausedListing, Json)!);
+        Assert.Equal((SubscriptionState.Paused, totals.Checkpoint), (whilePaused.State, whilePaused.Checkpoint));
+        Assert.Equal(4, whilePaused.LagEvents); // two orders placed and shipped
+
+        var (resumed, _) = await RunAsync("subscriptions", "resume", "order-totals");
+        Assert.Equal(0, resumed);
+        var (rebuilt, rebuildOutput) = await RunAsync("subscriptions", "rebuild", "order-totals");
+        Assert.Equal(0, rebuilt);
+        Assert.Contains("order-totals: rebuild done", rebuildOutput, StringComparison.Ordinal);
+        Assert.Equal([new OrderStatusTotal("shipped", 5, 50m)], await QueryTotalsAsync());
+
+        var (unknown, unknownOutput) = await RunAsync("subscriptions", "reset", "no-such-projection", "--to", "3");
+        Assert.Equal(SubscriptionCommands.OperationFailed, unknown);
+        Assert.Contains("There is no subscription or projection named 'no-such-projection'", unknownOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_rebuild_a_handler_subscription()
+    {
+        var (exitCode, output) = await RunAsync("subscriptions", "rebuild", "order-shipments");
+
+        Assert.Equal(SubscriptionCommands.OperationFailed, exitCode);
+        Assert.Contains("NotAProjection", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Places and ships orders of 1 × 10.00 through a node on the database, then stops it.</summary>
+    private async Task WriteOrdersAsync(string prefix, int orders, bool waitForSubscriptions)
+    {
+        await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.SqliteSettings(_database));
+        await host.AcceptAsync(new AddStock("sku-cli", 100));
+        for (var i = 0; i < orders; i++)
+        {
+            await host.AcceptAsync(new PlaceOrder($"{prefix}-{i}", "customer-cli", "sku-cli", 1, 10m));
+            await host.AcceptAsync(new ShipOrder($"{prefix}-{i}"));
+        }
+
+        if (waitForSubscriptions)
+        {
+            await host.Host.Services.GetRequiredService<ISubscriptionsClient>().WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    private async Task<IReadOnlyList<OrderStatusTotal>> QueryTotalsAsync()
+    {
+        await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.SqliteSettings(_database));
+        return (await host.Client.QueryAsync(new GetOrderTotals())).ValueOrThrow().ByStatus;
+    }
+
+    private async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 240;
+        var exitCode = await HostCommandLine.InvokeAsync(
+            [.. args, "--provider", "sqlite", $"--ActorEvents:Persistence:ConnectionString={_database.ConnectionString}"],
+            console);
+        return (exitCode, writer.ToString());
+    }
+}
