@@ -5,7 +5,7 @@ namespace ActorEvents.Bench.Tests;
 public sealed class CliTests
 {
     [Fact]
-    public async Task Pipeline_on_sqlite_from_the_command_line_runs_a_fixed_number_of_commands_and_writes_the_json_report()
+    public async Task Should_run_a_fixed_number_of_pipeline_commands_on_sqlite_from_the_command_line_and_write_the_json_report()
     {
         var file = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
         try
@@ -38,10 +38,10 @@ public sealed class CliTests
     [InlineData("pipeline", "--handlers-per-event", "9")]
     [InlineData("pipeline", "--duration", "-1")]
     [InlineData("nonsense")]
-    public async Task Bad_options_exit_with_1(params string[] args) => Assert.Equal(1, await Program.Main(args));
+    public async Task Should_exit_with_1_on_bad_options(params string[] args) => Assert.Equal(1, await Program.Main(args));
 
     [Fact]
-    public async Task Postgres_without_a_connection_string_fails_clearly()
+    public async Task Should_fail_clearly_on_postgres_without_a_connection_string()
     {
         if (Array.Exists(["ACTOREVENTS_TEST_POSTGRES", "ActorEvents__Persistence__ConnectionString"],
                 name => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name))))

@@ -26,7 +26,7 @@ public sealed class InMemorySmokeTests
     private static readonly BenchOptions Tiny = SmokeSizes.Tiny;
 
     [Fact]
-    public async Task Pipeline_on_the_in_memory_journal_reports_every_figure()
+    public async Task Should_report_every_figure_of_the_pipeline_on_the_in_memory_journal()
     {
         var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Pipeline, Database = BenchDatabase.InMem, HandlersPerEvent = 2 });
 
@@ -37,7 +37,7 @@ public sealed class InMemorySmokeTests
     }
 
     [Fact]
-    public async Task Compare_in_memory_has_no_ceiling_ratio()
+    public async Task Should_report_no_ceiling_ratio_when_comparing_in_memory()
     {
         var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Compare, Database = BenchDatabase.InMem, Duration = TimeSpan.FromSeconds(0.3) });
 
@@ -48,7 +48,7 @@ public sealed class InMemorySmokeTests
     }
 
     [Fact]
-    public async Task Recovery_refuses_the_in_memory_journal()
+    public async Task Should_refuse_recovery_on_the_in_memory_journal()
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() =>
             BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Recovery, Database = BenchDatabase.InMem }));
@@ -56,7 +56,7 @@ public sealed class InMemorySmokeTests
     }
 
     [Fact]
-    public async Task Scale_sweeps_aggregates_and_handler_pool_size_with_efficiency()
+    public async Task Should_sweep_aggregates_and_handler_pool_size_with_efficiency_in_scale()
     {
         var report = await BenchRunner.RunAsync(Tiny with
         {
@@ -71,7 +71,7 @@ public sealed class InMemorySmokeTests
     }
 
     [Fact]
-    public async Task Mediator_runs_the_whole_matrix_and_states_the_headline_efficiency()
+    public async Task Should_run_the_whole_mediator_matrix_and_state_the_headline_efficiency()
     {
         var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Mediator, Duration = TimeSpan.FromSeconds(0.25) });
 
@@ -91,7 +91,7 @@ public sealed class SqliteSmokeTests
     private static readonly BenchOptions Tiny = SmokeSizes.Tiny;
 
     [Fact]
-    public async Task Baseline_on_sqlite_persists_through_bare_sharded_actors()
+    public async Task Should_persist_the_baseline_on_sqlite_through_bare_sharded_actors()
     {
         var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Baseline, Database = BenchDatabase.Sqlite, Commands = 40 });
 
@@ -100,7 +100,7 @@ public sealed class SqliteSmokeTests
     }
 
     [Fact]
-    public async Task Ceiling_on_sqlite_writes_raw_rows_and_is_not_applicable_in_memory()
+    public async Task Should_write_raw_rows_for_the_ceiling_on_sqlite_and_report_it_not_applicable_in_memory()
     {
         var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Ceiling, Database = BenchDatabase.Sqlite });
         var result = Assert.Single(ReportShape.Results(report, "ceiling"));
@@ -112,7 +112,7 @@ public sealed class SqliteSmokeTests
     }
 
     [Fact]
-    public async Task Compare_on_sqlite_interleaves_the_three_runs_and_reports_both_ratios()
+    public async Task Should_interleave_the_three_runs_and_report_both_ratios_when_comparing_on_sqlite()
     {
         var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Compare, Database = BenchDatabase.Sqlite, Rounds = 2, Duration = TimeSpan.FromSeconds(0.3) });
 
@@ -133,7 +133,7 @@ public sealed class SqliteSmokeTests
     }
 
     [Fact]
-    public async Task Recovery_measures_a_populated_aggregate_on_a_fresh_host_with_and_without_snapshot()
+    public async Task Should_measure_recovery_of_a_populated_aggregate_on_a_fresh_host_with_and_without_snapshot()
     {
         var report = await BenchRunner.RunAsync(Tiny with
         {
@@ -151,7 +151,7 @@ public sealed class SqliteSmokeTests
 public sealed class PostgresSmokeTests
 {
     [Fact]
-    public async Task Compare_on_postgres_uses_a_fresh_schema_per_run_when_configured()
+    public async Task Should_use_a_fresh_schema_per_run_when_comparing_on_postgres()
     {
         if (!Array.Exists(["ACTOREVENTS_TEST_POSTGRES", "ActorEvents__Persistence__ConnectionString"],
                 name => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name))))
