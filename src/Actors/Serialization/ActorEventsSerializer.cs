@@ -172,25 +172,62 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
 
     public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        // Fast path for what Write produces ("type" before "data"): one pass, no intermediate document.
+        var probe = reader;
+        if (probe.TokenType == JsonTokenType.StartObject && probe.Read() && probe.TokenType == JsonTokenType.PropertyName
+            && probe.ValueTextEquals("type"u8) && probe.Read() && probe.TokenType == JsonTokenType.String)
+        {
+            var registered = Resolve(probe.GetString()!);
+            while (probe.Read() && probe.TokenType == JsonTokenType.PropertyName)
+            {
+                var isData = probe.ValueTextEquals("data"u8);
+                probe.Read();
+                if (!isData)
+                {
+                    probe.Skip();
+                    continue;
+                }
+
+                var value = JsonSerializer.Deserialize(ref probe, registered.ClrType, options)
+                    ?? throw new JsonException($"'{registered.Name}' data is null.");
+                while (probe.Read() && probe.TokenType == JsonTokenType.PropertyName)
+                {
+                    probe.Read();
+                    probe.Skip();
+                }
+
+                reader = probe;
+                return (T)value;
+            }
+        }
+
+        return ReadAnyOrder(ref reader, options);
+    }
+
+    private T ReadAnyOrder(ref Utf8JsonReader reader, JsonSerializerOptions options)
+    {
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
-        if (!root.TryGetProperty("type", out var typeName) || typeName.ValueKind != JsonValueKind.String)
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeName) || typeName.ValueKind != JsonValueKind.String)
         {
             throw new JsonException($"A {typeof(T).Name} payload needs a 'type' name.");
         }
 
-        var registered = registry.Get(typeName.GetString()!);
-        if (!typeof(T).IsAssignableFrom(registered.ClrType))
-        {
-            throw new JsonException($"'{registered.Name}' is not a {typeof(T).Name}.");
-        }
-
+        var registered = Resolve(typeName.GetString()!);
         if (!root.TryGetProperty("data", out var data))
         {
             throw new JsonException($"The {typeof(T).Name} payload '{registered.Name}' has no 'data'.");
         }
 
         return (T)(data.Deserialize(registered.ClrType, options) ?? throw new JsonException($"'{registered.Name}' data is null."));
+    }
+
+    private RegisteredType Resolve(string name)
+    {
+        var registered = registry.Get(name);
+        return typeof(T).IsAssignableFrom(registered.ClrType)
+            ? registered
+            : throw new JsonException($"'{registered.Name}' is not a {typeof(T).Name}.");
     }
 
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
