@@ -73,6 +73,7 @@ public static class HostCommandLine
         root.Subcommands.Add(serve);
         root.Subcommands.Add(DeadLetterCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
         root.Subcommands.Add(SubscriptionCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
+        root.Subcommands.Add(LoadJob.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
         return root;
     }
 
