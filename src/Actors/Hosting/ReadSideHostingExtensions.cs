@@ -79,7 +79,12 @@ public static class ReadSideHostingExtensions
     {
         var name = ManagerPrefix + definition.Name;
         var managerSettings = ClusterSingletonManagerSettings.Create(system).WithSingletonName("instance");
-        var proxySettings = ClusterSingletonProxySettings.Create(system).WithSingletonName("instance");
+        // Akka.Cluster.Tools 1.5.73 starts the proxy's identification-failure timer with no initial delay, so every
+        // start and hand-over logs "failed to find an associated singleton … after 30 seconds" at once. The office
+        // reports a subscription that does not answer as unreachable instead.
+        var defaults = ClusterSingletonProxySettings.Create(system);
+        var proxySettings = new ClusterSingletonProxySettings("instance", defaults.Role, defaults.SingletonIdentificationInterval, defaults.BufferSize,
+            defaults.ConsiderAppVersion, logSingletonIdentificationFailure: false, defaults.SingletonIdentificationFailurePeriod);
         if (!string.IsNullOrWhiteSpace(role))
         {
             managerSettings = managerSettings.WithRole(role);
