@@ -60,10 +60,12 @@ public static class DemoJob
         var summary = await WorkloadProgress.FollowAsync(console, workload.Statistics, plan.PlannedCommands, workload.RunAsync(stopping))
             .ConfigureAwait(false);
         var placement = nodes > 1 ? await cluster.ShardPlacementAsync().ConfigureAwait(false) : null;
+        var readSide = await ReadSideSummary.CollectAsync(host.Services, plan).ConfigureAwait(false);
 
         // Stop first, so that whatever the nodes print while they shut down comes before the summary, not after it.
         await cluster.DisposeAsync().ConfigureAwait(false);
         WorkloadReport.Render(console, summary);
+        readSide.Render(console, summary);
         if (placement is not null)
         {
             console.Write(placement);
