@@ -20,7 +20,6 @@ namespace ActorEvents.Tests.Subscriptions;
 /// load and restarted; a last run drains the subscriptions. Afterwards the journal must hold every acknowledged
 /// command's events exactly once, without gaps, and every read model must equal a fold of the journal.
 /// </summary>
-[Collection(SubscriptionCollection.Name)]
 public sealed class HostProcessCrashTests(ITestOutputHelper output)
 {
     private const int Kills = 4;

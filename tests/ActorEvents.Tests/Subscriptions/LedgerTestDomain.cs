@@ -20,7 +20,10 @@ using Microsoft.Extensions.Hosting;
 
 namespace ActorEvents.Tests.Subscriptions;
 
-/// <summary>The subscription tests share tables and one aggregate tag per process: they run one after another.</summary>
+/// <summary>
+/// The subscription tests that may run on PostgreSQL share its tables and this process's ledger tag: they run one after
+/// another (tests on a SQLite file of their own need not).
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class SubscriptionCollection
 {

@@ -12,7 +12,6 @@ namespace ActorEvents.Tests.Subscriptions;
 public sealed record GetNothing : IQuery<int>;
 
 /// <summary>The sample domain's projections, durable shipment ledger and queries, through the client facade.</summary>
-[Collection(SubscriptionCollection.Name)]
 public sealed class SampleReadModelTests
 {
     [Fact]

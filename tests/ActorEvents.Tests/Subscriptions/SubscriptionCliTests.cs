@@ -13,7 +13,6 @@ using ActorEvents.Actors.Subscriptions;
 namespace ActorEvents.Tests.Subscriptions;
 
 /// <summary>The host's <c>subscriptions</c> verbs, run in-process against a SQLite database a node wrote to.</summary>
-[Collection(SubscriptionCollection.Name)]
 public sealed class SubscriptionCliTests : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };

@@ -16,7 +16,6 @@ namespace ActorEvents.Tests.Subscriptions;
 /// A node is stopped hard (no leave, no hand-over, nothing flushed) while a handler subscription and a projection are
 /// half-way through 5,000 events; a new node on the same database must finish the job from the checkpoints.
 /// </summary>
-[Collection(SubscriptionCollection.Name)]
 public sealed class SubscriptionCrashTests(ITestOutputHelper output)
 {
     private const int Ledgers = 100;
