@@ -58,11 +58,6 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
 {
     private readonly ConcurrentDictionary<HandlerDescriptor, bool> _guarded = new();
 
-    /// <summary>Invocations skipped because the event had been processed (since the node started).</summary>
-    public long Skipped => Interlocked.Read(ref _skipped);
-
-    private long _skipped;
-
     /// <summary>Whether invocations of this handler are guarded.</summary>
     public bool Guards(HandlerDescriptor handler) => database.IsAvailable && _guarded.GetOrAdd(handler, h =>
         (h.Delivery & HandlerDelivery.Durable) != 0 && h.HandlerType.GetCustomAttribute<NaturallyIdempotentAttribute>() is null);
@@ -84,7 +79,6 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
         if (await processed.Set(r => r.Redeliveries, r => r.Redeliveries + 1).UpdateAsync(token).ConfigureAwait(false) > 0)
         {
             await transaction.CommitAsync(token).ConfigureAwait(false);
-            Interlocked.Increment(ref _skipped);
             return;
         }
 

@@ -63,7 +63,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     private readonly SubscriptionProfile _profile;
     private readonly SubscriptionRuntime _runtime;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly HandlerPoolLoad _load = new();
     private readonly Queue<(object Request, IActorRef Requester)> _controls = new();
     private readonly string _node;
     private IActorRef? _pool;
@@ -141,7 +140,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             var settings = new HandlerPoolSettings(_profile.MaxConcurrentHandlers, _profile.MaxConcurrentHandlers > 1, pipeline.Ordering,
                 pipeline.MaxFollowUpDepth, _node, pipeline.Retry);
             _pool = Context.ActorOf(HandlerPool.Props(settings,
-                new HandlerPoolDependencies(_definition.Handlers, _runtime.Types, _load, _runtime.Scopes, _runtime.DeadLetters, _runtime.Guard)), "handlers");
+                new HandlerPoolDependencies(_definition.Handlers, _runtime.Types, new HandlerPoolLoad(), _runtime.Scopes, _runtime.DeadLetters, _runtime.Guard)), "handlers");
         }
 
         Load();
@@ -152,7 +151,8 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
 
     private RetryOptions Retry => _runtime.Pipeline.Retry;
 
-    private void Load() => Run("loading the checkpoint", async () => new CheckpointLoaded(await _runtime.Checkpoints.LoadAsync(_definition.Name).ConfigureAwait(false)));
+    private void Load() => Run(Step.Load, "loading the checkpoint",
+        async () => new CheckpointLoaded(await _runtime.Checkpoints.LoadAsync(_definition.Name).ConfigureAwait(false)));
 
     private void Loaded(CheckpointLoaded loaded)
     {
@@ -269,7 +269,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         if (_definition.Kind == SubscriptionKind.Projection)
         {
             var expected = _checkpoint;
-            Run("projecting a batch", async () =>
+            Run(Step.Batch, "projecting a batch", async () =>
             {
                 await ProjectAsync(events, expected, inFlight.LastOffset).ConfigureAwait(false);
                 return new BatchCommitted(inFlight);
@@ -392,7 +392,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
 
         var expected = _checkpoint;
         var position = _position;
-        Run("writing the checkpoint", async () =>
+        Run(Step.Checkpoint, "writing the checkpoint", async () =>
             new CheckpointWritten(position, await _runtime.Checkpoints.AdvanceAsync(_definition.Name, expected, position).ConfigureAwait(false)));
     }
 
@@ -448,10 +448,10 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Runs an asynchronous step; its result (or <see cref="Failed"/>) comes back as a message.</summary>
-    private void Run(string what, Func<Task<object>> step)
+    private void Run(Step step, string what, Func<Task<object>> work)
     {
         _busy = what;
-        step().PipeTo(Self, failure: error => new Failed(what, error));
+        work().PipeTo(Self, failure: error => new Failed(step, what, error));
     }
 
     private void OperationFailed(Failed failed)
@@ -465,45 +465,45 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             return;
         }
 
-        _failures++;
-        var delay = Retry.DelayBefore(_failures);
-        RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message}); retrying in {delay.TotalSeconds:0.#} s");
-        if (!_loaded)
+        if (failed.Step == Step.Control)
         {
-            Timers.StartSingleTimer(TickKind.Reload, new Tick(TickKind.Reload), delay);
-        }
-        else if (failed.Requester is not null)
-        {
-            // An operator's request failed: it is not retried; the subscription goes on as before.
+            // An operator's request is not retried; the subscription goes on as before.
+            RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message})");
             if (!_paused && _stream is null && !_stopping)
             {
                 StartStream();
             }
+
+            Next();
+            return;
         }
-        else if (failed.What.StartsWith("projecting", StringComparison.Ordinal))
+
+        _failures++;
+        var delay = Retry.DelayBefore(_failures);
+        RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message}); retrying in {delay.TotalSeconds:0.#} s");
+        switch (failed.Step)
         {
-            // The batch's transaction rolled back: apply the same events again after a pause.
-            _holdBatch = true;
-            Timers.StartSingleTimer(TickKind.RetryBatch, new Tick(TickKind.RetryBatch), delay);
-            RequeueFailedBatch();
-        }
-        else
-        {
-            Timers.StartSingleTimer(TickKind.IdleCheckpoint, new Tick(TickKind.IdleCheckpoint), delay);
+            case Step.Load:
+                Timers.StartSingleTimer(TickKind.Reload, new Tick(TickKind.Reload), delay);
+                break;
+            case Step.Batch:
+                // The batch's transaction rolled back. Its events come again from a new stream at the unchanged position,
+                // and are held back until the pause is over.
+                _holdBatch = true;
+                Timers.StartSingleTimer(TickKind.RetryBatch, new Tick(TickKind.RetryBatch), delay);
+                StopStream();
+                if (!_paused && !_stopping)
+                {
+                    StartStream();
+                }
+
+                break;
+            case Step.Checkpoint:
+                Timers.StartSingleTimer(TickKind.IdleCheckpoint, new Tick(TickKind.IdleCheckpoint), delay);
+                break;
         }
 
         Next();
-    }
-
-    private void RequeueFailedBatch()
-    {
-        // The batch never left the actor: rebuild it from the failed step is not possible, so restart the stream
-        // from the position (the events after it come again, in order).
-        StopStream();
-        if (!_paused && !_stopping)
-        {
-            StartStream();
-        }
     }
 
     private void RecordError(string error)
@@ -534,6 +534,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         {
             case PauseSubscription when _paused:
                 Reply(requester, "pause");
+                Next();
                 break;
             case PauseSubscription:
             {
@@ -558,6 +559,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
 
             case ResumeSubscription when !_paused:
                 Reply(requester, "resume");
+                Next();
                 break;
             case ResumeSubscription:
                 RunControlStep(requester, "resume", () => checkpoints.SetPausedAsync(name, false), () =>
@@ -615,7 +617,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     {
         _busy = operation;
         step().PipeTo(Self, success: () => new ControlCompleted(apply, requester, operation),
-            failure: error => new Failed(operation, error) { Requester = requester });
+            failure: error => new Failed(Step.Control, operation, error) { Requester = requester });
     }
 
     private void Completed(ControlCompleted completed)
@@ -630,10 +632,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     {
         var name = _definition.Name;
         ReplyStatus(requester, status => new SubscriptionOperationCompleted(name, operation, status));
-        if (_busy is null)
-        {
-            Next();
-        }
     }
 
     private void ReplyStatus(IActorRef requester, Func<SubscriptionStatus, object> reply)
@@ -667,14 +665,9 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     /// <summary>Hand-over: nothing runs any more; store the position reached, then stop.</summary>
     private void FinishStopping()
     {
-        if (_definition.Kind == SubscriptionKind.Handlers && _position != _checkpoint)
+        if (_position != _checkpoint)
         {
-            var (expected, position) = (_checkpoint, _position);
-            _busy = "writing the last checkpoint";
-            _runtime.Checkpoints.AdvanceAsync(_definition.Name, expected, position)
-                .ContinueWith(_ => (object)new CheckpointWritten(position, true), TaskScheduler.Default)
-                .PipeTo(Self);
-            _checkpoint = position;
+            WriteCheckpoint();
             return;
         }
 
@@ -715,7 +708,16 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
 
     private sealed record ControlCompleted(Action Apply, IActorRef Requester, string Operation);
 
-    private sealed record Failed(string What, Exception Error)
+    /// <summary>What an asynchronous step was doing, which decides how its failure is handled.</summary>
+    private enum Step
+    {
+        Load,
+        Batch,
+        Checkpoint,
+        Control,
+    }
+
+    private sealed record Failed(Step Step, string What, Exception Error)
     {
         public IActorRef? Requester { get; init; }
     }
