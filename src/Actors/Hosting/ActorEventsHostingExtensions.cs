@@ -169,8 +169,19 @@ public static class ActorEventsHostingExtensions
             var router = system.ActorOf(EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
             registry.Register<EventStreamRouter>(router);
+            var replays = requestPool;
+            if (domain.Handlers.Handlers.Any(h => h.Delivery == HandlerDelivery.Durable))
+            {
+                // Durable-only handlers are in no request pool: their dead letters are replayed by a pool of their own.
+                var durablePool = system.ActorOf(HandlerPool.Props(
+                    new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
+                    new HandlerPoolDependencies(domain.Handlers.For(HandlerDelivery.Durable), domain.Types, new HandlerPoolLoad(), scopes, deadLetters, guard)),
+                    "durable-replay-pool");
+                replays = system.ActorOf(DeadLetterReplayRouter.Props(domain.Handlers, requestPool, durablePool), "dead-letter-replays");
+            }
+
             registry.Register<DeadLetterOffice>(system.ActorOf(
-                DeadLetterOffice.Props(deadLetters, requestPool, options.Mediator.CommandTimeout * 4), "dead-letters"));
+                DeadLetterOffice.Props(deadLetters, replays, options.Mediator.CommandTimeout * 4), "dead-letters"));
 
             var routes = domain.CommandOwners.ToDictionary(
                 owner => owner.Key,

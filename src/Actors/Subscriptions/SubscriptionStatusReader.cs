@@ -64,7 +64,8 @@ public static class SubscriptionStatusReader
         if (state == SubscriptionState.Running && parked > 0)
         {
             state = SubscriptionState.Stalled;
-            error ??= $"{parked} event(s) parked behind {deadLetters} dead letter(s); replay or skip them to release them";
+            error = $"{parked} event(s) parked behind {deadLetters} dead letter(s); replay or skip them to release them" +
+                (error is null ? string.Empty : $" (last error: {error})");
         }
 
         return Build(definition, profile, state, checkpoint, position, lag, error, errorAt, live, redeliveries, deadLetters, parked);

@@ -5,6 +5,7 @@ using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Subscriptions;
+using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
@@ -76,6 +77,9 @@ public sealed class LedgerAggregate : Aggregate<LedgerState, ILedgerCommand, ILe
 /// <summary>Every delivery a durable handler saw, in this process (several hosts may share it).</summary>
 public sealed class DeliveryLog
 {
+    /// <summary>Events the <see cref="FailingLedgerHandler"/> fails on, for good, while it returns true.</summary>
+    public Func<Recorded, bool> FailOn { get; set; } = _ => false;
+
 
     public ConcurrentQueue<(string Handler, string EventId, string LedgerId, int Index, string Node, DateTime At)> Deliveries { get; } = new();
 
@@ -111,6 +115,14 @@ public sealed class LedgerEffectsHandler(DeliveryLog log, ActorSystem system) : 
             row => new LedgerEffectRow { Applied = row.Applied + 1, AmountSum = row.AmountSum + @event.Amount },
             token: context.CancellationToken);
     }
+}
+
+/// <summary>Like <see cref="LedgerEffectsHandler"/>, but fails permanently on the events <see cref="DeliveryLog.FailOn"/> names.</summary>
+public sealed class FailingLedgerHandler(DeliveryLog log, ActorSystem system) : IHandle<Recorded>
+{
+    public Task HandleAsync(Recorded @event, EventContext context) => log.FailOn(@event)
+        ? throw new PermanentHandlerException($"entry {@event.Index} of {@event.LedgerId} is refused")
+        : new LedgerEffectsHandler(log, system).HandleAsync(@event, context);
 }
 
 [Table("test_ledger_effects")]
