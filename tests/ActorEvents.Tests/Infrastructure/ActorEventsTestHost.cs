@@ -73,7 +73,12 @@ public sealed class ActorEventsTestHost : IAsyncDisposable
     /// Builds (does not start) a host the way an application does: <c>services.AddActorEvents(...)</c>, with the
     /// sample domain and its services unless <paramref name="configureDomain"/> registers another domain.
     /// </summary>
-    public static IHost Build(IReadOnlyDictionary<string, string?> settings, Action<ActorEventsDomainBuilder>? configureDomain = null, string? extraHocon = null)
+    /// <param name="settings">Settings relative to the <c>ActorEvents</c> section.</param>
+    /// <param name="configureDomain">Another domain than the sample's.</param>
+    /// <param name="extraHocon">HOCON prepended to the node's configuration.</param>
+    /// <param name="services">Services the domain's handlers need.</param>
+    public static IHost Build(IReadOnlyDictionary<string, string?> settings, Action<ActorEventsDomainBuilder>? configureDomain = null, string? extraHocon = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(settings.Select(s =>
@@ -82,6 +87,8 @@ public sealed class ActorEventsTestHost : IAsyncDisposable
         {
             builder.Services.AddSampleServices();
         }
+
+        services?.Invoke(builder.Services);
 
         builder.Services.AddActorEvents(builder.Configuration, configureDomain ?? (domain => domain.AddSampleDomain()), (akka, _) =>
         {

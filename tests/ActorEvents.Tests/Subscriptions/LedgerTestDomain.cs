@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using ActorEvents.Actors.Aggregates;
-using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Projections;
@@ -10,12 +9,10 @@ using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Hosting;
 using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -201,26 +198,12 @@ public static class LedgerHost
     public const string CrashOnTerminate = "akka.coordinated-shutdown.run-by-actor-system-terminate = off";
 
     public static IHost Build(TestDatabase database, DeliveryLog log, Action<ActorEventsDomainBuilder> subscriptions,
-        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null)
-    {
-        var settings = database.Settings(overrides);
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>($"{ActorEventsOptions.SectionName}:{s.Key}", s.Value)));
-        builder.Services.AddSingleton(log);
-        builder.Services.AddActorEvents(builder.Configuration, domain =>
+        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null) =>
+        ActorEventsTestHost.Build(database.Settings(overrides), domain =>
         {
             domain.AddAggregate<LedgerAggregate>();
             subscriptions(domain);
-        }, (akka, _) =>
-        {
-            akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
-            if (hocon is not null)
-            {
-                akka.AddHocon(hocon, HoconAddMode.Prepend);
-            }
-        });
-        return builder.Build();
-    }
+        }, hocon, services => services.AddSingleton(log));
 
     public static Task<ActorEventsTestHost> StartAsync(TestDatabase database, DeliveryLog log, Action<ActorEventsDomainBuilder> subscriptions,
         IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null) =>

@@ -109,20 +109,6 @@ public sealed class SubscriptionCrashTests(ITestOutputHelper output)
     private static async Task<long> SkippedAsync(ActorEventsTestHost host, string handler)
     {
         await using var db = host.Host.Services.GetRequiredService<ActorEventsDatabase>().Open();
-        return await db.GetTable<ProcessedEventRowView>().Where(r => r.Handler == handler).SumAsync(r => (long?)r.Redeliveries) ?? 0;
+        return await db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler).SumAsync(r => (long?)r.Redeliveries) ?? 0;
     }
-}
-
-/// <summary>Read-only view of <c>ae_processed_events</c> for the assertions.</summary>
-[LinqToDB.Mapping.Table("ae_processed_events")]
-public sealed class ProcessedEventRowView
-{
-    [LinqToDB.Mapping.Column("handler")]
-    public string Handler { get; set; } = string.Empty;
-
-    [LinqToDB.Mapping.Column("event_id")]
-    public string EventId { get; set; } = string.Empty;
-
-    [LinqToDB.Mapping.Column("redeliveries")]
-    public int Redeliveries { get; set; }
 }

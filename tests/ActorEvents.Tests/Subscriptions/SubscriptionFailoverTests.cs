@@ -1,7 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
+using ActorEvents.Host.Cli;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
@@ -33,7 +32,7 @@ public sealed class SubscriptionFailoverTests(ITestOutputHelper output)
             .AddReadModelSchema<LedgerEffectsSchema>()
             .AddSubscription(subscription, s => { s.Tag = LedgerAggregate.Tag; s.Profile = "fast"; s.CheckpointEvery = 50; });
 
-        var ports = FreePorts(2);
+        var ports = LocalCluster.FreePorts(2);
         var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
         var nodes = new ActorEventsTestHost[2];
         for (var i = 0; i < 2; i++)
@@ -91,22 +90,5 @@ public sealed class SubscriptionFailoverTests(ITestOutputHelper output)
                 }
             }
         }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Start();
-        }
-
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Stop();
-        }
-
-        return ports;
     }
 }
