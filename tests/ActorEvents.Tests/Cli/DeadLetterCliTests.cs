@@ -5,7 +5,6 @@ using ActorEvents.Host.Domain;
 using ActorEvents.Host.Domain.Users;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
-using Spectre.Console;
 
 namespace ActorEvents.Tests.Cli;
 
@@ -87,19 +86,5 @@ public sealed class DeadLetterCliTests : IDisposable
         4,
         DateTimeOffset.UtcNow.AddMinutes(-1)));
 
-    private async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 240;
-        var exitCode = await HostCommandLine.InvokeAsync(
-            [.. args, "--provider", "sqlite", $"--ActorEvents:Persistence:ConnectionString={_database.ConnectionString}"],
-            console);
-        return (exitCode, writer.ToString());
-    }
+    private Task<(int ExitCode, string Output)> RunAsync(params string[] args) => HostCli.RunAsync(_database.ConnectionString, args);
 }

@@ -7,7 +7,6 @@ using ActorEvents.Host.Domain.ReadModels;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using Spectre.Console;
 using ActorEvents.Actors.Subscriptions;
 
 namespace ActorEvents.Tests.Subscriptions;
@@ -86,19 +85,5 @@ public sealed class SubscriptionCliTests : IDisposable
         return (await host.Client.QueryAsync(new GetOrderTotals())).ValueOrThrow().ByStatus;
     }
 
-    private async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 240;
-        var exitCode = await HostCommandLine.InvokeAsync(
-            [.. args, "--provider", "sqlite", $"--ActorEvents:Persistence:ConnectionString={_database.ConnectionString}"],
-            console);
-        return (exitCode, writer.ToString());
-    }
+    private Task<(int ExitCode, string Output)> RunAsync(params string[] args) => HostCli.RunAsync(_database.ConnectionString, args);
 }
