@@ -70,19 +70,9 @@ public static class DeadLetterCommands
         }
     }
 
-    private static async Task<int> RunAsync(IAnsiConsole console, string[] configurationArguments, Dictionary<string, string?> overrides, object request, bool asJson)
-    {
-        overrides.TryAdd("ActorEvents:Node:Port", "0");
-        using var host = NodeHost.CreateBuilder(configurationArguments, overrides).Build();
-        await host.StartAsync().ConfigureAwait(false);
-        try
+    private static Task<int> RunAsync(IAnsiConsole console, string[] configurationArguments, Dictionary<string, string?> overrides, object request, bool asJson) =>
+        CommandNode.RunAsync(console, configurationArguments, overrides, async host =>
         {
-            if (await NodeReadiness.WaitUntilUpAsync(host, DemoJob.StartTimeout).ConfigureAwait(false) is null)
-            {
-                console.MarkupLine("[red]The node did not come up; see the log above.[/]");
-                return 1;
-            }
-
             var office = await host.Services.GetRequiredService<IRequiredActor<DeadLetterOffice>>().GetAsync().ConfigureAwait(false);
             var reply = await office.Ask<object>(request, AskTimeout).ConfigureAwait(false);
 
@@ -95,12 +85,7 @@ public static class DeadLetterCommands
             }
 
             return Print(console, reply, asJson, host.Services.GetRequiredService<Actors.Hosting.ActorEventsDomain>().Types);
-        }
-        finally
-        {
-            await host.StopAsync().ConfigureAwait(false);
-        }
-    }
+        });
 
     private static int Print(IAnsiConsole console, object reply, bool asJson, MessageTypeRegistry types)
     {

@@ -52,20 +52,10 @@ public static class LoadJob
         return load;
     }
 
-    private static async Task<int> RunAsync(IAnsiConsole console, string[] configurationArguments, Dictionary<string, string?> overrides,
-        int orders, int concurrency, FileInfo? ackLog, bool drain)
-    {
-        overrides.TryAdd("ActorEvents:Node:Port", "0");
-        using var host = NodeHost.CreateBuilder(configurationArguments, overrides).Build();
-        await host.StartAsync().ConfigureAwait(false);
-        try
+    private static Task<int> RunAsync(IAnsiConsole console, string[] configurationArguments, Dictionary<string, string?> overrides,
+        int orders, int concurrency, FileInfo? ackLog, bool drain) =>
+        CommandNode.RunAsync(console, configurationArguments, overrides, async host =>
         {
-            if (await NodeReadiness.WaitUntilUpAsync(host, DemoJob.StartTimeout).ConfigureAwait(false) is null)
-            {
-                console.MarkupLine("[red]The node did not come up; see the log above.[/]");
-                return 1;
-            }
-
             var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             await using var log = ackLog is null ? null : new StreamWriter(new FileStream(ackLog.FullName, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
             var load = new OrderLoad(host.Services.GetRequiredService<IActorEventsClient>(), log);
@@ -81,12 +71,7 @@ public static class LoadJob
                 Lag = statuses.Sum(s => s.LagEvents),
             }, Json));
             return drain && statuses.Any(s => s.LagEvents > 0) ? 1 : 0;
-        }
-        finally
-        {
-            await host.StopAsync().ConfigureAwait(false);
-        }
-    }
+        });
 
     /// <summary>The orders of one run: ids unique to the run, stock on five fixed SKUs.</summary>
     private sealed class OrderLoad(IActorEventsClient client, StreamWriter? log)

@@ -94,32 +94,22 @@ public static class SubscriptionCommands
         }
     }
 
-    private static async Task<int> RunAsync(IAnsiConsole console, string[] configurationArguments, Dictionary<string, string?> overrides,
+    private static Task<int> RunAsync(IAnsiConsole console, string[] configurationArguments, Dictionary<string, string?> overrides,
         Func<ISubscriptionsClient, Task<int>> operation)
     {
-        overrides.TryAdd("ActorEvents:Node:Port", "0");
         overrides.TryAdd("Logging:LogLevel:Akka", "Error");
-        using var host = NodeHost.CreateBuilder(configurationArguments, overrides).Build();
-        await host.StartAsync().ConfigureAwait(false);
-        try
+        return CommandNode.RunAsync(console, configurationArguments, overrides, async host =>
         {
-            if (await NodeReadiness.WaitUntilUpAsync(host, DemoJob.StartTimeout).ConfigureAwait(false) is null)
+            try
             {
-                console.MarkupLine("[red]The node did not come up; see the log above.[/]");
-                return 1;
+                return await operation(host.Services.GetRequiredService<ISubscriptionsClient>()).ConfigureAwait(false);
             }
-
-            return await operation(host.Services.GetRequiredService<ISubscriptionsClient>()).ConfigureAwait(false);
-        }
-        catch (SubscriptionOperationException e)
-        {
-            console.MarkupLine($"[red]{Markup.Escape(e.Failure.Code.ToString())}:[/] {Markup.Escape(e.Failure.Reason)}");
-            return OperationFailed;
-        }
-        finally
-        {
-            await host.StopAsync().ConfigureAwait(false);
-        }
+            catch (SubscriptionOperationException e)
+            {
+                console.MarkupLine($"[red]{Markup.Escape(e.Failure.Code.ToString())}:[/] {Markup.Escape(e.Failure.Reason)}");
+                return OperationFailed;
+            }
+        });
     }
 
     private static async Task<SubscriptionStatus> WaitAsync(IAnsiConsole console, ISubscriptionsClient client, string name)
