@@ -91,11 +91,10 @@ public sealed class HandlerDescriptor
     /// <summary>The event types (possibly base types) with an <see cref="IHandle{TEvent}"/> method.</summary>
     public IEnumerable<Type> HandledTypes => _invokers.Keys;
 
-    /// <summary>Whether this handler takes the event in <paramref name="envelope"/> (type and stream filters).</summary>
-    public bool Accepts(EventEnvelope envelope) =>
+    /// <summary>Whether the event's stream passes this handler's stream filters (category and origin stream).</summary>
+    public bool PassesStreamFilters(EventEnvelope envelope) =>
         (StreamCategory is null || StreamCategory == envelope.AggregateType)
-        && (SourceStream is null || SourceStream == envelope.OriginStream)
-        && (HandlesAnyEvent || FindInvoker(envelope.Event.GetType()) is not null);
+        && (SourceStream is null || SourceStream == envelope.OriginStream);
 
     /// <summary>Runs the handler for one event (every matching typed method, then the any-event method).</summary>
     public async Task InvokeAsync(object handler, EventEnvelope envelope, EventContext context)
@@ -121,9 +120,6 @@ public sealed class HandlerDescriptor
             throw new InvalidOperationException($"Handler '{Name}' has no method for '{envelope.EventType}'.");
         }
     }
-
-    private Func<object, IEvent, EventContext, Task>? FindInvoker(Type eventType) =>
-        _invokers.FirstOrDefault(pair => pair.Key.IsAssignableFrom(eventType)).Value;
 
     /// <summary>Resolves a handler class: its <see cref="IHandle{TEvent}"/> interfaces must name registered event types.</summary>
     /// <exception cref="InvalidOperationException">No handler interface, or an event type that is not registered.</exception>
@@ -204,7 +200,8 @@ public sealed class HandlerSubscriptionTable
         var matched = new List<HandlerDescriptor>(candidates.Length);
         foreach (var candidate in candidates)
         {
-            if (candidate.Accepts(envelope))
+            // Candidates already handle the event's type (cached per type above): only the stream filters remain.
+            if (candidate.PassesStreamFilters(envelope))
             {
                 matched.Add(candidate);
             }
