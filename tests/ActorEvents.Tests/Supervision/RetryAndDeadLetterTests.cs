@@ -14,8 +14,13 @@ public sealed class RetryAndDeadLetterTests
     [Fact]
     public async Task Should_retry_a_poison_event_with_growing_delays_then_dead_letter_it_once_while_1000_other_events_are_handled()
     {
-        // 100 ms, 200 ms, 400 ms between the 4 attempts: wide enough margins to survive a loaded machine.
-        var settings = SupervisionHost.Settings(workers: 4, maxRetries: 3, new Dictionary<string, string?> { ["Pipeline:Retry:InitialDelay"] = "00:00:00.100" });
+        // 100 ms, 400 ms, 1600 ms between the 4 attempts (factor 4, no jitter): a timer can fire late on a loaded
+        // machine but never early, and these steps leave 260 ms and 1 s of slack before lateness could reorder them.
+        var settings = SupervisionHost.Settings(workers: 4, maxRetries: 3, new Dictionary<string, string?>
+        {
+            ["Pipeline:Retry:InitialDelay"] = "00:00:00.100",
+            ["Pipeline:Retry:BackoffFactor"] = "4",
+        });
         var (host, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
         await using var _ = host;
         faults.FailWhen((_, e) => e.AggregateId == "poison" ? new FlakyDependencyException($"poison #{e.SequenceNr} failed") : null);
@@ -31,14 +36,14 @@ public sealed class RetryAndDeadLetterTests
         Assert.Equal(HandlerStatus.DeadLettered, outcome.Status);
         Assert.Equal(4, outcome.Attempts);
 
-        // Exactly 1 + 3 invocations, numbered 1..4, each after at least its nominal backoff delay (timers never fire
-        // early; how much later they fire depends on the machine, so only the lower bound is asserted here and the
-        // growth of the schedule itself in RetryPolicyTests).
+        // Exactly 1 + 3 invocations, numbered 1..4, each after at least its nominal backoff delay, with growing
+        // intervals (the exact schedule, jitter included, is tested without timers in RetryScheduleTests).
         var attempts = faults.Of(poisonEvent.EventId);
         Assert.Equal([1, 2, 3, 4], attempts.Select(a => a.Attempt));
         Assert.All(attempts, a => Assert.True(a.Failed));
         var intervals = attempts.Zip(attempts.Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds).ToArray();
-        double[] nominal = [100, 200, 400];
+        Assert.True(intervals[0] < intervals[1] && intervals[1] < intervals[2], $"intervals should grow: {string.Join(", ", intervals.Select(i => $"{i:0} ms"))}");
+        double[] nominal = [100, 400, 1600];
         for (var i = 0; i < 3; i++)
         {
             Assert.True(intervals[i] >= nominal[i] * 0.9, $"interval {i + 1} was {intervals[i]:0} ms, nominal {nominal[i]} ms");
