@@ -3,7 +3,9 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
+using Akka.Actor;
 using Akka.Cluster;
+using Akka.Cluster.Sharding;
 using Xunit.Abstractions;
 
 namespace ActorEvents.Tests.Clustering;
@@ -214,6 +216,19 @@ public sealed class ClusterTests(ITestOutputHelper output)
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException("The cluster did not form.");
+            }
+
+            await Task.Delay(50);
+        }
+
+        // Members being Up is not enough: the shard coordinator gives new shards only to regions that have registered
+        // with it, so a node whose region registers late would host nothing (and a test crashing it would test nothing).
+        var inventory = ClusterSharding.Get(nodes[0].System).ShardRegion("inventory");
+        while ((await inventory.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(5))).Regions.Count < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Not every node's shard region registered with the coordinator.");
             }
 
             await Task.Delay(50);
