@@ -94,6 +94,25 @@ public sealed class PersistenceOptions
 
     /// <summary>Create the tables at start-up if they are missing.</summary>
     public bool AutoInitialize { get; set; } = true;
+
+    /// <summary>
+    /// How events are written to the SQL journal: <see cref="JournalWriter.GroupCommit"/> (default) or Akka.Persistence.Sql's
+    /// own <see cref="JournalWriter.Plugin"/> writer. Both write the same rows; reads are the plugin's either way.
+    /// </summary>
+    public JournalWriter JournalWriter { get; set; } = JournalWriter.GroupCommit;
+}
+
+/// <summary>The write path of the SQL journal.</summary>
+public enum JournalWriter
+{
+    /// <summary>
+    /// <c>GroupCommitSqlJournal</c>: the writes of all persistent actors queued at the same time share one transaction
+    /// (each <c>PersistAll</c> stays whole), through prepared statements (SQLite) or one array statement (PostgreSQL).
+    /// </summary>
+    GroupCommit,
+
+    /// <summary>Akka.Persistence.Sql's <c>SqlWriteJournal</c>, unchanged (for comparison, or for providers other than SQLite and PostgreSQL).</summary>
+    Plugin,
 }
 
 /// <summary>Names of the supported persistence providers.</summary>

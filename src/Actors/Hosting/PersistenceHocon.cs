@@ -40,6 +40,14 @@ public static class PersistenceHocon
         _ => throw new InvalidOperationException($"No SQL provider for '{provider}'."),
     };
 
+    /// <summary>The journal actor class of a write path.</summary>
+    public static string JournalClassOf(JournalWriter writer) => writer switch
+    {
+        JournalWriter.GroupCommit => $"{typeof(Persistence.GroupCommitSqlJournal).FullName}, {typeof(Persistence.GroupCommitSqlJournal).Assembly.GetName().Name}",
+        JournalWriter.Plugin => "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql",
+        _ => throw new InvalidOperationException($"ActorEvents:Persistence:JournalWriter '{writer}' is not supported; use GroupCommit or Plugin."),
+    };
+
     /// <summary>The HOCON for the configured provider.</summary>
     public static Config Build(PersistenceOptions options)
     {
@@ -62,7 +70,7 @@ public static class PersistenceHocon
               journal {
                 plugin = "{{JournalPluginId}}"
                 sql {
-                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  class = {{Quote(JournalClassOf(options.JournalWriter))}}
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   auto-initialize = {{autoInitialize}}
