@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 
@@ -137,6 +138,15 @@ public sealed record BenchOptions
 
     /// <summary>Apply the node's <c>hocon/*.conf</c> tuning (except logging) to the pipeline and baseline hosts, as the host does.</summary>
     public bool HoconTuning { get; init; } = true;
+
+    /// <summary>The SQL journal's write path of the pipeline and baseline hosts (<c>Persistence:JournalWriter</c>).</summary>
+    public JournalWriter JournalWriter { get; init; } = JournalWriter.GroupCommit;
+
+    /// <summary>
+    /// In <c>compare</c> on a database, also run the baseline on Akka.Persistence.Sql's own writer each round and report
+    /// <c>group-commit/plugin</c>: the before/after of the write path, in the same run.
+    /// </summary>
+    public bool WriterAb { get; init; } = true;
 
     /// <summary>Sample allocations by type during each measured window (adds some overhead; for diagnosis, not for the figures).</summary>
     public bool AllocationProfile { get; init; }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Bench.Output;
 using ActorEvents.Messages;
@@ -51,6 +52,8 @@ public static class Program
         var prime = new Option<bool>("--prime") { Description = "Touch every aggregate once before the warm-up (true | false)", DefaultValueFactory = _ => defaults.Prime };
         var allocations = new Option<bool>("--alloc-profile") { Description = "Sample allocated bytes by type in each window (diagnosis; slows the run)" };
         var hocon = new Option<bool>("--hocon-tuning") { Description = "Apply hocon/*.conf (except logging) to pipeline and baseline, as the node does (true | false)", DefaultValueFactory = _ => defaults.HoconTuning };
+        var journalWriter = new Option<JournalWriter>("--journal-writer") { Description = "GroupCommit | Plugin: the SQL journal's write path (Persistence:JournalWriter) of pipeline and baseline", DefaultValueFactory = _ => defaults.JournalWriter };
+        var writerAb = new Option<bool>("--writer-ab") { Description = "compare on a database: also run the baseline on the plugin's writer each round and report group-commit/plugin (true | false)", DefaultValueFactory = _ => defaults.WriterAb };
         var output = new Option<FileInfo?>("--out") { Description = "Write the JSON report to this file" };
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars" };
 
@@ -59,7 +62,7 @@ public static class Program
         [
             duration, warmup, db, aggregates, commands, eventsPerCommand, handlersPerEvent, maxConcurrent, ordering, parallel, replyMode,
             callers, handlerWork, rounds, payload, snapshotEvery, recoveryMax, recoverySnapshot, scaleAggregates, scaleHandlers, passivate,
-            shards, prime, hocon, allocations, output, noProgress,
+            shards, prime, hocon, journalWriter, writerAb, allocations, output, noProgress,
         ];
         foreach (var option in options)
         {
@@ -97,6 +100,8 @@ public static class Program
                     ScalePassivateAfter = Seconds(parse.GetValue(passivate), "--scale-passivate-after"),
                     Shards = parse.GetValue(shards),
                     HoconTuning = parse.GetValue(hocon),
+                    JournalWriter = parse.GetValue(journalWriter),
+                    WriterAb = parse.GetValue(writerAb),
                     Prime = parse.GetValue(prime),
                     AllocationProfile = parse.GetValue(allocations),
                     CommandLine = "dotnet run -c Release --project bench/ActorEvents.Bench -- " + string.Join(' ', parse.Tokens.Select(t => t.Value)),

@@ -90,7 +90,7 @@ internal sealed class BaselineHost : IAsyncDisposable
 
     public IActorRef Region { get; }
 
-    public static async Task<BaselineHost> StartAsync(BenchDb db, int shards, byte[] payload, bool hoconTuning, CancellationToken cancellationToken = default)
+    public static async Task<BaselineHost> StartAsync(BenchDb db, int shards, byte[] payload, bool hoconTuning, JournalWriter writer, CancellationToken cancellationToken = default)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         BenchHost.ConfigureLogging(builder.Logging);
@@ -98,7 +98,7 @@ internal sealed class BaselineHost : IAsyncDisposable
         builder.Services.AddAkka("bench-baseline", (akka, _) =>
         {
             akka.WithActorEventsNode(new NodeOptions { Hostname = "127.0.0.1", Port = 0 })
-                .WithActorEventsPersistence(db.PersistenceOptions())
+                .WithActorEventsPersistence(db.PersistenceOptions(writer))
                 .WithShardRegion<BaselineRegion>(
                     "baseline",
                     entityId => Props.Create(() => new BaselineEntity(entityId, payload)),

@@ -44,11 +44,12 @@ internal sealed class BenchDb : IAsyncDisposable
         _ => "postgres",
     };
 
-    public PersistenceOptions PersistenceOptions() => new()
+    public PersistenceOptions PersistenceOptions(JournalWriter writer) => new()
     {
         Provider = Provider,
         ConnectionString = Kind == BenchDatabase.InMem ? null : ConnectionString,
         AutoInitialize = true,
+        JournalWriter = writer,
     };
 
     /// <summary>The PostgreSQL connection string from the environment, or a clear error.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Mediator;
+using ActorEvents.Actors.Persistence;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Bench.Domain;
 using ActorEvents.Messages;
@@ -40,6 +41,8 @@ internal sealed record PipelineHostSettings
 
     public bool HoconTuning { get; init; } = true;
 
+    public JournalWriter JournalWriter { get; init; } = JournalWriter.GroupCommit;
+
     public static PipelineHostSettings From(BenchOptions options) => new()
     {
         HandlersPerEvent = options.HandlersPerEvent,
@@ -51,6 +54,7 @@ internal sealed record PipelineHostSettings
         Shards = options.Shards,
         Work = options.HandlerWork ?? HandlerWork.None,
         HoconTuning = options.HoconTuning,
+        JournalWriter = options.JournalWriter,
     };
 }
 
@@ -91,6 +95,7 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Node:Port"] = "0",
             ["Persistence:Provider"] = db.Provider,
             ["Persistence:ConnectionString"] = db.IsDurable ? db.ConnectionString : null,
+            ["Persistence:JournalWriter"] = settings.JournalWriter.ToString(),
             ["Aggregates:SnapshotEvery"] = settings.SnapshotEvery.ToString(CultureInfo.InvariantCulture),
             ["Aggregates:NumberOfShards"] = settings.Shards.ToString(CultureInfo.InvariantCulture),
             ["Mediator:CommandTimeout"] = settings.CommandTimeout.ToString("c", CultureInfo.InvariantCulture),
@@ -211,7 +216,7 @@ internal static class JournalTuning
         }
     }
 
-    /// <summary>The journal settings in effect, for the notes of a result.</summary>
+    /// <summary>The journal settings in effect and, for the group-commit writer, its transactions so far, for the notes of a result.</summary>
     public static string Describe(ActorSystem system)
     {
         var config = system.Settings.Config;
@@ -222,7 +227,24 @@ internal static class JournalTuning
         }
 
         var sql = config.GetConfig(plugin);
-        return string.Create(CultureInfo.InvariantCulture,
-            $"journal parallelism={sql.GetInt("parallelism")} batch-size={sql.GetInt("batch-size")} buffer-size={sql.GetInt("buffer-size")}");
+        var writer = sql.GetString("class", string.Empty).Split(',')[0].Split('.')[^1];
+        var described = string.Create(CultureInfo.InvariantCulture,
+            $"journal {writer} parallelism={sql.GetInt("parallelism")} batch-size={sql.GetInt("batch-size")} buffer-size={sql.GetInt("buffer-size")}");
+        if (writer != nameof(GroupCommitSqlJournal))
+        {
+            return described;
+        }
+
+        try
+        {
+            var stats = Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null)
+                .Ask<JournalWriteStats>(GetJournalWriteStats.Instance, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            return described + string.Create(CultureInfo.InvariantCulture,
+                $", {stats.RowsPerTransaction:0.0} events per transaction ({stats.Transactions:N0} transactions, {stats.FailedTransactions} failed, whole run)");
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return described + ", transactions unknown (the journal did not answer)";
+        }
     }
 }

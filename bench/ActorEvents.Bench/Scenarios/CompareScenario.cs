@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Configuration;
 using ActorEvents.Bench.Infrastructure;
 
 namespace ActorEvents.Bench.Scenarios;
@@ -13,6 +14,8 @@ internal static class CompareScenario
 
     public const string CpuPerEvent = "pipeline/baseline CPU per event";
 
+    public const string GroupCommitOverPlugin = "group-commit/plugin";
+
     public static async Task<(List<BenchResult> Results, Dictionary<string, RatioSummary> Ratios, Dictionary<string, RatioSummary> CpuRatios, List<string> Summary)> RunAsync(
         BenchOptions options, IBenchProgress progress, CancellationToken cancellationToken)
     {
@@ -22,6 +25,8 @@ internal static class CompareScenario
         var pipelineOverBaseline = new List<double>();
         var journalOverCeiling = new List<double>();
         var cpuPerEvent = new List<double>();
+        var groupCommitOverPlugin = new List<double>();
+        var writerAb = options.WriterAb && database != BenchDatabase.InMem && options.JournalWriter == JournalWriter.GroupCommit;
 
         // Round 0, discarded: the first host in a process spends seconds JIT-compiling Akka and the runtime (tier-0 → tier-1),
         // which would land in round 1's pipeline window only. A short unmeasured pipeline and baseline take that cost.
@@ -41,8 +46,21 @@ internal static class CompareScenario
                 $"round {round} · baseline", round, cancellationToken).ConfigureAwait(false);
             var ceiling = await Runs.CeilingAsync(options, database, progress, $"round {round} · ceiling", round, cancellationToken)
                 .ConfigureAwait(false);
+            var pluginBaseline = writerAb
+                ? await Runs.BaselineAsync(options, database, Runs.Spec(options), progress, $"round {round} · baseline, plugin writer", round,
+                    cancellationToken, JournalWriter.Plugin).ConfigureAwait(false)
+                : null;
             results.Add(pipeline);
             results.Add(baseline);
+            if (pluginBaseline is not null)
+            {
+                results.Add(pluginBaseline);
+                if (pluginBaseline.EventsPerSec > 0)
+                {
+                    groupCommitOverPlugin.Add(baseline.EventsPerSec / pluginBaseline.EventsPerSec);
+                }
+            }
+
             if (ceiling is not null)
             {
                 results.Add(ceiling);
@@ -72,8 +90,14 @@ internal static class CompareScenario
             [JournalOverCeiling] = RatioSummary.Of(journalOverCeiling,
                 database == BenchDatabase.InMem
                     ? "n/a: the in-memory journal has no database ceiling"
-                    : "events/s of bare persistent actors (Akka.Persistence.Sql journal) ÷ raw 100-row INSERT transactions, same round"),
+                    : $"events/s of bare persistent actors ({options.JournalWriter} journal writer) ÷ raw 100-row INSERT transactions, same round"),
         };
+        if (writerAb)
+        {
+            ratios[GroupCommitOverPlugin] = RatioSummary.Of(groupCommitOverPlugin,
+                "events/s of the baseline on the group-commit journal writer ÷ on Akka.Persistence.Sql's own writer, same round (the write path's before/after)");
+        }
+
         var cpuRatios = new Dictionary<string, RatioSummary>
         {
             [CpuPerEvent] = RatioSummary.Of(cpuPerEvent, "process CPU time per event of the pipeline ÷ that of the baseline, same round (1 = no overhead)"),

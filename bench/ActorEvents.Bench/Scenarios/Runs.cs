@@ -157,7 +157,8 @@ internal static class Runs
 
     /// <summary>Bare Akka persistent actors behind the same sharding and journal, asked directly.</summary>
     public static async Task<BenchResult> BaselineAsync(
-        BenchOptions options, BenchDatabase database, LoadSpec spec, IBenchProgress progress, string label, int? round, CancellationToken cancellationToken)
+        BenchOptions options, BenchDatabase database, LoadSpec spec, IBenchProgress progress, string label, int? round, CancellationToken cancellationToken,
+        JournalWriter? writer = null)
     {
         var scope = new BenchProgressScope(progress, label);
         progress.RunStarted(label);
@@ -168,7 +169,8 @@ internal static class Runs
         var eventsPerCommand = options.EventsPerCommand;
         var ids = new AggregateIds(options.Aggregates, spec.Callers);
         BenchResult result;
-        await using (var host = await BaselineHost.StartAsync(db, options.Shards, payload, options.HoconTuning, cancellationToken).ConfigureAwait(false))
+        var journalWriter = writer ?? options.JournalWriter;
+        await using (var host = await BaselineHost.StartAsync(db, options.Shards, payload, options.HoconTuning, journalWriter, cancellationToken).ConfigureAwait(false))
         {
             var region = host.Region;
             var timeout = new MediatorOptions().CommandTimeout;
@@ -181,7 +183,8 @@ internal static class Runs
             }
 
             var load = await LoadDriver.RunAsync(Primed(spec, ids, options.Prime), SendAsync, scope, null, cancellationToken).ConfigureAwait(false);
-            result = Build("baseline", null, db.Name, round, load, spec.Callers, eventsPerCommand) with
+            var variant = journalWriter == options.JournalWriter ? null : $"{journalWriter.ToString().ToLowerInvariant()} writer";
+            result = Build("baseline", variant, db.Name, round, load, spec.Callers, eventsPerCommand) with
             {
                 Notes = $"{eventsPerCommand} × {envelopeBytes} B tagged byte[] per PersistAll, {ids.InUse} aggregates, {options.Shards} shards, " +
                         JournalTuning.Describe(host.System),
