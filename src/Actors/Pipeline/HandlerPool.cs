@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
@@ -553,61 +554,104 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
 /// Runs one (event, handler) pair at a time: a fresh DI scope and handler instance, the invocation timeout,
 /// error classification, and the handler's <see cref="IHandleErrors"/> hook. Every error is caught.
 /// </summary>
+/// <remarks>
+/// The pool gives a worker its next item only after the worker's <see cref="WorkDone"/>, so the worker needs no mailbox
+/// suspension: a handler that completes synchronously is answered from the same message, without a task scheduler
+/// hop or an allocated state machine; one that goes asynchronous continues on the thread pool.
+/// </remarks>
 public sealed class HandlerWorker : ReceiveActor
 {
+    private static readonly ConcurrentDictionary<Type, ObjectFactory> Factories = new();
+    private readonly IServiceScopeFactory _scopes;
+    private readonly IHandlerInvocationFilter? _filter;
+    private readonly ILoggingAdapter _log;
+
     /// <summary>Creates the worker.</summary>
     public HandlerWorker(IServiceScopeFactory scopes, IHandlerInvocationFilter? filter = null)
     {
-        var log = Context.GetLogger();
-        ReceiveAsync<RunWork>(async run =>
+        _scopes = scopes;
+        _filter = filter;
+        _log = Context.GetLogger();
+        Receive<RunWork>(run =>
         {
-            // Captured before any await: the pool recognises the worker by the sender of WorkDone.
+            // Captured here: the pool recognises the worker by the sender of WorkDone.
             var pool = Sender;
             var self = Self;
-            var item = run.Item;
-            var policy = run.Policy;
-            var envelope = item.Envelope;
-            IReadOnlyList<IEvent> followUps = [];
-            HandlerFailure? failure = null;
-            await using var scope = scopes.CreateAsyncScope();
-            using var timeout = new CancellationTokenSource(policy.InvocationTimeout);
-            object? handler = null;
-            EventContext? context = null;
-            try
+            var running = RunAsync(run.Item, run.Policy);
+            if (running.IsCompletedSuccessfully)
             {
-                handler = ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, item.Handler.HandlerType);
-                context = new EventContext(envelope, item.Handler.Name, item.Attempt, scope.ServiceProvider, timeout.Token);
-                var invocation = filter is null
-                    ? item.Handler.InvokeAsync(handler, envelope, context)
-                    : filter.InvokeAsync(item.Handler, context, () => item.Handler.InvokeAsync(handler, envelope, context));
-                await invocation.WaitAsync(timeout.Token);
-                followUps = context.FollowUps;
-            }
-            catch (Exception e)
-            {
-                // One deadline: the invocation's token. Whether the wait gave up or a handler that honours
-                // context.CancellationToken threw first, it is an OperationCanceledException: the invocation timed out.
-                var error = e is OperationCanceledException && timeout.IsCancellationRequested
-                    ? new TimeoutException($"Handler '{item.Handler.Name}' did not finish within {policy.InvocationTimeout.TotalMilliseconds:0} ms.", e)
-                    : e;
-                failure = HandlerFailure.From(error, policy.IsPermanent(error));
-                if (handler is IHandleErrors hook && context is not null)
-                {
-                    try
-                    {
-                        await hook.HandleErrorAsync(error, envelope, context);
-                    }
-                    catch (Exception hookError)
-                    {
-                        log.Error(hookError, "The error hook of {0} threw while handling a failure on {1}; processing continues", item.Handler.Name, envelope.EventId);
-                    }
-                }
+                pool.Tell(running.Result, self);
+                return;
             }
 
-            var outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType,
-                failure is null ? HandlerStatus.Succeeded : HandlerStatus.Failed, failure?.ToString(), item.Attempt);
-            pool.Tell(new WorkDone(item, outcome, followUps, failure), self);
+            running.AsTask().ContinueWith(
+                task => pool.Tell(task.IsCompletedSuccessfully ? task.Result : Crashed(run.Item, task.Exception), self),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         });
+    }
+
+    /// <summary>Creates a handler: from the scope when it is registered there, else through a cached constructor factory.</summary>
+    internal static object Activate(IServiceProvider services, Type handlerType) =>
+        services.GetService(handlerType)
+        ?? Factories.GetOrAdd(handlerType, static type => ActivatorUtilities.CreateFactory(type, Type.EmptyTypes))(services, null);
+
+    private async ValueTask<WorkDone> RunAsync(WorkItem item, RetryOptions policy)
+    {
+        var envelope = item.Envelope;
+        IReadOnlyList<IEvent> followUps = [];
+        HandlerFailure? failure = null;
+        var scope = _scopes.CreateAsyncScope();
+        using var timeout = new CancellationTokenSource(policy.InvocationTimeout);
+        object? handler = null;
+        EventContext? context = null;
+        try
+        {
+            handler = Activate(scope.ServiceProvider, item.Handler.HandlerType);
+            context = new EventContext(envelope, item.Handler.Name, item.Attempt, scope.ServiceProvider, timeout.Token);
+            var invocation = _filter is null
+                ? item.Handler.InvokeAsync(handler, envelope, context)
+                : _filter.InvokeAsync(item.Handler, context, () => item.Handler.InvokeAsync(handler, envelope, context));
+            // A completed invocation is awaited as is (rethrowing its exception, if any); only a pending one needs the deadline.
+            await (invocation.IsCompleted ? invocation : invocation.WaitAsync(timeout.Token)).ConfigureAwait(false);
+
+            followUps = context.FollowUps;
+        }
+        catch (Exception e)
+        {
+            // One deadline: the invocation's token. Whether the wait gave up or a handler that honours
+            // context.CancellationToken threw first, it is an OperationCanceledException: the invocation timed out.
+            var error = e is OperationCanceledException && timeout.IsCancellationRequested
+                ? new TimeoutException($"Handler '{item.Handler.Name}' did not finish within {policy.InvocationTimeout.TotalMilliseconds:0} ms.", e)
+                : e;
+            failure = HandlerFailure.From(error, policy.IsPermanent(error));
+            if (handler is IHandleErrors hook && context is not null)
+            {
+                try
+                {
+                    await hook.HandleErrorAsync(error, envelope, context).ConfigureAwait(false);
+                }
+                catch (Exception hookError)
+                {
+                    _log.Error(hookError, "The error hook of {0} threw while handling a failure on {1}; processing continues", item.Handler.Name, envelope.EventId);
+                }
+            }
+        }
+        finally
+        {
+            await scope.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType,
+            failure is null ? HandlerStatus.Succeeded : HandlerStatus.Failed, failure?.ToString(), item.Attempt);
+        return new WorkDone(item, outcome, followUps, failure);
+    }
+
+    /// <summary>Only if the worker itself broke (e.g. a scope that throws on dispose): the item fails, it is not lost.</summary>
+    private static WorkDone Crashed(WorkItem item, Exception? error)
+    {
+        var failure = HandlerFailure.From(error?.GetBaseException() ?? new InvalidOperationException("The handler worker failed."), permanent: false);
+        return new WorkDone(item, new HandlerOutcome(item.Handler.Name, item.Envelope.EventId, item.Envelope.EventType, HandlerStatus.Failed,
+            failure.ToString(), item.Attempt), [], failure);
     }
 
     /// <summary>Props of a worker.</summary>
