@@ -76,6 +76,8 @@ public sealed class ClusterTests(ITestOutputHelper output)
             var run = Guid.NewGuid().ToString("N")[..8];
             var skus = Enumerable.Range(0, 30).Select(i => $"leave-{run}-{i}").ToArray();
             var acknowledged = new ConcurrentDictionary<string, ConcurrentBag<string>>();
+            var acknowledgedAfterLeave = new ConcurrentDictionary<string, byte>(); // aggregates that accepted a command sent once the node had left
+            var left = 0;
             var sent = 0;
             var failed = 0;
             using var stop = new CancellationTokenSource();
@@ -86,11 +88,16 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 {
                     var sku = skus[i++ % skus.Length];
                     var commandId = Guid.NewGuid().ToString("N");
+                    var sentAfterLeave = Volatile.Read(ref left) == 1;
                     Interlocked.Increment(ref sent);
                     var result = await SendUntilAcknowledgedAsync(nodes[worker % 2], new AddStock(sku, 1), commandId);
                     if (result is CommandAccepted)
                     {
                         acknowledged.GetOrAdd(sku, _ => []).Add(commandId);
+                        if (sentAfterLeave)
+                        {
+                            acknowledgedAfterLeave.TryAdd(sku, 0);
+                        }
                     }
                     else
                     {
@@ -99,12 +106,28 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 }
             })).ToArray();
 
-            await Task.Delay(1500);
-            var leaving = nodes[2];
-            await leaving.DisposeAsync(); // graceful: CoordinatedShutdown leaves the cluster and hands its shards off
-            await Task.Delay(2500);
-            await stop.CancelAsync();
-            await Task.WhenAll(senders);
+            // How many commands go through in a fixed time depends on the machine (on one 2-core box, from 93 under CPU
+            // load to about 3,000 in this window), so the test waits for conditions, not for a count in a window: every
+            // aggregate (some on the node that leaves) is under load before the leave, and every one accepts a command
+            // sent after it. The delays only make the load last at least that long.
+            try
+            {
+                await Task.Delay(1500);
+                await Pipeline.PipelineHost.WaitUntilAsync(() => skus.All(acknowledged.ContainsKey),
+                    "every aggregate acknowledged a command before the node leaves", TimeSpan.FromSeconds(60));
+                var leaving = nodes[2];
+                await leaving.DisposeAsync(); // graceful: CoordinatedShutdown leaves the cluster and hands its shards off
+                Volatile.Write(ref left, 1);
+                await Task.Delay(2500);
+                await Pipeline.PipelineHost.WaitUntilAsync(() => skus.All(acknowledgedAfterLeave.ContainsKey),
+                    "the load keeps going through the hand-off: every aggregate acknowledges a command sent after the leave",
+                    TimeSpan.FromSeconds(60));
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await Task.WhenAll(senders);
+            }
 
             var lost = 0;
             var duplicated = 0;
@@ -125,7 +148,6 @@ public sealed class ClusterTests(ITestOutputHelper output)
             var ackedTotal = acknowledged.Values.Sum(v => v.Count);
             output.WriteLine($"hand-off under load ({provider}): sent {sent}, acknowledged {ackedTotal}, failed after retries {failed}, lost {lost}, duplicated {duplicated}");
             Console.WriteLine($"[hand-off figures] provider={provider} sent={sent} acknowledged={ackedTotal} failed={failed} lost={lost} duplicated={duplicated}");
-            Assert.True(ackedTotal > 100, $"the load should keep going through the hand-off, acknowledged {ackedTotal}");
             Assert.Equal(0, lost);
             Assert.Equal(0, duplicated);
         }
