@@ -121,7 +121,7 @@ public sealed class FlakyDeadLetterStore(int failures) : IDeadLetterStore
             : _inner.AddAsync(entry, cancellationToken);
     }
 
-    public Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default) =>
+    public Task<bool> AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default) =>
         _inner.AddFollowerAsync(id, follower, cancellationToken);
 
     public Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default) =>
@@ -132,9 +132,12 @@ public sealed class FlakyDeadLetterStore(int failures) : IDeadLetterStore
 
     public Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
 
-    public Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
+    public Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default) => _inner.TakeAsync(id, cancellationToken);
 
-    public Task<int> PurgeAsync(CancellationToken cancellationToken = default) => _inner.PurgeAsync(cancellationToken);
+    public Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default) => _inner.PurgeAsync(cancellationToken);
+
+    public Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
+        _inner.OpenKeysAsync(handlers, cancellationToken);
 }
 
 /// <summary>Starts pipeline hosts with a <see cref="FaultSwitch"/> and talks to their <see cref="DeadLetterOffice"/>.</summary>
