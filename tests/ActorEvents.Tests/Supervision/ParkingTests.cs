@@ -12,9 +12,6 @@ public sealed class ParkingTests
 {
     private const string Faulty = nameof(FaultyHandler);
 
-    private static HandlerStatus[] StatusesInOrder(CommandAccepted accepted) =>
-        accepted.Events.Select(e => Assert.Single(accepted.HandlerOutcomes, o => o.EventId == e.EventId).Status).ToArray();
-
     [Fact]
     public async Task Should_park_the_later_events_of_a_dead_lettered_aggregate_and_run_them_in_order_after_a_successful_replay()
     {
@@ -27,8 +24,8 @@ public sealed class ParkingTests
         var a = Assert.IsType<CommandAccepted>(await sendA);
         var b = Assert.IsType<CommandAccepted>(await sendB);
 
-        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(a));
-        Assert.All(StatusesInOrder(b), s => Assert.Equal(HandlerStatus.Succeeded, s));
+        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], a.StatusesInOrder());
+        Assert.All(b.StatusesInOrder(), s => Assert.Equal(HandlerStatus.Succeeded, s));
         Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(Faulty, "park-b"));
         Assert.Equal([1L], probe.Handled(Faulty, "park-a"));
 
@@ -38,7 +35,7 @@ public sealed class ParkingTests
 
         // Events of A that arrive later park behind it too.
         var later = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("park-a", 2)));
-        Assert.Equal([HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(later));
+        Assert.Equal([HandlerStatus.Parked, HandlerStatus.Parked], later.StatusesInOrder());
         await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 5, "A's 6 and 7 are recorded as parked");
         await Task.Delay(100);
         Assert.Equal([1L], probe.Handled(Faulty, "park-a"));
@@ -53,7 +50,7 @@ public sealed class ParkingTests
 
         // A is not parked any more.
         var next = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("park-a", 1)));
-        Assert.Equal([HandlerStatus.Succeeded], StatusesInOrder(next));
+        Assert.Equal([HandlerStatus.Succeeded], next.StatusesInOrder());
     }
 
     [Fact]
@@ -72,7 +69,7 @@ public sealed class ParkingTests
         var attempts = faults.Of(a.Events[1].EventId);
         Assert.Equal(3, attempts.Count);
         Assert.DoesNotContain(faults.Invocations, i => i.Envelope.AggregateId == "skip-a" && i.Envelope.SequenceNr > 2);
-        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(a));
+        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], a.StatusesInOrder());
         Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(Faulty, "skip-b"));
 
         var entry = Assert.Single(await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 3, "A's 3..5 are recorded as parked"));
