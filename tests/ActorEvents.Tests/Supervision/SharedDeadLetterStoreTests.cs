@@ -40,14 +40,7 @@ public sealed class SharedDeadLetterStoreTests
         faults.FailWhen((_, e) => e is { AggregateId: "shared-a", SequenceNr: 2 } ? new FlakyDependencyException("down") : null);
         var (first, firstProbe, _) = await StartNodeAsync(database, faults);
         await using var firstNode = first;
-
-        var sendA = first.SendAsync(new Emit("shared-a", 5));
-        var sendB = first.SendAsync(new Emit("shared-b", 5));
-        var a = Assert.IsType<CommandAccepted>(await sendA);
-        var b = Assert.IsType<CommandAccepted>(await sendB);
-        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], a.StatusesInOrder());
-        Assert.All(b.StatusesInOrder(), s => Assert.Equal(HandlerStatus.Succeeded, s));
-        Assert.Equal([1L, 2L, 3L, 4L, 5L], firstProbe.Handled(Faulty, "shared-b"));
+        await first.SendParkingScenarioAsync(firstProbe, "shared-a", "shared-b");
         var entry = Assert.Single(await first.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 3, "3..5 are recorded on the entry"));
 
         var (second, secondProbe, _) = await StartNodeAsync(database, faults);

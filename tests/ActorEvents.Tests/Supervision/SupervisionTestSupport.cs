@@ -315,6 +315,24 @@ public static class SupervisionHost
 
     public static CommandMetadata AfterPersist => new(ReplyMode: ReplyMode.AfterPersist);
 
+    /// <summary>
+    /// The parking scenario: sends five events to aggregate <paramref name="parked"/> (whose event 2 the caller made fail
+    /// for <see cref="FaultyHandler"/>) and five to <paramref name="flowing"/> at once; asserts that the first one's event 1
+    /// was handled, 2 dead-lettered and 3..5 parked, and that the second one's were all handled. Returns the first's result.
+    /// </summary>
+    public static async Task<CommandAccepted> SendParkingScenarioAsync(this ActorEventsTestHost host, HandlerProbe probe, string parked, string flowing)
+    {
+        var sendParked = host.SendAsync(new Emit(parked, 5));
+        var sendFlowing = host.SendAsync(new Emit(flowing, 5));
+        var accepted = Assert.IsType<CommandAccepted>(await sendParked);
+        var other = Assert.IsType<CommandAccepted>(await sendFlowing);
+        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], accepted.StatusesInOrder());
+        Assert.All(other.StatusesInOrder(), s => Assert.Equal(HandlerStatus.Succeeded, s));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(nameof(FaultyHandler), flowing));
+        Assert.Equal([1L], probe.Handled(nameof(FaultyHandler), parked));
+        return accepted;
+    }
+
     /// <summary>The status of each event's (single) handler outcome, in event order.</summary>
     public static HandlerStatus[] StatusesInOrder(this CommandAccepted accepted) =>
         accepted.Events.Select(e => Assert.Single(accepted.HandlerOutcomes, o => o.EventId == e.EventId).Status).ToArray();
