@@ -58,11 +58,12 @@ public sealed record HandlerPoolDependencies(
 /// release the streams whose entry is gone. Every follower a pool parks is appended to the entry.</para>
 /// <para>Who runs a follower, so that none runs twice and none is lost: whoever resolves an entry (a successful
 /// replay, a skip, a purge — on any node, or the <c>dlq</c> command) takes it from the store in one step
-/// (<see cref="IDeadLetterStore.TakeAsync"/>) and runs the followers recorded on it; the store serializes appends and
-/// takes, so an append after the take is refused. The pool that parked a follower therefore runs it itself only when
-/// it was not recorded (refused, or the store failed): once it learns the entry is gone — at once when a pool of this
-/// node resolved it (<see cref="DeadLetterResolved"/>), at the next refresh otherwise — and once its own appends to
-/// the entry have finished.</para>
+/// (<see cref="IDeadLetterStore.TakeAsync"/>) and owns the followers recorded on it; the store serializes appends and
+/// takes, so an append after the take is refused. On the taker's node, the followers a pool holds stay that pool's to
+/// run, in its own order (<see cref="ParkingLedger"/>); the taker runs the others. A pool on another node runs only
+/// the followers the entry did not record (refused, or the store failed), once it learns at a refresh that the entry
+/// is gone and once its own appends to the entry have finished. Resolutions on this node are announced
+/// (<see cref="DeadLetterResolved"/>), so its pools release at once.</para>
 /// </remarks>
 public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -75,6 +76,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly Dictionary<long, RequestProgress> _requests = new();
     private readonly Dictionary<OrderingKey, ParkedStream> _parked = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ParkingLedger _ledger = ParkingLedger.Of(Context.System);
     private int _running;
     private int _retrying;
 
@@ -132,7 +134,14 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        foreach (var id in _parked.Values.Select(p => p.DeadLetterId).OfType<long>())
+        {
+            _ledger.Release(id, Self); // a take on this node must not leave followers to a pool that is gone
+        }
+    }
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -238,9 +247,13 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         }
     }
 
-    /// <summary>Appends a follower to the stored entry; appends of one stream run one after another, so they keep their order.</summary>
+    /// <summary>
+    /// Holds a follower in the node's ledger and appends it to the stored entry; appends of one stream run one after
+    /// another, so they keep their order.
+    /// </summary>
     private void Record(ParkedStream parked, long id, ParkedFollower follower)
     {
+        _ledger.Hold(id, follower.Item.Envelope.EventId, Self);
         var self = Self;
         var store = _deps.DeadLetters;
         parked.PendingAppends++;
@@ -471,10 +484,11 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
             return;
         }
 
-        var run = RunTakenFollowers(taken.Entry, taken.Handler);
-        var ownUnrecorded = _parked.Values.Where(p => p.DeadLetterId == id)
-            .Sum(p => p.Followers.Count(f => !run.Contains(f.Item.Envelope.EventId)));
-        var released = run.Count + ownUnrecorded;
+        var recorded = taken.Entry?.ParkedFollowers ?? [];
+        TakeOver(id, recorded, taken.Handler);
+        var recordedIds = recorded.Select(f => f.EventId).ToHashSet();
+        var released = recorded.Count + _parked.Values.Where(p => p.DeadLetterId == id)
+            .Sum(p => p.Followers.Count(f => !recordedIds.Contains(f.Item.Envelope.EventId)));
         Resolve([id]);
         Announce([id]);
         taken.Requester?.Tell(taken.Replayed
@@ -490,7 +504,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         {
             if (_deps.Subscriptions.Find(entry.Handler) is { } handler)
             {
-                RunTakenFollowers(entry, handler);
+                TakeOver(entry.Id, entry.ParkedFollowers, handler);
             }
             else if (entry.ParkedFollowers.Count > 0)
             {
@@ -505,17 +519,21 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         Schedule();
     }
 
-    /// <summary>Queues the followers recorded on a taken entry, in order; returns their event ids.</summary>
-    private HashSet<string> RunTakenFollowers(DeadLetter? entry, HandlerDescriptor handler)
+    /// <summary>
+    /// This pool took an entry: queues, in the entry's order, its recorded followers that no other pool of this node
+    /// holds (this pool's own included); its own stream behind the entry will add only what the entry did not record.
+    /// </summary>
+    private void TakeOver(long deadLetterId, IReadOnlyList<EventEnvelope> recorded, HandlerDescriptor handler)
     {
-        var run = new HashSet<string>();
-        foreach (var follower in entry?.ParkedFollowers ?? [])
+        foreach (var parked in _parked.Values.Where(p => p.DeadLetterId == deadLetterId))
         {
-            _queue.Enqueue(new WorkItem(0, follower, handler, 0), urgent: false);
-            run.Add(follower.EventId);
+            parked.TakenBySelf = true;
         }
 
-        return run;
+        foreach (var follower in _ledger.TakeHere(deadLetterId, recorded, Self))
+        {
+            _queue.Enqueue(new WorkItem(0, follower, handler, 0), urgent: false);
+        }
     }
 
     /// <summary>Another pool of this node resolved these dead letters.</summary>
@@ -543,8 +561,9 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     }
 
     /// <summary>
-    /// Once its entry is gone and its appends have finished, a stream leaves the parked set and its followers that were
-    /// not recorded on the entry go back to the queue, in order (the recorded ones belong to whoever took the entry).
+    /// Once its entry is gone and its appends have finished, a stream leaves the parked set and its followers go back to
+    /// the queue, in order: all of them when another pool of this node took the entry, else those the entry did not
+    /// record (the recorded ones are run by whoever took it).
     /// </summary>
     private void TryRelease(ParkedStream parked)
     {
@@ -559,7 +578,8 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
             return;
         }
 
-        foreach (var follower in parked.Followers.Where(f => !f.Recorded))
+        var leftToUs = _ledger.Release(parked.DeadLetterId!.Value, Self) && !parked.TakenBySelf;
+        foreach (var follower in parked.Followers.Where(f => leftToUs || !f.Recorded))
         {
             _queue.Enqueue(follower.Item, urgent: false);
         }
@@ -739,6 +759,9 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 
         /// <summary>The entry was resolved: release once the appends are answered.</summary>
         public bool Gone { get; set; }
+
+        /// <summary>This pool took the entry, and runs its recorded followers from there.</summary>
+        public bool TakenBySelf { get; set; }
 
         /// <summary>The appends, one after another, so that the entry keeps the followers' order.</summary>
         public Task StoreWrites { get; set; } = Task.CompletedTask;
