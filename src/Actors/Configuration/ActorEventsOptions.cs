@@ -200,6 +200,15 @@ public sealed class PipelineOptions
 
     /// <summary>Default retry policy of every handler (a handler can change it at registration).</summary>
     public Supervision.RetryOptions Retry { get; set; } = new();
+
+    /// <summary>
+    /// With <see cref="EventOrdering.PerAggregate"/> ordering, how often every handler pool reads the open dead letters of
+    /// its handlers from the store (it also reads them once when it starts, before it takes any work): it parks the
+    /// aggregates of entries written by another node or before a restart, and releases the streams it parked whose entry
+    /// was replayed, skipped or purged by another node or by the <c>dlq</c> command. Resolutions on this node are seen at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    public TimeSpan ParkingRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Settings of the handler pool that runs the events of streaming requests.</summary>

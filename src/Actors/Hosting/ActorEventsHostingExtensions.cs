@@ -161,10 +161,10 @@ public static class ActorEventsHostingExtensions
             // Handlers delivered both ways record the event as processed in the request, so the durable copy is skipped.
             var guard = resolver.GetService<ProcessedEventGuard>();
             var requestPool = system.ActorOf(HandlerPool.Props(
-                new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
+                HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node),
                 new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters, guard)), "handler-pool");
             var streamingPool = system.ActorOf(HandlerPool.Props(
-                new HandlerPoolSettings(pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
+                HandlerPoolSettings.Of(pipeline, pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, node),
                 new HandlerPoolDependencies(inRequest, domain.Types, load.Streaming, scopes, deadLetters, guard)), "streaming-handler-pool");
             var router = system.ActorOf(EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
@@ -174,7 +174,7 @@ public static class ActorEventsHostingExtensions
             {
                 // Durable-only handlers are in no request pool: their dead letters are replayed by a pool of their own.
                 var durablePool = system.ActorOf(HandlerPool.Props(
-                    new HandlerPoolSettings(pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry),
+                    HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node),
                     new HandlerPoolDependencies(domain.Handlers.For(HandlerDelivery.Durable), domain.Types, new HandlerPoolLoad(), scopes, deadLetters, guard)),
                     "durable-replay-pool");
                 replays = system.ActorOf(DeadLetterReplayRouter.Props(domain.Handlers, requestPool, durablePool), "dead-letter-replays");

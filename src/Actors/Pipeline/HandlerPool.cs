@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Event;
+using DeadLetter = ActorEvents.Messages.DeadLetter;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ActorEvents.Actors.Pipeline;
@@ -15,9 +17,14 @@ namespace ActorEvents.Actors.Pipeline;
 /// <param name="MaxFollowUpDepth">Deepest follow-up cascade allowed.</param>
 /// <param name="SourceNode">This node's address, stamped on follow-up events.</param>
 /// <param name="Retry">Default retry policy of handlers.</param>
+/// <param name="ParkingRefreshInterval">How often the pool reads the open dead letters of its handlers (see <see cref="PipelineOptions.ParkingRefreshInterval"/>).</param>
 public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool ConcurrentEventHandleEnable, EventOrdering Ordering, int MaxFollowUpDepth,
-    string SourceNode, RetryOptions Retry)
+    string SourceNode, RetryOptions Retry, TimeSpan ParkingRefreshInterval)
 {
+    /// <summary>A pool of <paramref name="maxConcurrent"/> workers (or one, when not <paramref name="concurrent"/>) under the node's pipeline options.</summary>
+    public static HandlerPoolSettings Of(PipelineOptions pipeline, int maxConcurrent, bool concurrent, string node) =>
+        new(maxConcurrent, concurrent, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry, pipeline.ParkingRefreshInterval);
+
     /// <summary>Workers actually started: 1 in sequential mode.</summary>
     public int Workers => ConcurrentEventHandleEnable ? Math.Max(1, MaxConcurrentEventHandlers) : 1;
 
@@ -41,10 +48,25 @@ public sealed record HandlerPoolDependencies(
 /// (never more than <see cref="HandlerPoolSettings.Workers"/> at once, across every request on the node), keeps
 /// per-aggregate order when asked, runs follow-up events, retries failures with backoff without holding a
 /// worker, sends what still fails to the dead-letter store, and — with per-aggregate ordering — parks the
-/// later events of that aggregate for that handler until the dead letter is replayed or skipped.
+/// later events of that aggregate for that handler until the dead letter is replayed, skipped or purged.
 /// A failing handler never stops the pool, its siblings, or other aggregates; no work item is dropped.
 /// </summary>
-public sealed class HandlerPool : ReceiveActor, IWithTimers
+/// <remarks>
+/// <para>Parking is driven by the shared dead-letter store, so that it holds across restarts and nodes. Before it
+/// takes any work, a parking pool reads the open entries of its handlers (retrying while the store cannot be read;
+/// work waits meanwhile) and parks their aggregates; it reads them again every
+/// <see cref="HandlerPoolSettings.ParkingRefreshInterval"/> to park the aggregates of entries written elsewhere and to
+/// release the streams whose entry is gone. Every follower a pool parks is appended to the entry.</para>
+/// <para>Who runs a follower, so that none runs twice and none is lost: whoever resolves an entry (a successful
+/// replay, a skip, a purge — on any node, or the <c>dlq</c> command) takes it from the store in one step
+/// (<see cref="IDeadLetterStore.TakeAsync"/>) and owns the followers recorded on it; the store serializes appends and
+/// takes, so an append after the take is refused. On the taker's node, the followers a pool holds stay that pool's to
+/// run, in its own order (<see cref="ParkingLedger"/>); the taker runs the others. A pool on another node runs only
+/// the followers the entry did not record (refused, or the store failed), once it learns at a refresh that the entry
+/// is gone and once its own appends to the entry have finished. Resolutions on this node are announced
+/// (<see cref="DeadLetterResolved"/>), so its pools release at once.</para>
+/// </remarks>
+public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly HandlerPoolSettings _settings;
     private readonly HandlerPoolDependencies _deps;
@@ -55,13 +77,20 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     private readonly Dictionary<long, RequestProgress> _requests = new();
     private readonly Dictionary<OrderingKey, ParkedStream> _parked = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ParkingLedger _ledger = ParkingLedger.Of(Context.System);
     private int _running;
     private int _retrying;
 
-    // Dead letters being replayed, and those this pool already replayed or skipped: a second replay (or a skip) of
-    // the same entry must not run the handler's effect again while the first is running or after it succeeded.
+    // Dead letters this pool is replaying or taking, and those known to be resolved (here, by another pool of the
+    // node, or found gone from the store): a second replay (or a skip) of the same entry must not run the handler's
+    // effect again while the first is running or after it succeeded, and a resolved entry never parks again.
     private readonly HashSet<long> _replaying = new();
     private readonly HashSet<long> _resolved = new();
+
+    // Raised whenever a parked stream learns its entry's id, and when a refresh starts: a refresh judges only the
+    // streams whose id was known before it read the store.
+    private long _epoch;
+    private bool _refreshing;
 
     /// <summary>Creates the pool.</summary>
     public HandlerPool(HandlerPoolSettings settings, HandlerPoolDependencies dependencies)
@@ -75,6 +104,73 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
             _idle.Push(Context.ActorOf(HandlerWorker.Props(dependencies.Scopes, dependencies.InvocationFilter), $"worker-{i + 1}"));
         }
 
+        if (settings.ParksFollowers)
+        {
+            Become(Loading);
+        }
+        else
+        {
+            Ready();
+        }
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
+    public IStash Stash { get; set; } = null!;
+
+    /// <summary>Props of the pool.</summary>
+    public static Props Props(HandlerPoolSettings settings, HandlerPoolDependencies dependencies) =>
+        Akka.Actor.Props.Create(() => new HandlerPool(settings, dependencies));
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetterResolved));
+        if (_settings.ParksFollowers)
+        {
+            RefreshOpenEntries();
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        foreach (var id in _parked.Values.Select(p => p.DeadLetterId).OfType<long>())
+        {
+            _ledger.Release(id, Self); // a take on this node must not leave followers to a pool that is gone
+        }
+    }
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(_ => Directive.Resume); // workers catch handler errors themselves
+
+    /// <summary>Until the open dead letters of its handlers are read, the pool keeps every message for later.</summary>
+    private void Loading()
+    {
+        Receive<OpenEntriesRead>(read =>
+        {
+            Refreshed(read);
+            Timers.StartPeriodicTimer(nameof(RefreshOpenEntries), new RefreshDue(), _settings.ParkingRefreshInterval);
+            Become(Ready);
+            Stash.UnstashAll();
+        });
+        Receive<OpenEntriesFailed>(failed =>
+        {
+            _refreshing = false;
+            var delay = TimeSpan.FromTicks(Math.Min(_settings.ParkingRefreshInterval.Ticks, TimeSpan.FromSeconds(1).Ticks));
+            _log.Error(failed.Error, "Could not read the open dead letters of this pool's handlers; work waits, retrying in {0} ms", (int)delay.TotalMilliseconds);
+            Timers.StartSingleTimer(nameof(RefreshOpenEntries), new RefreshDue(), delay);
+        });
+        Receive<RefreshDue>(_ => RefreshOpenEntries());
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Ready()
+    {
         Receive<EnqueueWork>(Enqueue);
         Receive<WorkDone>(Done);
         Receive<RetryDue>(due =>
@@ -86,38 +182,26 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         Receive<DeadLetterWritten>(Written);
         Receive<DeadLetterWriteFailed>(WriteFailed);
         Receive<RetryDeadLetterWrite>(retry => WriteDeadLetter(retry.Failed.Item, retry.Failed.Failure, retry.Failed.WriteAttempt + 1));
+        Receive<FollowerRecorded>(Recorded);
         Receive<ReplayDeadLetterEntry>(Replay);
         Receive<SkipDeadLetterEntry>(Skip);
-        Receive<ReleaseAllParked>(_ =>
+        Receive<DeadLetterTaken>(Taken);
+        Receive<ReleaseAllParked>(Purged);
+        Receive<DeadLetterResolved>(resolved =>
         {
-            var released = new List<WorkItem>();
-            foreach (var key in _parked.Keys.ToArray())
+            if (!resolved.Origin.Equals(Self))
             {
-                released.AddRange(Release(key));
+                ResolvedElsewhere(resolved.DeadLetterIds);
             }
-
-            Announce(null, released);
-            Schedule();
         });
-        Receive<DeadLetterResolved>(Resolved);
+        Receive<RefreshDue>(_ => RefreshOpenEntries());
+        Receive<OpenEntriesRead>(Refreshed);
+        Receive<OpenEntriesFailed>(failed =>
+        {
+            _refreshing = false;
+            _log.Warning("Could not read the open dead letters of this pool's handlers ({0}); trying again at the next refresh", failed.Error.Message);
+        });
     }
-
-    /// <inheritdoc />
-    public ITimerScheduler Timers { get; set; } = null!;
-
-    /// <summary>Props of the pool.</summary>
-    public static Props Props(HandlerPoolSettings settings, HandlerPoolDependencies dependencies) =>
-        Akka.Actor.Props.Create(() => new HandlerPool(settings, dependencies));
-
-    /// <inheritdoc />
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetterResolved));
-
-    /// <inheritdoc />
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
-
-    /// <inheritdoc />
-    protected override SupervisorStrategy SupervisorStrategy() =>
-        new OneForOneStrategy(_ => Directive.Resume); // workers catch handler errors themselves
 
     private void Enqueue(EnqueueWork work)
     {
@@ -154,13 +238,44 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
 
     private void Park(ParkedStream parked, WorkItem item)
     {
-        parked.Followers.Add(item with { RequestId = 0 });
+        var follower = new ParkedFollower(item with { RequestId = 0 });
+        parked.Followers.Add(follower);
         Finish(item, new HandlerOutcome(item.Handler.Name, item.Envelope.EventId, item.Envelope.EventType, HandlerStatus.Parked,
             $"Waiting behind dead letter {parked.DeadLetterId?.ToString() ?? "(being written)"} of {item.Envelope.StreamName}."));
-        if (parked.DeadLetterId is { } id)
+        if (parked.DeadLetterId is { } id && !parked.Gone)
         {
-            parked.AppendToStore(_deps.DeadLetters, id, item.Envelope, _log);
+            Record(parked, id, follower);
         }
+    }
+
+    /// <summary>
+    /// Holds a follower in the node's ledger and appends it to the stored entry; appends of one stream run one after
+    /// another, so they keep their order.
+    /// </summary>
+    private void Record(ParkedStream parked, long id, ParkedFollower follower)
+    {
+        _ledger.Hold(id, follower.Item.Envelope.EventId, Self);
+        var self = Self;
+        var store = _deps.DeadLetters;
+        parked.PendingAppends++;
+        parked.StoreWrites = parked.StoreWrites
+            .ContinueWith(_ => store.AddFollowerAsync(id, follower.Item.Envelope), TaskScheduler.Default).Unwrap()
+            .ContinueWith(t => self.Tell(new FollowerRecorded(parked, follower, t.IsCompletedSuccessfully && t.Result, t.Exception?.GetBaseException())),
+                TaskScheduler.Default);
+    }
+
+    private void Recorded(FollowerRecorded recorded)
+    {
+        var parked = recorded.Stream;
+        parked.PendingAppends--;
+        recorded.Follower.Recorded = recorded.Stored;
+        if (recorded.Error is { } error)
+        {
+            _log.Error(error, "Could not record parked follower {0} on dead letter {1}; it stays parked here and runs here once the dead letter is resolved",
+                recorded.Follower.Item.Envelope.EventId, parked.DeadLetterId);
+        }
+
+        TryRelease(parked);
     }
 
     private void Done(WorkDone done)
@@ -186,17 +301,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         _deps.Load.Count(succeeded: true);
         if (item.DeadLetterId is { } deadLetterId)
         {
-            _replaying.Remove(deadLetterId);
-            _resolved.Add(deadLetterId);
-            var released = Release(item.Key);
-            Announce(deadLetterId, released);
-            var requester = item.ReplayRequester;
-            _deps.DeadLetters.DeleteAsync(deadLetterId).ContinueWith(task =>
-            {
-                requester?.Tell(task.IsCompletedSuccessfully
-                    ? new DeadLetterReplayed(deadLetterId, true, released.Count, null)
-                    : new DeadLetterReplayed(deadLetterId, true, released.Count, $"handled, but removing the entry failed: {task.Exception?.GetBaseException().Message}"));
-            }, TaskScheduler.Default);
+            Take(deadLetterId, item.Handler, item.ReplayRequester, replayed: true);
         }
 
         var progress = ProgressOf(item);
@@ -245,9 +350,11 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
 
         _log.Warning("Handler {0} gave up on {1} ({2} #{3}) after {4} attempt(s): {5}. Sending it to the dead-letter store.",
             item.Handler.Name, item.Envelope.EventType, item.Envelope.StreamName, item.Envelope.SequenceNr, item.Attempt, failure);
-        if (_settings.ParksFollowers)
+
+        // An item that was already running when its key parked behind another dead letter leaves the followers there.
+        if (_settings.ParksFollowers && !_parked.ContainsKey(item.Key))
         {
-            var parked = new ParkedStream();
+            var parked = new ParkedStream(item.Key);
             _parked[item.Key] = parked;
             foreach (var follower in _queue.TakePending(item.Key))
             {
@@ -273,10 +380,17 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         _deps.Load.CountDeadLetter();
         if (_parked.TryGetValue(item.Key, out var parked) && parked.DeadLetterId is null)
         {
-            parked.DeadLetterId = written.Id;
-            foreach (var follower in parked.Followers)
+            Identify(parked, written.Id);
+            if (_resolved.Contains(written.Id))
             {
-                parked.AppendToStore(_deps.DeadLetters, written.Id, follower.Envelope, _log);
+                EntryGone(parked);
+            }
+            else
+            {
+                foreach (var follower in parked.Followers)
+                {
+                    Record(parked, written.Id, follower);
+                }
             }
         }
 
@@ -297,14 +411,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     private void Replay(ReplayDeadLetterEntry replay)
     {
         var entry = replay.Entry;
-        var handler = _deps.Subscriptions.Find(entry.Handler);
-        if (handler is null)
-        {
-            replay.Requester.Tell(new DeadLetterOperationFailed(entry.Id, $"Handler '{entry.Handler}' is not registered on this node."));
-            return;
-        }
-
-        if (RefuseWhileBusy(entry.Id, replay.Requester))
+        if (Resolvable(entry, replay.Requester) is not { } handler)
         {
             return;
         }
@@ -313,8 +420,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
         {
             Attempt = entry.Attempts + 1, RetryBase = entry.Attempts, FirstFailureAt = entry.FirstFailureAt, DeadLetterId = entry.Id, ReplayRequester = replay.Requester,
         };
-        _replaying.Add(entry.Id);
-        EnsureParked(item.Key, entry);
+        ParkBehind(item.Key, entry.Id);
         _retryReady.Enqueue(item);
         Schedule();
     }
@@ -322,112 +428,233 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     private void Skip(SkipDeadLetterEntry skip)
     {
         var entry = skip.Entry;
-        if (RefuseWhileBusy(entry.Id, skip.Requester))
+        if (Resolvable(entry, skip.Requester) is not { } handler)
         {
             return;
         }
 
-        _resolved.Add(entry.Id);
-        var handler = _deps.Subscriptions.Find(entry.Handler);
-        var released = 0;
-        if (handler is not null)
-        {
-            var key = new WorkItem(0, entry.Envelope, handler, 0).Key;
-            EnsureParked(key, entry);
-            var followers = Release(key);
-            Announce(entry.Id, followers);
-            released = followers.Count;
-        }
-
-        var requester = skip.Requester;
-        _deps.DeadLetters.DeleteAsync(entry.Id).ContinueWith(task => requester.Tell(task.IsCompletedSuccessfully
-            ? new DeadLetterSkipped(entry.Id, released)
-            : new DeadLetterOperationFailed(entry.Id, $"Removing the entry failed: {task.Exception?.GetBaseException().Message}")), TaskScheduler.Default);
-        Schedule();
+        ParkBehind(new WorkItem(0, entry.Envelope, handler, 0).Key, entry.Id);
+        Take(entry.Id, handler, skip.Requester, replayed: false);
     }
 
-    /// <summary>Answers <see cref="DeadLetterOperationFailed"/> when the entry is being replayed or was already resolved here.</summary>
-    private bool RefuseWhileBusy(long id, IActorRef requester)
+    /// <summary>
+    /// The entry's handler when this pool may replay or skip it now (and marks it as being resolved); otherwise answers
+    /// <see cref="DeadLetterOperationFailed"/>: the handler is not registered here (nobody here could run the entry's
+    /// followers), or the entry is being replayed or was already resolved here.
+    /// </summary>
+    private HandlerDescriptor? Resolvable(DeadLetter entry, IActorRef requester)
     {
-        var reason = _replaying.Contains(id) ? $"Dead letter {id} is being replayed; wait for that replay's result."
-            : _resolved.Contains(id) ? $"Dead letter {id} was already replayed or skipped."
+        var handler = _deps.Subscriptions.Find(entry.Handler);
+        var reason = handler is null ? $"Handler '{entry.Handler}' is not registered on this node."
+            : _replaying.Contains(entry.Id) ? $"Dead letter {entry.Id} is being replayed; wait for that replay's result."
+            : _resolved.Contains(entry.Id) ? $"Dead letter {entry.Id} was already replayed or skipped."
             : null;
         if (reason is not null)
         {
-            requester.Tell(new DeadLetterOperationFailed(id, reason));
+            requester.Tell(new DeadLetterOperationFailed(entry.Id, reason));
+            return null;
         }
 
-        return reason is not null;
+        _replaying.Add(entry.Id);
+        return handler;
     }
 
-    /// <summary>After a restart the parked stream exists only in the store: rebuild it from the entry.</summary>
-    private void EnsureParked(OrderingKey key, ActorEvents.Messages.DeadLetter entry)
+    /// <summary>Takes a replayed or skipped entry from the store: its recorded followers are this pool's to run.</summary>
+    private void Take(long id, HandlerDescriptor handler, IActorRef? requester, bool replayed) =>
+        _deps.DeadLetters.TakeAsync(id).PipeTo(Self,
+            success: entry => new DeadLetterTaken(id, handler, requester, replayed, entry, null),
+            failure: error => new DeadLetterTaken(id, handler, requester, replayed, null, error));
+
+    private void Taken(DeadLetterTaken taken)
+    {
+        var id = taken.Id;
+        _replaying.Remove(id);
+        if (taken.Error is { } error)
+        {
+            // The entry stays, and its followers stay parked: skipping it later releases them.
+            var message = $"removing the entry failed: {error.GetBaseException().Message}";
+            taken.Requester?.Tell(taken.Replayed
+                ? new DeadLetterReplayed(id, true, 0, $"handled, but {message}; skip it to release its parked followers")
+                : new DeadLetterOperationFailed(id, $"Skipping failed, {message}"));
+            return;
+        }
+
+        if (taken.Entry is null && !taken.Replayed)
+        {
+            taken.Requester?.Tell(new DeadLetterOperationFailed(id, $"There is no dead letter with id {id}."));
+            return;
+        }
+
+        var recorded = taken.Entry?.ParkedFollowers ?? [];
+        TakeOver(id, recorded, taken.Handler);
+        var recordedIds = recorded.Select(f => f.EventId).ToHashSet();
+        var released = recorded.Count + _parked.Values.Where(p => p.DeadLetterId == id)
+            .Sum(p => p.Followers.Count(f => !recordedIds.Contains(f.Item.Envelope.EventId)));
+        Resolve([id]);
+        Announce([id]);
+        taken.Requester?.Tell(taken.Replayed
+            ? new DeadLetterReplayed(id, true, released, taken.Entry is null ? "handled, but the entry had already been removed elsewhere" : null)
+            : new DeadLetterSkipped(id, released));
+        Schedule();
+    }
+
+    /// <summary>Every dead letter of this pool's handlers was purged (taken): run their recorded followers, release the rest.</summary>
+    private void Purged(ReleaseAllParked purge)
+    {
+        foreach (var entry in purge.Purged)
+        {
+            if (_deps.Subscriptions.Find(entry.Handler) is { } handler)
+            {
+                TakeOver(entry.Id, entry.ParkedFollowers, handler);
+            }
+            else if (entry.ParkedFollowers.Count > 0)
+            {
+                _log.Warning("Purged dead letter {0} of handler {1}, which is not registered here: its {2} parked follower(s) are not run",
+                    entry.Id, entry.Handler, entry.ParkedFollowers.Count);
+            }
+        }
+
+        var ids = purge.Purged.Select(e => e.Id).ToArray();
+        Resolve(ids);
+        Announce(ids);
+        Schedule();
+    }
+
+    /// <summary>
+    /// This pool took an entry: queues, in the entry's order, its recorded followers that no other pool of this node
+    /// holds (this pool's own included); its own stream behind the entry will add only what the entry did not record.
+    /// </summary>
+    private void TakeOver(long deadLetterId, IReadOnlyList<EventEnvelope> recorded, HandlerDescriptor handler)
+    {
+        foreach (var parked in _parked.Values.Where(p => p.DeadLetterId == deadLetterId))
+        {
+            parked.TakenBySelf = true;
+        }
+
+        foreach (var follower in _ledger.TakeHere(deadLetterId, recorded, Self))
+        {
+            _queue.Enqueue(new WorkItem(0, follower, handler, 0), urgent: false);
+        }
+    }
+
+    /// <summary>Another pool of this node resolved these dead letters.</summary>
+    private void ResolvedElsewhere(IEnumerable<long> ids)
+    {
+        Resolve(ids);
+        Schedule();
+    }
+
+    /// <summary>The entries are gone from the store: the streams parked behind them release what they hold that was not recorded.</summary>
+    private void Resolve(IEnumerable<long> ids)
+    {
+        var gone = ids.ToHashSet();
+        _resolved.UnionWith(gone);
+        foreach (var parked in _parked.Values.Where(p => p.DeadLetterId is { } id && gone.Contains(id)).ToArray())
+        {
+            EntryGone(parked);
+        }
+    }
+
+    private void EntryGone(ParkedStream parked)
+    {
+        parked.Gone = true;
+        TryRelease(parked);
+    }
+
+    /// <summary>
+    /// Once its entry is gone and its appends have finished, a stream leaves the parked set and its followers go back to
+    /// the queue, in order: all of them when another pool of this node took the entry, else those the entry did not
+    /// record (the recorded ones are run by whoever took it).
+    /// </summary>
+    private void TryRelease(ParkedStream parked)
+    {
+        if (!parked.Gone || parked.PendingAppends > 0 || !_parked.Remove(parked.Key, out var current))
+        {
+            return;
+        }
+
+        if (!ReferenceEquals(current, parked))
+        {
+            _parked[parked.Key] = current;
+            return;
+        }
+
+        var leftToUs = _ledger.Release(parked.DeadLetterId!.Value, Self) && !parked.TakenBySelf;
+        foreach (var follower in parked.Followers.Where(f => leftToUs || !f.Recorded))
+        {
+            _queue.Enqueue(follower.Item, urgent: false);
+        }
+
+        Schedule();
+    }
+
+    /// <summary>Parks a key behind an open dead letter, with the items waiting under it (unless it is parked already).</summary>
+    private void ParkBehind(OrderingKey key, long deadLetterId)
     {
         if (!_settings.ParksFollowers || _parked.ContainsKey(key))
         {
             return;
         }
 
-        var parked = new ParkedStream { DeadLetterId = entry.Id };
-        var handler = _deps.Subscriptions.Find(entry.Handler)!;
-        parked.Followers.AddRange(entry.ParkedFollowers.Select(envelope => new WorkItem(0, envelope, handler, 0)));
+        var parked = new ParkedStream(key);
+        Identify(parked, deadLetterId);
+        _parked[key] = parked;
         foreach (var waiting in _queue.TakePending(key))
         {
             Park(parked, waiting);
         }
-
-        _parked[key] = parked;
     }
 
-    /// <summary>Un-parks a key: its followers go back to the queue, in order. Returns them.</summary>
-    private IReadOnlyList<WorkItem> Release(OrderingKey key)
+    private void Identify(ParkedStream parked, long deadLetterId)
     {
-        if (!_parked.Remove(key, out var parked))
-        {
-            return [];
-        }
-
-        foreach (var follower in parked.Followers)
-        {
-            _queue.Enqueue(follower, urgent: false);
-        }
-
-        return parked.Followers;
+        parked.DeadLetterId = deadLetterId;
+        parked.KnownSince = ++_epoch;
     }
 
-    /// <summary>
-    /// Tells the node's other pools that a dead letter was resolved here (replayed, skipped; null id: purged), with
-    /// the followers this pool released for it. A dead letter written by the streaming pool is replayed and skipped
-    /// through the request pool (the office's), which runs the followers recorded in the entry: the pool that parked
-    /// them must release its own parked stream too, without running those a second time.
-    /// </summary>
-    private void Announce(long? deadLetterId, IEnumerable<WorkItem> released) =>
-        Context.System.EventStream.Publish(new DeadLetterResolved(Self, deadLetterId,
-            released.Select(f => (f.Handler.Name, f.Envelope.EventId)).ToHashSet()));
-
-    /// <summary>Another pool of this node resolved a dead letter: release the matching parked streams here.</summary>
-    private void Resolved(DeadLetterResolved resolved)
+    private void RefreshOpenEntries()
     {
-        if (resolved.Origin.Equals(Self))
+        if (_refreshing)
         {
             return;
         }
 
-        foreach (var (key, parked) in _parked.ToArray())
-        {
-            if (resolved.DeadLetterId is { } id && parked.DeadLetterId != id)
-            {
-                continue;
-            }
+        _refreshing = true;
+        var since = ++_epoch;
+        _deps.DeadLetters.OpenKeysAsync(_policies.Keys.ToArray()).PipeTo(Self,
+            success: keys => new OpenEntriesRead(since, keys),
+            failure: error => new OpenEntriesFailed(error));
+    }
 
-            _parked.Remove(key);
-            foreach (var follower in parked.Followers.Where(f => !resolved.Released.Contains((f.Handler.Name, f.Envelope.EventId))))
-            {
-                _queue.Enqueue(follower, urgent: false);
-            }
+    /// <summary>
+    /// The store's open entries of this pool's handlers: streams whose entry is gone (and was known before the read)
+    /// are released; aggregates with an entry this pool does not park yet are parked (the oldest entry of a key wins).
+    /// </summary>
+    private void Refreshed(OpenEntriesRead read)
+    {
+        _refreshing = false;
+        var open = read.Entries.Select(e => e.Id).ToHashSet();
+        var gone = _parked.Values
+            .Where(p => p.DeadLetterId is { } id && p.KnownSince < read.Since && !open.Contains(id) && !_replaying.Contains(id))
+            .Select(p => p.DeadLetterId!.Value).ToArray();
+        Resolve(gone);
+        foreach (var entry in read.Entries.Where(e => !_resolved.Contains(e.Id)))
+        {
+            ParkBehind(new OrderingKey(entry.Handler, entry.AggregateType, entry.AggregateId), entry.Id);
         }
 
         Schedule();
+    }
+
+    /// <summary>
+    /// Tells the node's other pools that dead letters were resolved here (replayed, skipped or purged): the streams they
+    /// parked behind them release at once, without waiting for their next refresh.
+    /// </summary>
+    private void Announce(IReadOnlyCollection<long> deadLetterIds)
+    {
+        if (deadLetterIds.Count > 0)
+        {
+            Context.System.EventStream.Publish(new DeadLetterResolved(Self, deadLetterIds));
+        }
     }
 
     private void FollowUp(WorkItem parent, IEvent followUp, RequestProgress? progress, List<WorkItem> items)
@@ -516,25 +743,37 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     }
 
     /// <summary>The later events of one aggregate for one handler, waiting behind a dead letter.</summary>
-    private sealed class ParkedStream
+    private sealed class ParkedStream(OrderingKey key)
     {
-        private Task _storeWrites = Task.CompletedTask;
+        public OrderingKey Key { get; } = key;
 
+        /// <summary>Null while the dead letter is being written.</summary>
         public long? DeadLetterId { get; set; }
 
-        public List<WorkItem> Followers { get; } = [];
+        /// <summary>The pool's epoch when <see cref="DeadLetterId"/> became known.</summary>
+        public long KnownSince { get; set; }
 
-        /// <summary>Appends a follower to the stored entry; appends run one after another so none is lost.</summary>
-        public void AppendToStore(IDeadLetterStore store, long id, EventEnvelope follower, ILoggingAdapter log) =>
-            _storeWrites = _storeWrites.ContinueWith(
-                _ => store.AddFollowerAsync(id, follower).ContinueWith(t =>
-                {
-                    if (t.IsFaulted)
-                    {
-                        log.Error(t.Exception, "Could not record parked follower {0} on dead letter {1}; it is still parked in memory", follower.EventId, id);
-                    }
-                }, TaskScheduler.Default),
-                TaskScheduler.Default).Unwrap();
+        public List<ParkedFollower> Followers { get; } = [];
+
+        /// <summary>Appends to the entry not answered yet.</summary>
+        public int PendingAppends { get; set; }
+
+        /// <summary>The entry was resolved: release once the appends are answered.</summary>
+        public bool Gone { get; set; }
+
+        /// <summary>This pool took the entry, and runs its recorded followers from there.</summary>
+        public bool TakenBySelf { get; set; }
+
+        /// <summary>The appends, one after another, so that the entry keeps the followers' order.</summary>
+        public Task StoreWrites { get; set; } = Task.CompletedTask;
+    }
+
+    /// <summary>A parked item, and whether it was recorded on the entry (then whoever takes the entry runs it).</summary>
+    private sealed class ParkedFollower(WorkItem item)
+    {
+        public WorkItem Item { get; } = item;
+
+        public bool Recorded { get; set; }
     }
 
     private sealed record RetryDue(WorkItem Item);
@@ -548,6 +787,16 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers
     private sealed record DeadLetterWriteFailed(WorkItem Item, HandlerFailure Failure, Exception Error, int WriteAttempt);
 
     private sealed record RetryDeadLetterWrite(DeadLetterWriteFailed Failed);
+
+    private sealed record FollowerRecorded(ParkedStream Stream, ParkedFollower Follower, bool Stored, Exception? Error);
+
+    private sealed record DeadLetterTaken(long Id, HandlerDescriptor Handler, IActorRef? Requester, bool Replayed, DeadLetter? Entry, Exception? Error);
+
+    private sealed record RefreshDue;
+
+    private sealed record OpenEntriesRead(long Since, IReadOnlyList<DeadLetterKey> Entries);
+
+    private sealed record OpenEntriesFailed(Exception Error);
 }
 
 /// <summary>

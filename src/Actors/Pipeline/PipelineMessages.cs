@@ -181,15 +181,16 @@ public sealed record ReplayDeadLetterEntry(DeadLetter Entry, IActorRef Requester
 /// <param name="Requester">Who gets <see cref="DeadLetterSkipped"/>.</param>
 public sealed record SkipDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
 
-/// <summary>Office → pool: every dead letter was purged; release every parked stream.</summary>
-public sealed record ReleaseAllParked;
+/// <summary>Office → pool: every dead letter was purged; run the followers recorded on those of this pool's handlers, release the rest.</summary>
+/// <param name="Purged">The purged entries (taken from the store), with their recorded followers.</param>
+public sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
 
 /// <summary>
-/// Pool → the node's other pools (on the event stream): a dead letter was replayed successfully or skipped
-/// (<paramref name="DeadLetterId"/>), or every one was purged (null). Pools release their parked streams behind it,
-/// except the followers the announcing pool already released.
+/// Pool → the node's other pools (on the event stream): dead letters were resolved (replayed successfully, skipped or
+/// purged) and taken from the store by <paramref name="Origin"/>, which runs their recorded followers. Pools release
+/// their streams parked behind them at once (rather than at their next refresh), running only the followers that were
+/// not recorded on the entry.
 /// </summary>
 /// <param name="Origin">The announcing pool.</param>
-/// <param name="DeadLetterId">The resolved dead letter; null for all of them.</param>
-/// <param name="Released">(handler, event id) of the followers the announcing pool released.</param>
-public sealed record DeadLetterResolved(IActorRef Origin, long? DeadLetterId, IReadOnlySet<(string Handler, string EventId)> Released);
+/// <param name="DeadLetterIds">The resolved dead letters.</param>
+public sealed record DeadLetterResolved(IActorRef Origin, IReadOnlyCollection<long> DeadLetterIds);

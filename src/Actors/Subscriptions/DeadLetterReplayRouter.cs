@@ -7,8 +7,9 @@ namespace ActorEvents.Actors.Subscriptions;
 /// <summary>
 /// Stands in for the pool behind the dead-letter office: a replay or skip of a handler that takes events in the request
 /// goes to the request pool, one of a durable-only handler to the node's durable replay pool (built from the durable
-/// handlers, with the processed-event guard), and a purge to both. A pool that resolves a dead letter announces it on
-/// the event stream, so the subscription pool that parked the followers on this node releases them.
+/// handlers, with the processed-event guard), and a purge to both, each with the purged entries of its handlers. A pool
+/// that resolves a dead letter announces it on the event stream, so the subscription pool that parked the followers on
+/// this node releases them.
 /// </summary>
 public sealed class DeadLetterReplayRouter : ReceiveActor
 {
@@ -25,8 +26,9 @@ public sealed class DeadLetterReplayRouter : ReceiveActor
         Receive<SkipDeadLetterEntry>(skip => PoolOf(skip.Entry.Handler).Forward(skip));
         Receive<ReleaseAllParked>(release =>
         {
-            requestPool.Forward(release);
-            durablePool.Forward(release);
+            var byPool = release.Purged.ToLookup(entry => PoolOf(entry.Handler));
+            requestPool.Forward(new ReleaseAllParked(byPool[requestPool].ToArray()));
+            durablePool.Forward(new ReleaseAllParked(byPool[durablePool].ToArray()));
         });
     }
 

@@ -137,8 +137,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         if (_definition.Kind == SubscriptionKind.Handlers)
         {
             var pipeline = _runtime.Pipeline;
-            var settings = new HandlerPoolSettings(_profile.MaxConcurrentHandlers, _profile.MaxConcurrentHandlers > 1, pipeline.Ordering,
-                pipeline.MaxFollowUpDepth, _node, pipeline.Retry);
+            var settings = HandlerPoolSettings.Of(pipeline, _profile.MaxConcurrentHandlers, _profile.MaxConcurrentHandlers > 1, _node);
             _pool = Context.ActorOf(HandlerPool.Props(settings,
                 new HandlerPoolDependencies(_definition.Handlers, _runtime.Types, new HandlerPoolLoad(), _runtime.Scopes, _runtime.DeadLetters, _runtime.Guard)), "handlers");
         }

@@ -67,9 +67,9 @@ public sealed class DeadLetterOffice : ReceiveActor
         });
         Receive<PurgeDeadLetters>(_ => Answer(async () =>
         {
-            var removed = await _store.PurgeAsync();
-            _pool.Tell(new ReleaseAllParked());
-            return new DeadLettersPurged(removed);
+            var purged = await _store.PurgeAsync();
+            _pool.Tell(new ReleaseAllParked(purged));
+            return new DeadLettersPurged(purged.Count);
         }, null));
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using ActorEvents.Actors.Configuration;
@@ -44,8 +43,13 @@ public interface IDeadLetterStore
     /// <summary>Adds an entry and returns its id.</summary>
     Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default);
 
-    /// <summary>Appends a parked follower to an entry.</summary>
-    Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Records a parked follower on an entry (once: a follower already recorded is not added again). Returns false when
+    /// there is no such entry — it was replayed, skipped or purged — and the follower was not recorded: whoever parked
+    /// it must run it. Appends and <see cref="TakeAsync"/> of one entry are serialized, so a follower is either in the
+    /// taken entry or refused, never both and never neither.
+    /// </summary>
+    Task<bool> AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default);
 
     /// <summary>Records another failed attempt.</summary>
     Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default);
@@ -56,12 +60,26 @@ public interface IDeadLetterStore
     /// <summary>One entry, or null.</summary>
     Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes an entry; false when there was none.</summary>
-    Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Removes an entry and returns it as it was when removed, with every follower recorded up to that moment (null when
+    /// there was none). Whoever takes an entry owns its recorded followers and runs them; a follower appended later is
+    /// refused (<see cref="AddFollowerAsync"/> returns false), so the pool that parked it runs it.
+    /// </summary>
+    Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes every entry; returns how many.</summary>
-    Task<int> PurgeAsync(CancellationToken cancellationToken = default);
+    /// <summary>Takes every entry (as <see cref="TakeAsync"/> does, one by one) and returns them, oldest first.</summary>
+    Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The open entries of the given handlers, as keys only (no envelopes), oldest first.</summary>
+    Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Which (handler, aggregate) an open dead letter holds back.</summary>
+/// <param name="Id">The entry's id.</param>
+/// <param name="Handler">Handler name.</param>
+/// <param name="AggregateType">Aggregate type of the dead-lettered event.</param>
+/// <param name="AggregateId">Aggregate id of the dead-lettered event.</param>
+public sealed record DeadLetterKey(long Id, string Handler, string AggregateType, string AggregateId);
 
 /// <summary>Creates the store that matches the persistence provider.</summary>
 public static class DeadLetterStores
@@ -126,22 +144,27 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     }
 
     /// <inheritdoc />
-    public async Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default)
+    public async Task<bool> AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default)
     {
         await using var db = new DataConnection(_options);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var row = await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
-        if (row is null)
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { } row)
         {
-            return;
+            return false;
         }
 
         var followers = Followers(row);
+        if (followers.Any(f => f.EventId == follower.EventId))
+        {
+            return true;
+        }
+
         followers.Add(follower);
         await db.GetTable<DeadLetterRow>().Where(r => r.Id == id)
             .Set(r => r.ParkedFollowers, JsonSerializer.Serialize(followers, _json))
             .UpdateAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <inheritdoc />
@@ -190,17 +213,61 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default)
+    public async Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default)
     {
         await using var db = new DataConnection(_options);
-        return await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false) > 0;
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { } row)
+        {
+            return null;
+        }
+
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return ToDeadLetter(row);
     }
 
     /// <inheritdoc />
-    public async Task<int> PurgeAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default)
     {
+        List<long> ids;
+        await using (var db = new DataConnection(_options))
+        {
+            ids = await db.GetTable<DeadLetterRow>().OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var taken = new List<DeadLetter>();
+        foreach (var id in ids)
+        {
+            if (await TakeAsync(id, cancellationToken).ConfigureAwait(false) is { } entry)
+            {
+                taken.Add(entry);
+            }
+        }
+
+        return taken;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        var names = handlers.ToArray();
         await using var db = new DataConnection(_options);
-        return await db.GetTable<DeadLetterRow>().DeleteAsync(cancellationToken).ConfigureAwait(false);
+        return await db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler)).OrderBy(r => r.Id)
+            .Select(r => new DeadLetterKey(r.Id, r.Handler, r.AggregateType, r.AggregateId))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Locks an entry's row for the rest of the transaction and reads it (null: no such entry). The no-op update takes
+    /// the row lock on PostgreSQL — a concurrent append or take waits, then reads what this one committed — and the
+    /// write lock on SQLite; so appends are never lost to each other and an append never lands in a taken entry.
+    /// </summary>
+    private static async Task<DeadLetterRow?> LockAsync(DataConnection db, long id, CancellationToken cancellationToken)
+    {
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).Set(r => r.Attempts, r => r.Attempts)
+            .UpdateAsync(cancellationToken).ConfigureAwait(false);
+        return await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
     }
 
     private List<EventEnvelope> Followers(DeadLetterRow row) =>
@@ -271,7 +338,8 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
 /// <summary>Dead letters in memory (the in-memory persistence provider): nothing survives the process.</summary>
 public sealed class InMemoryDeadLetterStore : IDeadLetterStore
 {
-    private readonly ConcurrentDictionary<long, DeadLetter> _entries = new();
+    private readonly object _gate = new();
+    private readonly SortedDictionary<long, DeadLetter> _entries = new();
     private long _nextId;
 
     /// <inheritdoc />
@@ -280,53 +348,100 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
     /// <inheritdoc />
     public Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
     {
-        var id = Interlocked.Increment(ref _nextId);
-        _entries[id] = new DeadLetter(id, entry.Handler, entry.Envelope, entry.Error.ErrorType, entry.Error.Message, entry.Error.StackTrace,
-            entry.Attempts, entry.FirstFailureAt, DateTimeOffset.UtcNow, []);
-        return Task.FromResult(id);
+        lock (_gate)
+        {
+            var id = ++_nextId;
+            _entries[id] = new DeadLetter(id, entry.Handler, entry.Envelope, entry.Error.ErrorType, entry.Error.Message, entry.Error.StackTrace,
+                entry.Attempts, entry.FirstFailureAt, DateTimeOffset.UtcNow, []);
+            return Task.FromResult(id);
+        }
     }
 
     /// <inheritdoc />
-    public Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default)
+    public Task<bool> AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default)
     {
-        _entries.AddOrUpdate(id, _ => throw new KeyNotFoundException(), (_, e) => e with { ParkedFollowers = [.. e.ParkedFollowers, follower] });
-        return Task.CompletedTask;
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(id, out var entry))
+            {
+                return Task.FromResult(false);
+            }
+
+            if (entry.ParkedFollowers.All(f => f.EventId != follower.EventId))
+            {
+                _entries[id] = entry with { ParkedFollowers = [.. entry.ParkedFollowers, follower] };
+            }
+
+            return Task.FromResult(true);
+        }
     }
 
     /// <inheritdoc />
     public Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default)
     {
-        if (_entries.TryGetValue(id, out var entry))
+        lock (_gate)
         {
-            _entries[id] = entry with
+            if (_entries.TryGetValue(id, out var entry))
             {
-                Attempts = attempts, ErrorType = error.ErrorType, ErrorMessage = error.Message, StackTrace = error.StackTrace, LastFailureAt = DateTimeOffset.UtcNow,
-            };
-        }
+                _entries[id] = entry with
+                {
+                    Attempts = attempts, ErrorType = error.ErrorType, ErrorMessage = error.Message, StackTrace = error.StackTrace, LastFailureAt = DateTimeOffset.UtcNow,
+                };
+            }
 
-        return Task.CompletedTask;
+            return Task.CompletedTask;
+        }
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<DeadLetter>>(_entries.Values
-            .Where(e => (filter.Handler is null || e.Handler == filter.Handler)
-                        && (filter.EventType is null || e.Envelope.EventType == filter.EventType)
-                        && (filter.AggregateId is null || e.Envelope.AggregateId == filter.AggregateId))
-            .OrderBy(e => e.Id).Take(filter.Limit).ToArray());
-
-    /// <inheritdoc />
-    public Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_entries.TryGetValue(id, out var entry) ? entry : null);
-
-    /// <inheritdoc />
-    public Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default) => Task.FromResult(_entries.TryRemove(id, out _));
-
-    /// <inheritdoc />
-    public Task<int> PurgeAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
     {
-        var count = _entries.Count;
-        _entries.Clear();
-        return Task.FromResult(count);
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<DeadLetter>>(_entries.Values
+                .Where(e => (filter.Handler is null || e.Handler == filter.Handler)
+                            && (filter.EventType is null || e.Envelope.EventType == filter.EventType)
+                            && (filter.AggregateId is null || e.Envelope.AggregateId == filter.AggregateId))
+                .Take(filter.Limit).ToArray());
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_entries.GetValueOrDefault(id));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_entries.Remove(id, out var entry) ? entry : null);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var all = _entries.Values.ToArray();
+            _entries.Clear();
+            return Task.FromResult<IReadOnlyList<DeadLetter>>(all);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<DeadLetterKey>>(_entries.Values.Where(e => handlers.Contains(e.Handler))
+                .Select(e => new DeadLetterKey(e.Id, e.Handler, e.Envelope.AggregateType, e.Envelope.AggregateId)).ToArray());
+        }
     }
 }

@@ -56,10 +56,7 @@ public sealed class DurableDeadLetterStoreTests
         Assert.Equal(0, database.Scalar("SELECT COUNT(*) FROM ae_dead_letters"));
     }
 
-    [Fact(Skip = "GAP (src/Actors/Pipeline/HandlerPool.cs): parked streams live only in the pool's memory. After a restart a new event of an "
-                 + "aggregate with a dead letter is handled at once, ahead of the dead-lettered event and its recorded followers (they run later, "
-                 + "on replay). Restoring parked streams at start-up needs the entry to name the node and pool that parked it: the table is "
-                 + "shared by every node, and a pool that restored another node's entry would never hear of its replay and park forever.")]
+    [Fact]
     public async Task Should_keep_parking_an_aggregates_new_events_after_a_restart_until_its_dead_letter_is_resolved()
     {
         using var database = new TempSqliteDatabase();

@@ -12,9 +12,6 @@ public sealed class ParkingTests
 {
     private const string Faulty = nameof(FaultyHandler);
 
-    private static HandlerStatus[] StatusesInOrder(CommandAccepted accepted) =>
-        accepted.Events.Select(e => Assert.Single(accepted.HandlerOutcomes, o => o.EventId == e.EventId).Status).ToArray();
-
     [Fact]
     public async Task Should_park_the_later_events_of_a_dead_lettered_aggregate_and_run_them_in_order_after_a_successful_replay()
     {
@@ -22,15 +19,7 @@ public sealed class ParkingTests
         await using var _ = host;
         faults.FailWhen((_, e) => e is { AggregateId: "park-a", SequenceNr: 2 } ? new PermanentHandlerException("event 2 of A is bad") : null);
 
-        var sendA = host.SendAsync(new Emit("park-a", 5));
-        var sendB = host.SendAsync(new Emit("park-b", 5));
-        var a = Assert.IsType<CommandAccepted>(await sendA);
-        var b = Assert.IsType<CommandAccepted>(await sendB);
-
-        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(a));
-        Assert.All(StatusesInOrder(b), s => Assert.Equal(HandlerStatus.Succeeded, s));
-        Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(Faulty, "park-b"));
-        Assert.Equal([1L], probe.Handled(Faulty, "park-a"));
+        var a = await host.SendParkingScenarioAsync(probe, "park-a", "park-b");
 
         var entry = Assert.Single(await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 3, "A's 3..5 are recorded as parked"));
         Assert.Equal(a.Events[1].EventId, entry.Envelope.EventId);
@@ -38,7 +27,7 @@ public sealed class ParkingTests
 
         // Events of A that arrive later park behind it too.
         var later = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("park-a", 2)));
-        Assert.Equal([HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(later));
+        Assert.Equal([HandlerStatus.Parked, HandlerStatus.Parked], later.StatusesInOrder());
         await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 5, "A's 6 and 7 are recorded as parked");
         await Task.Delay(100);
         Assert.Equal([1L], probe.Handled(Faulty, "park-a"));
@@ -53,7 +42,7 @@ public sealed class ParkingTests
 
         // A is not parked any more.
         var next = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("park-a", 1)));
-        Assert.Equal([HandlerStatus.Succeeded], StatusesInOrder(next));
+        Assert.Equal([HandlerStatus.Succeeded], next.StatusesInOrder());
     }
 
     [Fact]
@@ -63,17 +52,12 @@ public sealed class ParkingTests
         await using var _ = host;
         faults.FailWhen((_, e) => e is { AggregateId: "skip-a", SequenceNr: 2 } ? new FlakyDependencyException("event 2 of A keeps failing") : null);
 
-        var sendA = host.SendAsync(new Emit("skip-a", 5));
-        var sendB = host.SendAsync(new Emit("skip-b", 5));
-        var a = Assert.IsType<CommandAccepted>(await sendA);
-        Assert.IsType<CommandAccepted>(await sendB);
+        var a = await host.SendParkingScenarioAsync(probe, "skip-a", "skip-b");
 
         // While event 2 was being retried (3 attempts) the followers did not overtake it.
         var attempts = faults.Of(a.Events[1].EventId);
         Assert.Equal(3, attempts.Count);
         Assert.DoesNotContain(faults.Invocations, i => i.Envelope.AggregateId == "skip-a" && i.Envelope.SequenceNr > 2);
-        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], StatusesInOrder(a));
-        Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(Faulty, "skip-b"));
 
         var entry = Assert.Single(await host.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 3, "A's 3..5 are recorded as parked"));
         Assert.Equal(a.Events.Skip(2).Select(e => e.EventId), entry.ParkedFollowers.Select(f => f.EventId));

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Supervision;
@@ -7,6 +8,7 @@ using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace ActorEvents.Tests.Supervision;
 
@@ -69,7 +71,14 @@ public abstract class SwitchedHandler(FaultSwitch faults, HandlerProbe probe) : 
     public async Task HandleAsync(Emitted @event, EventContext context)
     {
         var error = faults.FaultFor(context.HandlerName, context.Envelope);
+        var hold = error as HoldSignal;
+        error = hold is null ? error : null;
         faults.Invocations.Enqueue(new Invocation(context.HandlerName, context.Envelope, context.Attempt, DateTimeOffset.UtcNow, error is not null));
+        if (hold is not null)
+        {
+            await hold.Until.WaitAsync(context.CancellationToken);
+        }
+
         if (error is HangSignal)
         {
             await Task.Delay(Timeout.Infinite, context.CancellationToken);
@@ -101,40 +110,126 @@ public sealed class SecondFaultyHandler(FaultSwitch faults, HandlerProbe probe) 
 
 public sealed class ThirdFaultyHandler(FaultSwitch faults, HandlerProbe probe) : SwitchedHandler(faults, probe);
 
-/// <summary>An in-memory dead-letter store whose <see cref="AddAsync"/> throws the first <c>failures</c> times.</summary>
-public sealed class FlakyDeadLetterStore(int failures) : IDeadLetterStore
+/// <summary>A dead-letter store that passes every call to another one; derive to change a few.</summary>
+public abstract class DelegatingDeadLetterStore(IDeadLetterStore inner) : IDeadLetterStore
 {
-    private readonly InMemoryDeadLetterStore _inner = new();
+    public virtual Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
+
+    public virtual Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default) => inner.AddAsync(entry, cancellationToken);
+
+    public virtual Task<bool> AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default) =>
+        inner.AddFollowerAsync(id, follower, cancellationToken);
+
+    public virtual Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default) =>
+        inner.RecordFailureAsync(id, error, attempts, cancellationToken);
+
+    public virtual Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) =>
+        inner.ListAsync(filter, cancellationToken);
+
+    public virtual Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
+
+    public virtual Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default) => inner.TakeAsync(id, cancellationToken);
+
+    public virtual Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default) => inner.PurgeAsync(cancellationToken);
+
+    public virtual Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
+        inner.OpenKeysAsync(handlers, cancellationToken);
+}
+
+/// <summary>An in-memory dead-letter store whose <see cref="AddAsync"/> throws the first <c>failures</c> times.</summary>
+public sealed class FlakyDeadLetterStore(int failures) : DelegatingDeadLetterStore(new InMemoryDeadLetterStore())
+{
     private int _addCalls;
 
     public int AddCalls => Volatile.Read(ref _addCalls);
 
     public ConcurrentQueue<DateTimeOffset> AddCallTimes { get; } = new();
 
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
-
-    public Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
+    public override Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
     {
         AddCallTimes.Enqueue(DateTimeOffset.UtcNow);
         return Interlocked.Increment(ref _addCalls) <= failures
             ? Task.FromException<long>(new TimeoutException($"dead-letter database unreachable (call {_addCalls})"))
-            : _inner.AddAsync(entry, cancellationToken);
+            : base.AddAsync(entry, cancellationToken);
+    }
+}
+
+/// <summary>
+/// A dead-letter store (around the one the node would use) whose reads of open entries — the handler pools' start-up
+/// load and refreshes — can be made to fail, or held at a gate so that a node does not notice what other nodes resolve.
+/// </summary>
+public sealed class GatedDeadLetterStore(IDeadLetterStore inner) : DelegatingDeadLetterStore(inner)
+{
+    private volatile TaskCompletionSource _gate = Open();
+    private int _waiting;
+    private int _reading;
+    private int _failedReads;
+
+    /// <summary>The store of a node's options and domain, gated (register it before <c>AddActorEvents</c>); <paramref name="failReads"/> from the start.</summary>
+    public static void Register(IServiceCollection services, bool failReads = false) => services.AddSingleton<IDeadLetterStore>(provider => new GatedDeadLetterStore(
+        DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, provider.GetRequiredService<ActorEventsDomain>().Types))
+    {
+        FailReads = failReads,
+    });
+
+    /// <summary>The gated store of a started node.</summary>
+    public static GatedDeadLetterStore Of(ActorEventsTestHost host) => (GatedDeadLetterStore)host.Host.Services.GetRequiredService<IDeadLetterStore>();
+
+    /// <summary>While true, every read of open entries throws.</summary>
+    public bool FailReads { get; set; }
+
+    public int FailedReads => Volatile.Read(ref _failedReads);
+
+    /// <summary>Closes the gate; returns once a read waits at it and no read is under way behind it.</summary>
+    public async Task HoldReadsAsync()
+    {
+        _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await PipelineHost.WaitUntilAsync(() => Volatile.Read(ref _waiting) > 0 && Volatile.Read(ref _reading) == 0, "a read of open dead letters waits at the gate");
     }
 
-    public Task AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default) =>
-        _inner.AddFollowerAsync(id, follower, cancellationToken);
+    public void OpenGate() => _gate.TrySetResult();
 
-    public Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default) =>
-        _inner.RecordFailureAsync(id, error, attempts, cancellationToken);
+    public override async Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _gate.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
 
-    public Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) =>
-        _inner.ListAsync(filter, cancellationToken);
+        if (FailReads)
+        {
+            Interlocked.Increment(ref _failedReads);
+            throw new TimeoutException("dead-letter database unreachable");
+        }
 
-    public Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
+        Interlocked.Increment(ref _reading);
+        try
+        {
+            return await base.OpenKeysAsync(handlers, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _reading);
+        }
+    }
 
-    public Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
+    private static TaskCompletionSource Open()
+    {
+        var open = new TaskCompletionSource();
+        open.SetResult();
+        return open;
+    }
+}
 
-    public Task<int> PurgeAsync(CancellationToken cancellationToken = default) => _inner.PurgeAsync(cancellationToken);
+/// <summary>Returned by a fault to make the handler wait until <paramref name="until"/> completes, then succeed.</summary>
+public sealed class HoldSignal(Task until) : Exception("hold")
+{
+    public Task Until { get; } = until;
 }
 
 /// <summary>Starts pipeline hosts with a <see cref="FaultSwitch"/> and talks to their <see cref="DeadLetterOffice"/>.</summary>
@@ -219,4 +314,26 @@ public static class SupervisionHost
         probe.SeenBy(handler).Where(s => s.Envelope.AggregateId == aggregateId).Select(s => s.Envelope.SequenceNr).ToArray();
 
     public static CommandMetadata AfterPersist => new(ReplyMode: ReplyMode.AfterPersist);
+
+    /// <summary>
+    /// The parking scenario: sends five events to aggregate <paramref name="parked"/> (whose event 2 the caller made fail
+    /// for <see cref="FaultyHandler"/>) and five to <paramref name="flowing"/> at once; asserts that the first one's event 1
+    /// was handled, 2 dead-lettered and 3..5 parked, and that the second one's were all handled. Returns the first's result.
+    /// </summary>
+    public static async Task<CommandAccepted> SendParkingScenarioAsync(this ActorEventsTestHost host, HandlerProbe probe, string parked, string flowing)
+    {
+        var sendParked = host.SendAsync(new Emit(parked, 5));
+        var sendFlowing = host.SendAsync(new Emit(flowing, 5));
+        var accepted = Assert.IsType<CommandAccepted>(await sendParked);
+        var other = Assert.IsType<CommandAccepted>(await sendFlowing);
+        Assert.Equal([HandlerStatus.Succeeded, HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked, HandlerStatus.Parked], accepted.StatusesInOrder());
+        Assert.All(other.StatusesInOrder(), s => Assert.Equal(HandlerStatus.Succeeded, s));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], probe.Handled(nameof(FaultyHandler), flowing));
+        Assert.Equal([1L], probe.Handled(nameof(FaultyHandler), parked));
+        return accepted;
+    }
+
+    /// <summary>The status of each event's (single) handler outcome, in event order.</summary>
+    public static HandlerStatus[] StatusesInOrder(this CommandAccepted accepted) =>
+        accepted.Events.Select(e => Assert.Single(accepted.HandlerOutcomes, o => o.EventId == e.EventId).Status).ToArray();
 }
