@@ -37,6 +37,7 @@ public sealed class CliTests
     [InlineData("pipeline", "--events-per-command", "0")]
     [InlineData("pipeline", "--handlers-per-event", "9")]
     [InlineData("pipeline", "--duration", "-1")]
+    [InlineData("baseline", "--journal-writer", "Fastest")]
     [InlineData("nonsense")]
     public async Task Should_exit_with_1_on_bad_options(params string[] args) => Assert.Equal(1, await Program.Main(args));
 

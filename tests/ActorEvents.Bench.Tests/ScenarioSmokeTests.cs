@@ -112,16 +112,18 @@ public sealed class SqliteSmokeTests
     }
 
     [Fact]
-    public async Task Should_interleave_the_three_runs_and_report_both_ratios_when_comparing_on_sqlite()
+    public async Task Should_interleave_the_runs_and_report_the_ratios_with_the_writers_before_and_after_when_comparing_on_sqlite()
     {
         var report = await BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Compare, Database = BenchDatabase.Sqlite, Rounds = 2, Duration = TimeSpan.FromSeconds(0.3) });
 
         var results = ReportShape.Results(report, "compare");
-        Assert.Equal(["pipeline", "baseline", "ceiling", "pipeline", "baseline", "ceiling"],
+        Assert.Equal(["pipeline", "baseline", "ceiling", "baseline", "pipeline", "baseline", "ceiling", "baseline"],
             results.Select(r => r.GetProperty("scenario").GetString()));
-        Assert.Equal([1, 1, 1, 2, 2, 2], results.Select(r => r.GetProperty("round").GetInt32()));
+        Assert.Equal([null, null, null, "plugin writer", null, null, null, "plugin writer"],
+            results.Select(r => r.TryGetProperty("variant", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null));
+        Assert.Equal([1, 1, 1, 1, 2, 2, 2, 2], results.Select(r => r.GetProperty("round").GetInt32()));
         var ratios = ReportShape.Ratios(report);
-        foreach (var name in new[] { "pipeline/baseline", "journal/ceiling" })
+        foreach (var name in new[] { "pipeline/baseline", "journal/ceiling", "group-commit/plugin" })
         {
             var ratio = ratios.GetProperty(name);
             var min = ratio.GetProperty("min").GetDouble();

@@ -52,6 +52,11 @@ internal static class CompareScenario
                 : null;
             results.Add(pipeline);
             results.Add(baseline);
+            if (ceiling is not null)
+            {
+                results.Add(ceiling);
+            }
+
             if (pluginBaseline is not null)
             {
                 results.Add(pluginBaseline);
@@ -59,11 +64,6 @@ internal static class CompareScenario
                 {
                     groupCommitOverPlugin.Add(baseline.EventsPerSec / pluginBaseline.EventsPerSec);
                 }
-            }
-
-            if (ceiling is not null)
-            {
-                results.Add(ceiling);
             }
 
             if (baseline.EventsPerSec > 0)
