@@ -52,6 +52,12 @@ public class GroupCommitSqlJournal : SqlWriteJournal
         var layout = JournalTableLayout.From(config);
         var writerUuid = Guid.NewGuid().ToString("N");
         var sqlite = config.ProviderName.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase);
+        if (!sqlite && !config.ProviderName.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigurationException(
+                $"{nameof(GroupCommitSqlJournal)} writes SQLite and PostgreSQL; provider-name '{config.ProviderName}' needs Akka.Persistence.Sql's SqlWriteJournal.");
+        }
+
         var writers = Enumerable.Range(0, sqlite ? 1 : Math.Max(1, config.DaoConfig.Parallelism))
             .Select(IJournalRowWriter (_) => sqlite
                 ? new SqliteJournalRowWriter(config.ConnectionString, layout, writerUuid)
@@ -62,11 +68,6 @@ public class GroupCommitSqlJournal : SqlWriteJournal
             (error, count) => log.Warning(error, "A journal transaction of {0} writes failed; retrying them one by one.", count));
         _serialization = Context.System.Serialization;
         _defaultSerializer = config.DefaultSerializer;
-        if (!sqlite && !config.ProviderName.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ConfigurationException(
-                $"{nameof(GroupCommitSqlJournal)} writes SQLite and PostgreSQL; provider-name '{config.ProviderName}' needs Akka.Persistence.Sql's SqlWriteJournal.");
-        }
     }
 
     /// <inheritdoc />

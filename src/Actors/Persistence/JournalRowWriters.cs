@@ -179,7 +179,7 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
             messages[i] = row.Message;
             manifests[i] = row.Manifest;
             serializerIds[i] = row.SerializerId;
-            tagsColumn[i] = _layout.TagsColumnValue(row.Tags);
+            tagsColumn[i] = _layout.WritesTagsColumn ? _layout.TagsColumnValue(row.Tags) : string.Empty;
             foreach (var tag in row.Tags)
             {
                 tagPersistenceIds.Add(row.PersistenceId);
