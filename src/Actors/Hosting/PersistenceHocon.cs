@@ -65,6 +65,12 @@ public static class PersistenceHocon
         // PostgreSQL's schema is created up front by DatabaseSchema under an advisory lock: the plugin's own
         // initialization races when several nodes start together.
         var autoInitialize = options.AutoInitialize && options.Provider == PersistenceProviders.Sqlite ? "on" : "off";
+        // SQLite: Microsoft.Data.Sqlite begins a transaction of unspecified isolation as BEGIN IMMEDIATE, which takes the
+        // database's single write lock, so every recovery read and every read-journal poll queued behind the writers
+        // (and their busy retries sleep 150 ms). read-uncommitted makes it a deferred BEGIN: in WAL mode a reader then
+        // sees a consistent snapshot without locking anyone out (uncommitted reads exist only with a shared cache,
+        // which is not used).
+        var reads = options.Provider == PersistenceProviders.Sqlite ? "read-isolation-level = read-uncommitted" : string.Empty;
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
@@ -74,12 +80,14 @@ public static class PersistenceHocon
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   auto-initialize = {{autoInitialize}}
+                  {{reads}}
                 }
               }
               query.journal.sql {
                 class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
                 connection-string = {{connection}}
                 provider-name = {{provider}}
+                {{reads}}
                 # Live queries (the subscriptions' EventsByTag) see a new event within about these two delays; the
                 # plugin defaults (1s each) make them lag by one to two seconds. hocon/persistence.conf may tune them.
                 refresh-interval = 100ms
@@ -92,6 +100,7 @@ public static class PersistenceHocon
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   auto-initialize = {{autoInitialize}}
+                  {{reads}}
                 }
               }
             }
