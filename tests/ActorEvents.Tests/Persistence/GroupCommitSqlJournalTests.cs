@@ -125,9 +125,31 @@ public sealed class GroupCommitSqlJournalTests
         Assert.Equal(["before", "after"], await recovered.Ask<string[]>(GetLedger.Instance, Timeout));
     }
 
+    [Fact]
+    public async Task Should_write_tags_into_the_journals_tags_column_when_the_plugin_is_in_csv_tag_mode()
+    {
+        using var database = TestDatabases.Create(PersistenceProviders.Sqlite);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var id = $"gc-{run}-csv";
+        var csv = ConfigurationFactory.ParseString("""
+            akka.persistence.journal.sql.tag-write-mode = Csv
+            akka.persistence.query.journal.sql.tag-read-mode = Csv
+            """);
+        using var system = Start(database, JournalWriter.GroupCommit, csv);
+        var actor = system.ActorOf(Props.Create(() => new LedgerActor(id, run)));
+        Assert.IsType<Appended>(await actor.Ask<object>(new Append(["x", "y"]), Timeout));
+
+        Assert.Equal(2, database.Scalar($"SELECT COUNT(*) FROM journal WHERE persistence_id = '{id}' AND tags LIKE '%;ledger:{id};%' AND tags LIKE '%;run:{run};%'"));
+        var byTag = await PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
+            .CurrentEventsByTag($"ledger:{id}", Offset.NoOffset())
+            .RunWith(Sink.Seq<EventEnvelope>(), system.Materializer())
+            .WaitAsync(Timeout);
+        Assert.Equal(["x", "y"], byTag.Select(e => (string)e.Event));
+    }
+
     private static IActorRef JournalOf(ActorSystem system) => Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null);
 
-    private static ActorSystem Start(TestDatabase database, JournalWriter writer)
+    private static ActorSystem Start(TestDatabase database, JournalWriter writer, Config? overrides = null)
     {
         var options = new PersistenceOptions { Provider = database.Provider, ConnectionString = database.ConnectionString, JournalWriter = writer };
         if (database.Provider == PersistenceProviders.Sqlite)
@@ -144,7 +166,7 @@ public sealed class GroupCommitSqlJournalTests
             akka.actor.serializers.refusing = "{{typeof(RefusingSerializer).FullName}}, {{typeof(RefusingSerializer).Assembly.GetName().Name}}"
             akka.actor.serialization-bindings { "{{typeof(Unserializable).FullName}}, {{typeof(Unserializable).Assembly.GetName().Name}}" = refusing }
             """);
-        return ActorSystem.Create("group-commit-test", serialization.WithFallback(PersistenceHocon.Build(options)));
+        return ActorSystem.Create("group-commit-test", (overrides ?? Config.Empty).WithFallback(serialization).WithFallback(PersistenceHocon.Build(options)));
     }
 }
 
