@@ -58,13 +58,12 @@ public class GroupCommitSqlJournal : SqlWriteJournal
                 $"{nameof(GroupCommitSqlJournal)} writes SQLite and PostgreSQL; provider-name '{config.ProviderName}' needs Akka.Persistence.Sql's SqlWriteJournal.");
         }
 
-        var writers = Enumerable.Range(0, sqlite ? 1 : Math.Max(1, config.DaoConfig.Parallelism))
-            .Select(IJournalRowWriter (_) => sqlite
-                ? new SqliteJournalRowWriter(config.ConnectionString, layout, writerUuid)
-                : new PostgreSqlJournalRowWriter(config.ConnectionString, layout, writerUuid))
-            .ToArray();
+        // SQLite: one connection (a single writer anyway). PostgreSQL: one data source, `parallelism` transactions at once.
+        IJournalRowWriter writer = sqlite
+            ? new SqliteJournalRowWriter(config.ConnectionString, layout, writerUuid)
+            : new PostgreSqlJournalRowWriter(config.ConnectionString, layout, writerUuid);
         var log = _log;
-        _writes = new JournalWriteQueue(writers, config.DaoConfig.BufferSize, config.DaoConfig.BatchSize,
+        _writes = new JournalWriteQueue(writer, sqlite ? 1 : Math.Max(1, config.DaoConfig.Parallelism), config.DaoConfig.BufferSize, config.DaoConfig.BatchSize,
             (error, count) => log.Warning(error, "A journal transaction of {0} writes failed; retrying them one by one.", count));
         _serialization = Context.System.Serialization;
         _defaultSerializer = config.DefaultSerializer;

@@ -12,7 +12,7 @@ internal interface IJournalRowWriter : IAsyncDisposable
 }
 
 /// <summary>
-/// SQLite: one long-lived connection with prepared statements, <c>BEGIN IMMEDIATE</c> per batch, a row insert returning
+/// SQLite: one long-lived connection (so one transaction at a time: never give it more than one writer loop) with prepared statements, <c>BEGIN IMMEDIATE</c> per batch, a row insert returning
 /// its ordering, the tag rows, one commit (one WAL sync with the default <c>synchronous=FULL</c>).
 /// </summary>
 internal sealed class SqliteJournalRowWriter(string connectionString, JournalTableLayout layout, string writerUuid) : IJournalRowWriter
@@ -29,7 +29,11 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
             var (connection, insertRow, insertTag) = Prepared();
             using var transaction = connection.BeginTransaction(deferred: false);
             insertRow.Transaction = transaction;
-            insertTag.Transaction = transaction;
+            if (insertTag is not null)
+            {
+                insertTag.Transaction = transaction;
+            }
+
             foreach (var write in writes)
             {
                 foreach (var row in write.Rows)
@@ -54,7 +58,7 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
                     }
 
                     var ordering = (long)insertRow.ExecuteScalar()!;
-                    if (layout.TagTable is null)
+                    if (insertTag is null)
                     {
                         continue;
                     }
@@ -87,11 +91,11 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
         return ValueTask.CompletedTask;
     }
 
-    private (SqliteConnection, SqliteCommand, SqliteCommand) Prepared()
+    private (SqliteConnection, SqliteCommand, SqliteCommand?) Prepared()
     {
         if (_connection is not null)
         {
-            return (_connection, _insertRow!, _insertTag!);
+            return (_connection, _insertRow!, _insertTag);
         }
 
         var connection = new SqliteConnection(connectionString);
@@ -112,18 +116,23 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
             insertRow.Parameters.Add(new SqliteParameter($"$p{i}", null));
         }
 
-        var insertTag = connection.CreateCommand();
-        var (orderingId, tag, sequenceNumber, persistenceId) = layout.TagColumns;
-        insertTag.CommandText = layout.TagTable is null
-            ? "SELECT 1"
-            : $"INSERT INTO {layout.TagTable} ({orderingId}, {tag}, {sequenceNumber}, {persistenceId}) VALUES ($o, $t, $s, $p)";
-        foreach (var name in new[] { "$o", "$t", "$s", "$p" })
+        insertRow.Prepare();
+
+        // Tag rows only where the tag mode keeps a tag table (TagTable, Both); Csv writes the tags column alone.
+        SqliteCommand? insertTag = null;
+        if (layout.TagTable is not null)
         {
-            insertTag.Parameters.Add(new SqliteParameter(name, null));
+            var (orderingId, tag, sequenceNumber, persistenceId) = layout.TagColumns;
+            insertTag = connection.CreateCommand();
+            insertTag.CommandText = $"INSERT INTO {layout.TagTable} ({orderingId}, {tag}, {sequenceNumber}, {persistenceId}) VALUES ($o, $t, $s, $p)";
+            foreach (var name in new[] { "$o", "$t", "$s", "$p" })
+            {
+                insertTag.Parameters.Add(new SqliteParameter(name, null));
+            }
+
+            insertTag.Prepare();
         }
 
-        insertRow.Prepare();
-        insertTag.Prepare();
         (_connection, _insertRow, _insertTag) = (connection, insertRow, insertTag);
         return (connection, insertRow, insertTag);
     }
@@ -140,7 +149,8 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
 /// <summary>
 /// PostgreSQL: one statement per batch (atomic on its own), the rows passed as arrays and inserted through
 /// <c>unnest … WITH ORDINALITY</c> in write order, their tag rows inserted from the returned orderings in the same
-/// statement: one round trip and one commit for the whole batch.
+/// statement: one round trip and one commit for the whole batch. Safe for concurrent batches (each takes its own
+/// connection from the one data source).
 /// </summary>
 internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
 {

@@ -43,7 +43,7 @@ public sealed record JournalWriteStats(long Transactions, long Writes, long Rows
 internal sealed class JournalWriteQueue : IAsyncDisposable
 {
     private readonly Channel<JournalWrite> _queue;
-    private readonly IJournalRowWriter[] _writers;
+    private readonly IJournalRowWriter _writer;
     private readonly Task[] _loops;
     private readonly int _maxRowsPerTransaction;
     private readonly Action<Exception, int> _onBatchFailure;
@@ -53,23 +53,24 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
     private long _failedTransactions;
     private long _failedWrites;
 
-    /// <param name="writers">One writer per concurrent transaction (1 for SQLite, which has a single writer anyway).</param>
+    /// <param name="writer">Writes a batch in one transaction; with <paramref name="concurrentTransactions"/> above 1 it must take concurrent calls.</param>
+    /// <param name="concurrentTransactions">Writer loops, i.e. transactions in flight at once (1 for SQLite, which has a single writer anyway).</param>
     /// <param name="capacity">Queued writes beyond which new writes fail at once (the plugin's <c>buffer-size</c>).</param>
     /// <param name="maxRowsPerTransaction">Rows per transaction (the plugin's <c>batch-size</c>); a larger single write still goes whole.</param>
     /// <param name="onBatchFailure">Told about a failed batch (error, writes in it) before its writes are retried one by one.</param>
-    public JournalWriteQueue(IReadOnlyList<IJournalRowWriter> writers, int capacity, int maxRowsPerTransaction, Action<Exception, int> onBatchFailure)
+    public JournalWriteQueue(IJournalRowWriter writer, int concurrentTransactions, int capacity, int maxRowsPerTransaction, Action<Exception, int> onBatchFailure)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(writers.Count, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(concurrentTransactions, 1);
         _queue = Channel.CreateBounded<JournalWrite>(new BoundedChannelOptions(Math.Max(1, capacity))
         {
-            SingleReader = writers.Count == 1,
+            SingleReader = concurrentTransactions == 1,
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _writers = [.. writers];
+        _writer = writer;
         _maxRowsPerTransaction = Math.Max(1, maxRowsPerTransaction);
         _onBatchFailure = onBatchFailure;
-        _loops = [.. _writers.Select(writer => Task.Run(() => RunAsync(writer)))];
+        _loops = [.. Enumerable.Range(0, concurrentTransactions).Select(_ => Task.Run(() => RunAsync(writer)))];
     }
 
     /// <summary>Queues a write; its <see cref="JournalWrite.Completion"/> tells when it is committed.</summary>
@@ -90,15 +91,12 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
         Interlocked.Read(ref _transactions), Interlocked.Read(ref _writes), Interlocked.Read(ref _rows),
         Interlocked.Read(ref _failedTransactions), Interlocked.Read(ref _failedWrites));
 
-    /// <summary>Stops taking writes, lets the writers commit what is queued, then closes their connections.</summary>
+    /// <summary>Stops taking writes, lets the writer loops commit what is queued, then closes the writer's connections.</summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_loops).ConfigureAwait(false);
-        foreach (var writer in _writers)
-        {
-            await writer.DisposeAsync().ConfigureAwait(false);
-        }
+        await _writer.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task RunAsync(IJournalRowWriter writer)

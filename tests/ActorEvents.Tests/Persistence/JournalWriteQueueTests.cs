@@ -9,7 +9,7 @@ public sealed class JournalWriteQueueTests
     public async Task Should_commit_everything_queued_during_a_commit_in_the_next_single_transaction()
     {
         var writer = new ScriptedWriter();
-        await using var queue = new JournalWriteQueue([writer], capacity: 100, maxRowsPerTransaction: 1000, (_, _) => { });
+        await using var queue = new JournalWriteQueue(writer, concurrentTransactions: 1, capacity: 100, maxRowsPerTransaction: 1000, (_, _) => { });
 
         var first = queue.EnqueueAsync(Write("a", 1));
         await writer.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the writer holds [a] and waits for the disk
@@ -26,7 +26,7 @@ public sealed class JournalWriteQueueTests
     {
         var writer = new ScriptedWriter { Fails = write => write.Rows[0].PersistenceId == "zombie" };
         var reported = new List<int>();
-        await using var queue = new JournalWriteQueue([writer], capacity: 100, maxRowsPerTransaction: 1000, (_, count) => reported.Add(count));
+        await using var queue = new JournalWriteQueue(writer, concurrentTransactions: 1, capacity: 100, maxRowsPerTransaction: 1000, (_, count) => reported.Add(count));
 
         var first = queue.EnqueueAsync(Write("a", 1));
         await writer.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -47,7 +47,7 @@ public sealed class JournalWriteQueueTests
     public async Task Should_stop_filling_a_transaction_at_the_row_limit_without_ever_splitting_a_write()
     {
         var writer = new ScriptedWriter();
-        await using var queue = new JournalWriteQueue([writer], capacity: 100, maxRowsPerTransaction: 5, (_, _) => { });
+        await using var queue = new JournalWriteQueue(writer, concurrentTransactions: 1, capacity: 100, maxRowsPerTransaction: 5, (_, _) => { });
 
         var first = queue.EnqueueAsync(Write("a", 1));
         await writer.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -64,7 +64,7 @@ public sealed class JournalWriteQueueTests
     public async Task Should_refuse_a_write_at_once_when_the_queue_is_full_and_still_commit_the_queued_ones()
     {
         var writer = new ScriptedWriter();
-        await using var queue = new JournalWriteQueue([writer], capacity: 2, maxRowsPerTransaction: 1000, (_, _) => { });
+        await using var queue = new JournalWriteQueue(writer, concurrentTransactions: 1, capacity: 2, maxRowsPerTransaction: 1000, (_, _) => { });
 
         var first = queue.EnqueueAsync(Write("a", 1));
         await writer.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
