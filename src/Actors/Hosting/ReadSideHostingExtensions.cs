@@ -103,7 +103,7 @@ public static class ReadSideHostingExtensions
                 await using var scope = scopes.CreateAsyncScope();
                 foreach (var schema in schemas)
                 {
-                    var tables = (IReadModelSchema)ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, schema);
+                    var tables = (IReadModelSchema)ServiceActivation.Create(scope.ServiceProvider, schema);
                     await tables.CreateTablesAsync(db, cancellationToken).ConfigureAwait(false);
                 }
             });

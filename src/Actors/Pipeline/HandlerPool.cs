@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
@@ -810,7 +810,6 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 /// </remarks>
 public sealed class HandlerWorker : ReceiveActor
 {
-    private static readonly ConcurrentDictionary<Type, ObjectFactory> Factories = new();
     private readonly IServiceScopeFactory _scopes;
     private readonly IHandlerInvocationFilter? _filter;
     private readonly ILoggingAdapter _log;
@@ -839,11 +838,6 @@ public sealed class HandlerWorker : ReceiveActor
         });
     }
 
-    /// <summary>Creates a handler: from the scope when it is registered there, else through a cached constructor factory.</summary>
-    internal static object Activate(IServiceProvider services, Type handlerType) =>
-        services.GetService(handlerType)
-        ?? Factories.GetOrAdd(handlerType, static type => ActivatorUtilities.CreateFactory(type, Type.EmptyTypes))(services, null);
-
     private async ValueTask<WorkDone> RunAsync(WorkItem item, RetryOptions policy)
     {
         var envelope = item.Envelope;
@@ -855,7 +849,7 @@ public sealed class HandlerWorker : ReceiveActor
         EventContext? context = null;
         try
         {
-            handler = Activate(scope.ServiceProvider, item.Handler.HandlerType);
+            handler = ServiceActivation.Create(scope.ServiceProvider, item.Handler.HandlerType);
             context = new EventContext(envelope, item.Handler.Name, item.Attempt, scope.ServiceProvider, timeout.Token);
             var invocation = _filter is null
                 ? item.Handler.InvokeAsync(handler, envelope, context)

@@ -70,7 +70,7 @@ public sealed class QueryHandlerRegistration
     public async Task<object?> RunAsync(IQuery query, IServiceScopeFactory scopes, ActorEventsDatabase database, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var handler = ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, HandlerType);
+        var handler = ServiceActivation.Create(scope.ServiceProvider, HandlerType);
         return await _invoke(handler, query, new QueryContext(database, scope.ServiceProvider, cancellationToken)).ConfigureAwait(false);
     }
 }

@@ -312,7 +312,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         }
 
         await using var scope = _runtime.Scopes.CreateAsyncScope();
-        var projector = (IProjector)ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, _definition.ProjectorType!);
+        var projector = (IProjector)ServiceActivation.Create(scope.ServiceProvider, _definition.ProjectorType!);
         var context = new ProjectionContext(_definition.Name, db, expected, token);
         foreach (var (offset, envelope) in events)
         {
@@ -588,7 +588,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
                 {
                     head = (await _runtime.Head.LagAsync(_definition.Tag, 0).ConfigureAwait(false)).Head;
                     await using var scope = _runtime.Scopes.CreateAsyncScope();
-                    var projector = (IProjector)ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, _definition.ProjectorType!);
+                    var projector = (IProjector)ServiceActivation.Create(scope.ServiceProvider, _definition.ProjectorType!);
                     await using var db = _runtime.Database.Open();
                     await using var transaction = await db.BeginTransactionAsync().ConfigureAwait(false);
                     await projector.ClearAsync(db, CancellationToken.None).ConfigureAwait(false);
