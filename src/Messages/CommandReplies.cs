@@ -59,16 +59,22 @@ public enum RejectionCode
     /// <summary>The aggregate's decide function refused the command (a domain rule).</summary>
     DomainRuleViolation = 7,
 
-    /// <summary>No answer arrived within the command timeout. The command may or may not have been applied; retry with the same command id.</summary>
+    /// <summary>
+    /// No answer arrived within the command timeout. The command may or may not have been applied: retry with the same
+    /// command id (a retry of an applied command is answered as a duplicate with its original events).
+    /// </summary>
     Timeout = 8,
 
-    /// <summary>The node's event pipeline is saturated; retry later.</summary>
+    /// <summary>The node's event pipeline or the journal's write queue is full; nothing was persisted. Retry later.</summary>
     Overloaded = 9,
 
-    /// <summary>The journal failed to write the events; nothing was persisted and the aggregate restarts.</summary>
+    /// <summary>
+    /// The journal did not write the events and never will (the write could not begin within the journal's write
+    /// timeout, or its transaction rolled back); nothing was persisted. Retry with the same command id.
+    /// </summary>
     NotPersisted = 10,
 
-    /// <summary>The journal refused the events (e.g. they could not be serialized); the aggregate stays up.</summary>
+    /// <summary>The journal refused the events (e.g. they could not be serialized); nothing was persisted.</summary>
     PersistRejected = 11,
 
     /// <summary>The aggregate is restarting after a failure or the journal is unavailable; retry later.</summary>
@@ -79,6 +85,13 @@ public enum RejectionCode
 
     /// <summary>The journal is unavailable (its circuit breaker is open); the command failed fast. Retry later.</summary>
     JournalUnavailable = 14,
+
+    /// <summary>
+    /// The journal could not confirm whether the events were written (the connection was lost around the commit): they
+    /// may be. Retry with the same command id: the retry is recognised and answered with the original events if they were
+    /// written, and their handlers run either way.
+    /// </summary>
+    OutcomeUnknown = 15,
 }
 
 /// <summary>How one handler fared with one event.</summary>

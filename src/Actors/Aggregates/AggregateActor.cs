@@ -11,9 +11,14 @@ namespace ActorEvents.Actors.Aggregates;
 
 /// <summary>Runtime settings of aggregate entities.</summary>
 /// <param name="SnapshotEvery">Save a snapshot every this many events (0 = never).</param>
-/// <param name="DeduplicationWindow">How many recent command ids each aggregate remembers for de-duplication.</param>
+/// <param name="DeduplicationWindow">Most recent commands each aggregate remembers for de-duplication (the memory bound).</param>
 /// <param name="SourceNode">Address of this node, stamped on every event.</param>
-public sealed record AggregateRuntimeSettings(int SnapshotEvery, int DeduplicationWindow, string SourceNode);
+/// <param name="DeduplicationRetention">How long a command is remembered (null: 10 minutes; zero: only the count bounds it).</param>
+public sealed record AggregateRuntimeSettings(int SnapshotEvery, int DeduplicationWindow, string SourceNode, TimeSpan? DeduplicationRetention = null)
+{
+    /// <summary>The default of <see cref="DeduplicationRetention"/>.</summary>
+    public static readonly TimeSpan DefaultDeduplicationRetention = TimeSpan.FromMinutes(10);
+}
 
 /// <summary>
 /// Hosts one aggregate instance: recovers its state from snapshot + events, decides commands with the
@@ -33,7 +38,7 @@ public sealed class AggregateActor : ReceivePersistentActor
     private readonly MessageTypeRegistry _registry;
     private readonly AggregateRuntimeSettings _settings;
     private readonly string _aggregateId;
-    private readonly RecentCommandResults _recent;
+    private readonly RecentCommands _recent;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private object _state;
     private long _lastSnapshotSequenceNr;
@@ -42,15 +47,26 @@ public sealed class AggregateActor : ReceivePersistentActor
     // Whether any event was ever persisted. Not LastSequenceNr > 0: a journal rejection consumes sequence numbers too.
     private bool _exists;
 
+    // Writes of earlier incarnations whose outcome was unknown: settled once recovery completed.
+    private readonly IReadOnlyList<UnconfirmedWrite> _unconfirmed;
+
     /// <summary>Creates the actor for one aggregate instance.</summary>
     public AggregateActor(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId)
+        : this(definition, registry, settings, aggregateId, [])
     {
+    }
+
+    /// <summary>Creates the actor for one aggregate instance that settles an earlier incarnation's unconfirmed writes after recovery.</summary>
+    public AggregateActor(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId,
+        IReadOnlyList<UnconfirmedWrite> unconfirmed)
+    {
+        _unconfirmed = unconfirmed;
         _definition = definition;
         _registry = registry;
         _settings = settings;
         _aggregateId = aggregateId;
         _state = definition.InitialState;
-        _recent = new RecentCommandResults(settings.DeduplicationWindow);
+        _recent = new RecentCommands(settings.DeduplicationWindow, settings.DeduplicationRetention ?? AggregateRuntimeSettings.DefaultDeduplicationRetention);
         PersistenceId = StreamNames.For(definition.Name, aggregateId);
 
         Recover<SnapshotOffer>(offer =>
@@ -59,10 +75,11 @@ public sealed class AggregateActor : ReceivePersistentActor
             _state = snapshot.State;
             _exists = true;
             _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
-            _recent.Load(snapshot.RecentCommandIds);
+            _recent.Load(snapshot);
         });
         Recover<EventEnvelope>(Recovered);
         Recover<Tagged>(tagged => Recovered((EventEnvelope)tagged.Payload));
+        Recover<RecoveryCompleted>(_ => SettleUnconfirmedWrites());
 
         Command<AggregateRequest>(Handle);
         Command<AggregateStop>(_ => Context.Stop(Self));
@@ -83,24 +100,55 @@ public sealed class AggregateActor : ReceivePersistentActor
         Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId));
 
     /// <summary>
-    /// Props of a sharded entity: the aggregate under a <see cref="BackoffSupervisor"/> that restarts it after a
-    /// failure (e.g. a journal write failure), answers with <see cref="RejectionCode.AggregateUnavailable"/>
-    /// while it is down, and stops for good on <see cref="AggregateStop"/>.
+    /// Props of a sharded entity: the aggregate under a supervisor that restarts it after a failure (e.g. a journal write
+    /// failure) with exponential backoff between <paramref name="minBackoff"/> and <paramref name="maxBackoff"/>, answers
+    /// with <see cref="RejectionCode.AggregateUnavailable"/> while it is down, restarts it at once after a journal
+    /// rejection, hands writes of unknown outcome to the next incarnation, and stops for good on <see cref="AggregateStop"/>.
     /// </summary>
     public static Props SupervisedProps(
         IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId,
         TimeSpan minBackoff, TimeSpan maxBackoff) =>
-        BackoffSupervisor.Props(
-            Backoff.OnStop(Props(definition, registry, settings, aggregateId), "aggregate", minBackoff, maxBackoff, 0.2, -1)
-                .WithFinalStopMessage(message => message is AggregateStop)
-                .WithReplyWhileStopped(new CommandRejected(RejectionCode.AggregateUnavailable,
-                    "The aggregate is restarting after a failure; retry the command with the same command id.") { CommandId = string.Empty }));
+        Akka.Actor.Props.Create(() => new AggregateSupervisor(
+            unconfirmed => Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId, unconfirmed)),
+            minBackoff, maxBackoff));
+
+    /// <summary>
+    /// After recovery: the events of an earlier incarnation's unconfirmed write that are in the journal did commit, and
+    /// nobody ran their handlers; dispatch them now (before any new command), nobody waiting for the outcome.
+    /// </summary>
+    private void SettleUnconfirmedWrites()
+    {
+        if (_unconfirmed.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var write in _unconfirmed)
+        {
+            var committed = _recent.TryGet(write.CommandId, out var stored) && stored.Count > 0
+                && stored[0].EventId == write.Envelopes[0].EventId;
+            if (!committed)
+            {
+                _log.Info("The unconfirmed write of command {0} to {1} is not in the journal: it was not written.", write.CommandId, PersistenceId);
+                continue;
+            }
+
+            _log.Warning("The unconfirmed write of command {0} to {1} did commit ({2} events); dispatching them to their handlers now.",
+                write.CommandId, PersistenceId, stored.Count);
+            if (write.Dispatch is { } dispatch)
+            {
+                dispatch.Router.Tell(new DispatchEvents(0, [.. stored], null, dispatch.Pipeline));
+            }
+        }
+
+        Context.Parent.Tell(new UnconfirmedWritesSettled(_unconfirmed.Count));
+    }
 
     private void Recovered(EventEnvelope envelope)
     {
         _state = _definition.Apply(_state, envelope.Event);
         _exists = true;
-        _recent.Record(envelope.CausationId, envelope);
+        _recent.Recovered(envelope);
     }
 
     private void Handle(AggregateRequest request)
@@ -178,7 +226,7 @@ public sealed class AggregateActor : ReceivePersistentActor
             if (_pending is { } pending && ReferenceEquals(envelope, pending.Envelopes[^1]))
             {
                 _pending = null;
-                _recent.Record(pending.CommandId, pending.Envelopes);
+                _recent.Applied(pending.CommandId, pending.Envelopes);
                 pending.ReplyTo.Tell(new CommandAccepted(_definition.Name, _aggregateId, pending.Envelopes) { CommandId = pending.CommandId });
                 if (pending.Dispatch is { } dispatch)
                 {
@@ -195,37 +243,45 @@ public sealed class AggregateActor : ReceivePersistentActor
         if (_settings.SnapshotEvery > 0 && LastSequenceNr - _lastSnapshotSequenceNr >= _settings.SnapshotEvery)
         {
             _lastSnapshotSequenceNr = LastSequenceNr;
-            SaveSnapshot(new AggregateSnapshot(_state, _recent.Ids()));
+            SaveSnapshot(_recent.Snapshot(_state));
         }
     }
 
     private void Reject(AggregateRequest request, RejectionCode code, string message) =>
         Sender.Tell(new CommandRejected(code, message) { CommandId = request.CommandId });
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The journal failed the write (Akka.Persistence stops the actor next). The reply says what is known: not written
+    /// (the breaker was open, or the transaction rolled back), or unknown (anything else: the events may be in the
+    /// journal) — then the next incarnation settles the write after its recovery.
+    /// </summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         if (_pending is { } pending)
         {
             _pending = null;
-            var code = cause is OpenCircuitException ? RejectionCode.JournalUnavailable : RejectionCode.NotPersisted;
-            pending.ReplyTo.Tell(new CommandRejected(code,
-                $"The journal failed to write the events of {PersistenceId} ({cause.GetType().Name}: {cause.Message}); nothing was persisted. Retry with the same command id.")
-            { CommandId = pending.CommandId });
+            var reply = JournalOutcome.OfFailure(cause, PersistenceId);
+            Context.Parent.Tell(new AggregateIncarnationEnding(
+                reply.Code == RejectionCode.OutcomeUnknown ? new UnconfirmedWrite(pending.CommandId, pending.Envelopes, pending.Dispatch) : null,
+                RestartAtOnce: false));
+            pending.ReplyTo.Tell(reply with { CommandId = pending.CommandId });
         }
 
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The journal rejected the write: nothing was written. The aggregate answers with the rejection's code and restarts
+    /// at once, so that its next events continue the journal's sequence numbers without a gap.
+    /// </summary>
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         if (_pending is { } pending)
         {
             _pending = null;
-            pending.ReplyTo.Tell(new CommandRejected(RejectionCode.PersistRejected,
-                $"The journal rejected the events of {PersistenceId} ({cause.GetType().Name}: {cause.Message}); nothing was persisted.")
-            { CommandId = pending.CommandId });
+            Context.Parent.Tell(new AggregateIncarnationEnding(null, RestartAtOnce: true));
+            pending.ReplyTo.Tell(JournalOutcome.OfRejection(cause, PersistenceId) with { CommandId = pending.CommandId });
+            Context.Stop(Self);
         }
 
         base.OnPersistRejected(cause, @event, sequenceNr);
@@ -241,55 +297,4 @@ public sealed class AggregateActor : ReceivePersistentActor
     }
 
     private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes, EventDispatch? Dispatch);
-}
-
-/// <summary>Bounded memory of the most recent commands an aggregate applied, for de-duplication of retries.</summary>
-internal sealed class RecentCommandResults(int capacity)
-{
-    private readonly Dictionary<string, List<EventEnvelope>> _byId = new(StringComparer.Ordinal);
-    private readonly Queue<string> _order = new();
-
-    public void Load(IEnumerable<string> ids)
-    {
-        foreach (var id in ids)
-        {
-            Remember(id);
-        }
-    }
-
-    public void Record(string commandId, EventEnvelope envelope) => Remember(commandId)?.Add(envelope);
-
-    public void Record(string commandId, IEnumerable<EventEnvelope> envelopes) => Remember(commandId)?.AddRange(envelopes);
-
-    public bool TryGet(string commandId, out IReadOnlyList<EventEnvelope> envelopes)
-    {
-        var found = _byId.TryGetValue(commandId, out var list);
-        envelopes = list ?? [];
-        return found;
-    }
-
-    public IReadOnlyList<string> Ids() => _order.ToArray();
-
-    private List<EventEnvelope>? Remember(string commandId)
-    {
-        if (capacity <= 0)
-        {
-            return null;
-        }
-
-        if (_byId.TryGetValue(commandId, out var existing))
-        {
-            return existing;
-        }
-
-        var list = new List<EventEnvelope>();
-        _byId[commandId] = list;
-        _order.Enqueue(commandId);
-        while (_order.Count > capacity)
-        {
-            _byId.Remove(_order.Dequeue());
-        }
-
-        return list;
-    }
 }

@@ -36,7 +36,14 @@ public sealed record AggregateStop
     public static AggregateStop Instance { get; } = new();
 }
 
-/// <summary>What an aggregate stores as a snapshot: its state and the ids of its most recent commands.</summary>
+/// <summary>What an aggregate stores as a snapshot: its state and its most recent commands.</summary>
 /// <param name="State">The state record.</param>
-/// <param name="RecentCommandIds">Most recent command ids, oldest first, for de-duplication after recovery.</param>
-public sealed record AggregateSnapshot(object State, IReadOnlyList<string> RecentCommandIds);
+/// <param name="RecentCommandIds">Most recent command ids, oldest first (what snapshots held before <paramref name="RecentCommands"/>).</param>
+/// <param name="RecentCommands">Most recent commands with when they were applied and their events, oldest first, for de-duplication after recovery.</param>
+public sealed record AggregateSnapshot(object State, IReadOnlyList<string> RecentCommandIds, IReadOnlyList<RecentCommand>? RecentCommands = null);
+
+/// <summary>A command an aggregate applied, remembered to answer a retry with the same id.</summary>
+/// <param name="CommandId">The command id.</param>
+/// <param name="AppliedAt">When its events were persisted (or it was accepted without events).</param>
+/// <param name="Events">Its events.</param>
+public sealed record RecentCommand(string CommandId, DateTimeOffset AppliedAt, IReadOnlyList<EventEnvelope> Events);

@@ -100,6 +100,21 @@ public sealed class PersistenceOptions
     /// own <see cref="JournalWriter.Plugin"/> writer. Both write the same rows; reads are the plugin's either way.
     /// </summary>
     public JournalWriter JournalWriter { get; set; } = JournalWriter.GroupCommit;
+
+    /// <summary>
+    /// Group-commit writer: a write that has not begun its transaction this long after it was queued (waiting in the queue,
+    /// for SQLite's write lock, or for a PostgreSQL lock) is taken out and never written; the command is answered
+    /// <c>NotPersisted</c>. Must leave room under the journal's <c>circuit-breaker.call-timeout</c> (checked at start-up).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Group-commit writer: after the connection was lost around a commit, how long the writer reads the outcome back
+    /// before it answers <c>OutcomeUnknown</c>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan CommitResolutionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>The write path of the SQL journal.</summary>
@@ -148,9 +163,19 @@ public sealed class AggregateOptions
     /// <summary>Longest delay before a failed entity is restarted.</summary>
     public TimeSpan RestartMaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How many recent command ids each aggregate remembers to de-duplicate retries.</summary>
-    [Range(0, 10_000)]
-    public int DeduplicationWindow { get; set; } = 32;
+    /// <summary>
+    /// Most recent commands each aggregate remembers (with their events) to answer a retry with the same command id as a
+    /// duplicate: the memory bound of de-duplication (0 disables it). Kept in snapshots and rebuilt on recovery.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int DeduplicationWindow { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long an aggregate remembers a command it applied: a retry within this time (and within
+    /// <see cref="DeduplicationWindow"/> commands) is recognised. Zero: only the count bounds it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan DeduplicationRetention { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>Limits the mediator enforces before a command reaches an aggregate.</summary>

@@ -48,7 +48,7 @@ public sealed class AggregateRegistration
                     (system, _, _) =>
                     {
                         var settings = new AggregateRuntimeSettings(aggregates.SnapshotEvery, aggregates.DeduplicationWindow,
-                            Cluster.Get(system).SelfAddress.ToString());
+                            Cluster.Get(system).SelfAddress.ToString(), aggregates.DeduplicationRetention);
                         return entityId => AggregateActor.SupervisedProps(definition, domain.Types, settings, entityId,
                             aggregates.RestartMinBackoff, aggregates.RestartMaxBackoff);
                     },

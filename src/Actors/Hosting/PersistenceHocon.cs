@@ -81,6 +81,10 @@ public static class PersistenceHocon
                   provider-name = {{provider}}
                   auto-initialize = {{autoInitialize}}
                   {{reads}}
+                  write-timeout = {{Seconds(options.WriteTimeout)}}
+                  commit-resolution-timeout = {{Seconds(options.CommitResolutionTimeout)}}
+                  # Longer than the writer's longest time to an outcome, so the breaker never fails a write that commits later.
+                  circuit-breaker.call-timeout = {{Seconds(BreakerCallTimeout(options))}}
                 }
               }
               query.journal.sql {
@@ -131,6 +135,19 @@ public static class PersistenceHocon
         command.CommandText = "PRAGMA journal_mode=WAL;";
         command.ExecuteNonQuery();
     }
+
+    /// <summary>
+    /// The journal breaker's call-timeout for the configured write deadlines: <see cref="PersistenceOptions.WriteTimeout"/> +
+    /// 2 s + <see cref="PersistenceOptions.CommitResolutionTimeout"/> + 13 s, at least 30 s.
+    /// </summary>
+    public static TimeSpan BreakerCallTimeout(PersistenceOptions options)
+    {
+        var longest = options.WriteTimeout + TimeSpan.FromSeconds(2) + options.CommitResolutionTimeout + TimeSpan.FromSeconds(13);
+        return longest > TimeSpan.FromSeconds(30) ? longest : TimeSpan.FromSeconds(30);
+    }
+
+    private static string Seconds(TimeSpan value) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{value.TotalMilliseconds:0}ms");
 
     private static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

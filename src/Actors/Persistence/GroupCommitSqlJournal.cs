@@ -63,10 +63,44 @@ public class GroupCommitSqlJournal : SqlWriteJournal
             ? new SqliteJournalRowWriter(config.ConnectionString, layout, writerUuid)
             : new PostgreSqlJournalRowWriter(config.ConnectionString, layout, writerUuid);
         var log = _log;
+        var timeouts = TimeoutsOf(journalConfig, Context.System.Settings.Config);
         _writes = new JournalWriteQueue(writer, sqlite ? 1 : Math.Max(1, config.DaoConfig.Parallelism), config.DaoConfig.BufferSize, config.DaoConfig.BatchSize,
-            (error, count) => log.Warning(error, "A journal transaction of {0} writes failed; retrying them one by one.", count));
+            (error, count) => log.Warning(error, "A journal transaction of {0} writes failed; retrying them one by one.", count), timeouts);
         _serialization = Context.System.Serialization;
         _defaultSerializer = config.DefaultSerializer;
+    }
+
+    /// <summary>Configuration key of the write timeout (time to begin a transaction before the write fails as not written).</summary>
+    public const string WriteTimeoutKey = "write-timeout";
+
+    /// <summary>Configuration key of the time an uncertain commit is read back before the write fails as outcome-unknown.</summary>
+    public const string CommitResolutionTimeoutKey = "commit-resolution-timeout";
+
+    /// <summary>
+    /// Reads the write deadlines and checks them against the circuit breaker: the breaker's <c>call-timeout</c> must be longer
+    /// than the longest time to an outcome, or it could report a write as failed that commits afterwards.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The breaker's call-timeout is not longer than the writer's deadlines.</exception>
+    internal static JournalWriteTimeouts TimeoutsOf(Config journalConfig, Config systemConfig)
+    {
+        var timeouts = new JournalWriteTimeouts(
+            journalConfig.GetTimeSpan(WriteTimeoutKey, JournalWriteTimeouts.Default.WriteTimeout),
+            journalConfig.GetTimeSpan(CommitResolutionTimeoutKey, JournalWriteTimeouts.Default.CommitResolutionTimeout));
+        var callTimeout = journalConfig.GetTimeSpan("circuit-breaker.call-timeout",
+            systemConfig.GetTimeSpan("akka.persistence.journal-plugin-fallback.circuit-breaker.call-timeout", TimeSpan.FromSeconds(10)));
+        if (timeouts.WriteTimeout <= TimeSpan.Zero || timeouts.CommitResolutionTimeout < TimeSpan.Zero)
+        {
+            throw new ConfigurationException($"The journal's {WriteTimeoutKey} must be positive and {CommitResolutionTimeoutKey} not negative.");
+        }
+
+        if (callTimeout <= timeouts.LongestOutcome)
+        {
+            throw new ConfigurationException(
+                $"The journal's circuit-breaker.call-timeout ({callTimeout.TotalSeconds:0.###}s) must be longer than {WriteTimeoutKey} + {JournalWriteTimeouts.StatementSlack.TotalSeconds:0}s + "
+                + $"{CommitResolutionTimeoutKey} ({timeouts.LongestOutcome.TotalSeconds:0.###}s): otherwise the breaker could report a write as failed that commits afterwards.");
+        }
+
+        return timeouts;
     }
 
     /// <inheritdoc />
@@ -107,10 +141,17 @@ public class GroupCommitSqlJournal : SqlWriteJournal
         committed.ContinueWith(
             task => self.Tell(new WriteCommitted(persistenceId, task)),
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var count = atomicWrites.Count;
         return committed.ContinueWith(
             task =>
             {
-                task.GetAwaiter().GetResult(); // a failed commit fails the whole request (Akka then stops the actor)
+                if (task.Exception?.InnerException is JournalWriteNotWrittenException and (JournalOverloadedException or JournalWriteExpiredException) and var refused)
+                {
+                    // Certainly not written, and not the database failing: a rejection (the breaker does not count it).
+                    return ImmutableList.CreateRange(Enumerable.Range(0, count).Select(i => rejections?[i] ?? (Exception)refused));
+                }
+
+                task.GetAwaiter().GetResult(); // any other failure fails the whole request (Akka then stops the actor)
                 return Rejections(rejections);
             },
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

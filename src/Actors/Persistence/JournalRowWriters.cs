@@ -7,8 +7,13 @@ namespace ActorEvents.Actors.Persistence;
 /// <summary>Inserts the rows of many journal writes in one database transaction.</summary>
 internal interface IJournalRowWriter : IAsyncDisposable
 {
-    /// <summary>Inserts every row of <paramref name="writes"/> and their tag rows, all or nothing.</summary>
-    Task InsertAsync(IReadOnlyList<JournalWrite> writes, CancellationToken cancellationToken);
+    /// <summary>
+    /// Inserts every row of <paramref name="writes"/> and their tag rows, all or nothing. Throws
+    /// <see cref="JournalWriteExpiredException"/> when the transaction could not begin (or its statement was cancelled)
+    /// by <paramref name="deadline"/>, <see cref="JournalCommitUncertainException"/> when the batch was sent and its
+    /// commit may or may not have happened, and any other exception when the transaction rolled back.
+    /// </summary>
+    Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -21,18 +26,18 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
     private SqliteCommand? _insertRow;
     private SqliteCommand? _insertTag;
 
-    public Task InsertAsync(IReadOnlyList<JournalWrite> writes, CancellationToken cancellationToken)
+    private SqliteCommand? _begin;
+    private SqliteCommand? _commit;
+    private SqliteCommand? _rollback;
+
+    public Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        var committing = false;
         try
         {
             var (connection, insertRow, insertTag) = Prepared();
-            using var transaction = connection.BeginTransaction(deferred: false);
-            insertRow.Transaction = transaction;
-            if (insertTag is not null)
-            {
-                insertTag.Transaction = transaction;
-            }
+            BeginImmediate(deadline);
 
             foreach (var write in writes)
             {
@@ -74,15 +79,58 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
                 }
             }
 
-            transaction.Commit();
+            committing = true;
+            _commit!.ExecuteNonQuery();
             return Task.CompletedTask;
+        }
+        catch (Exception error) when (committing)
+        {
+            // COMMIT itself failed: roll back whatever is not committed; whether it was committed is read back.
+            RollBackAndClose();
+            var first = writes[0].Rows[0];
+            throw new JournalCommitUncertainException(error, _ => Task.FromResult(IsWritten(first)));
         }
         catch
         {
             // Start the next batch on a fresh connection: nothing of a failed transaction may linger.
-            Close();
+            RollBackAndClose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes SQLite's write lock (<c>BEGIN IMMEDIATE</c>), waiting for another writer until <paramref name="deadline"/>;
+    /// past it the batch fails as not written. Microsoft.Data.Sqlite retries a busy statement for its CommandTimeout
+    /// (whole seconds), so the wait is taken one second at a time.
+    /// </summary>
+    private void BeginImmediate(DateTimeOffset deadline)
+    {
+        while (true)
+        {
+            try
+            {
+                _begin!.ExecuteNonQuery();
+                return;
+            }
+            catch (SqliteException busy) when (busy.SqliteErrorCode is 5 or 6) // SQLITE_BUSY, SQLITE_LOCKED
+            {
+                if (DateTimeOffset.UtcNow >= deadline)
+                {
+                    throw new JournalWriteExpiredException("another connection held the database's write lock", busy);
+                }
+            }
+        }
+    }
+
+    private bool IsWritten(PendingJournalRow row)
+    {
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var query = connection.CreateCommand();
+        query.CommandText = $"SELECT COUNT(*) FROM {layout.JournalTable} WHERE {layout.Columns.PersistenceId} = $p AND {layout.Columns.SequenceNumber} = $s";
+        query.Parameters.AddWithValue("$p", row.PersistenceId);
+        query.Parameters.AddWithValue("$s", row.SequenceNr);
+        return (long)query.ExecuteScalar()! > 0;
     }
 
     public ValueTask DisposeAsync()
@@ -107,6 +155,9 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
             durability.ExecuteNonQuery();
         }
 
+        _begin = Statement(connection, "BEGIN IMMEDIATE;");
+        _commit = Statement(connection, "COMMIT;");
+        _rollback = Statement(connection, "ROLLBACK;");
         var columns = layout.InsertColumns();
         var insertRow = connection.CreateCommand();
         insertRow.CommandText =
@@ -137,8 +188,35 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
         return (connection, insertRow, insertTag);
     }
 
+    private void RollBackAndClose()
+    {
+        try
+        {
+            // The transaction was begun with raw SQL: end it before the connection goes back to the pool.
+            _rollback?.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            // No transaction was active (BEGIN failed, or COMMIT ended it).
+        }
+
+        Close();
+    }
+
+    private static SqliteCommand Statement(SqliteConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.CommandTimeout = 1; // seconds of busy retries per attempt (BeginImmediate loops until its deadline)
+        return command;
+    }
+
     private void Close()
     {
+        _begin?.Dispose();
+        _commit?.Dispose();
+        _rollback?.Dispose();
+        (_begin, _commit, _rollback) = (null, null, null);
         _insertRow?.Dispose();
         _insertTag?.Dispose();
         _connection?.Dispose();
@@ -167,7 +245,7 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
         _sql = BuildSql(layout);
     }
 
-    public async Task InsertAsync(IReadOnlyList<JournalWrite> writes, CancellationToken cancellationToken)
+    public async Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         var count = writes.Sum(w => w.Rows.Count);
         var created = new long[count];
@@ -200,7 +278,22 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
             i++;
         }
 
-        await using var command = _dataSource.CreateCommand(_sql);
+        NpgsqlConnection connection;
+        try
+        {
+            connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            throw new JournalWriteRolledBackException($"The journal could not connect to PostgreSQL: nothing was written ({error.Message}).", error);
+        }
+
+        await using var _ = connection.ConfigureAwait(false);
+        var backend = connection.ProcessID;
+        await using var command = new NpgsqlCommand(_sql, connection);
+        // The statement is cancelled by the server once the write's deadline passed (e.g. a table lock held): it then
+        // rolls back, so nothing is written. Npgsql counts whole seconds.
+        command.CommandTimeout = (int)Math.Clamp(Math.Ceiling((deadline - DateTimeOffset.UtcNow).TotalSeconds), 1, int.MaxValue);
         command.Parameters.Add(new NpgsqlParameter<long[]>("created", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = created });
         command.Parameters.Add(new NpgsqlParameter<string[]>("pid", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = persistenceIds });
         command.Parameters.Add(new NpgsqlParameter<long[]>("seq", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = sequenceNrs });
@@ -212,7 +305,59 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
         command.Parameters.Add(new NpgsqlParameter<string[]>("tag_pid", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. tagPersistenceIds] });
         command.Parameters.Add(new NpgsqlParameter<long[]>("tag_seq", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. tagSequenceNrs] });
         command.Parameters.Add(new NpgsqlParameter<string[]>("tag", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. tagValues] });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (ServerError(error) is { } server)
+        {
+            // The server answered with an error: the single statement (its own transaction) rolled back.
+            throw server.SqlState == PostgresErrorCodes.QueryCanceled
+                ? new JournalWriteExpiredException("PostgreSQL cancelled the statement at the write's deadline (a lock held too long)", error)
+                : new JournalWriteRolledBackException($"PostgreSQL refused the journal's statement: nothing was written ({server.MessageText}).", error);
+        }
+        catch (Exception error)
+        {
+            // The connection broke while the statement ran: it may have committed. Read it back once the backend that ran it is gone.
+            var first = writes[0].Rows[0];
+            throw new JournalCommitUncertainException(error, token => IsWrittenAsync(backend, first, token));
+        }
+    }
+
+    private static PostgresException? ServerError(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException server)
+            {
+                return server;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="row"/> is in the journal. Throws while the server process that ran the statement is
+    /// still alive: until it ended, an absent row may still commit.
+    /// </summary>
+    private async Task<bool> IsWrittenAsync(int backend, PendingJournalRow row, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var alive = new NpgsqlCommand("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = @pid", connection))
+        {
+            alive.Parameters.AddWithValue("pid", backend);
+            if ((long)(await alive.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0)
+            {
+                throw new InvalidOperationException($"The PostgreSQL backend {backend} that ran the write is still running.");
+            }
+        }
+
+        var c = _layout.Columns;
+        await using var query = new NpgsqlCommand($"SELECT COUNT(*) FROM {_layout.JournalTable} WHERE {c.PersistenceId} = @p AND {c.SequenceNumber} = @s", connection);
+        query.Parameters.AddWithValue("p", row.PersistenceId);
+        query.Parameters.AddWithValue("s", row.SequenceNr);
+        return (long)(await query.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

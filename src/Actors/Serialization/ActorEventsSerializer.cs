@@ -147,17 +147,18 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     private T Deserialize<T>(byte[] bytes) =>
         JsonSerializer.Deserialize<T>(bytes, _options) ?? throw new SerializationException($"Payload of {typeof(T).Name} is null.");
 
-    private sealed record SnapshotDto(string StateType, JsonElement State, IReadOnlyList<string> RecentCommandIds)
+    private sealed record SnapshotDto(string StateType, JsonElement State, IReadOnlyList<string> RecentCommandIds, IReadOnlyList<RecentCommand>? RecentCommands = null)
     {
         public static SnapshotDto From(AggregateSnapshot snapshot, MessageTypeRegistry registry, JsonSerializerOptions options)
         {
             var registered = registry.Get(snapshot.State.GetType());
-            return new SnapshotDto(registered.Name, JsonSerializer.SerializeToElement(snapshot.State, registered.ClrType, options), snapshot.RecentCommandIds);
+            return new SnapshotDto(registered.Name, JsonSerializer.SerializeToElement(snapshot.State, registered.ClrType, options), snapshot.RecentCommandIds,
+                snapshot.RecentCommands);
         }
 
         public AggregateSnapshot ToSnapshot(MessageTypeRegistry registry, JsonSerializerOptions options) =>
             new(State.Deserialize(registry.Get(StateType).ClrType, options)
-                ?? throw new SerializationException($"Snapshot state '{StateType}' is null."), RecentCommandIds);
+                ?? throw new SerializationException($"Snapshot state '{StateType}' is null."), RecentCommandIds, RecentCommands);
     }
 }
 

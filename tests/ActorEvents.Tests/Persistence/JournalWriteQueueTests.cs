@@ -36,11 +36,12 @@ public sealed class JournalWriteQueueTests
         writer.Gate.SetResult();
 
         await Task.WhenAll(first, before, after).WaitAsync(TimeSpan.FromSeconds(10));
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => zombie);
+        var error = await Assert.ThrowsAsync<JournalWriteRolledBackException>(() => zombie);
         Assert.Contains("zombie", error.Message);
+        Assert.IsType<InvalidOperationException>(error.InnerException);
         Assert.Equal([["a"], ["b"], ["c"]], writer.Committed);
         Assert.Equal([3], reported);
-        Assert.Equal(new JournalWriteStats(Transactions: 3, Writes: 3, Rows: 5, FailedTransactions: 1, FailedWrites: 1), queue.Stats);
+        Assert.Equal(new JournalWriteStats(Transactions: 3, Writes: 3, Rows: 5, FailedTransactions: 2, FailedWrites: 1), queue.Stats);
     }
 
     [Fact]
@@ -71,15 +72,122 @@ public sealed class JournalWriteQueueTests
         var queued = new[] { queue.EnqueueAsync(Write("b", 1)), queue.EnqueueAsync(Write("c", 1)) };
         var overflow = queue.EnqueueAsync(Write("d", 1));
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => overflow);
+        var error = await Assert.ThrowsAsync<JournalOverloadedException>(() => overflow);
         Assert.Contains("full", error.Message);
         writer.Gate.SetResult();
         await Task.WhenAll(queued.Append(first)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal([["a"], ["b", "c"]], writer.Committed);
     }
 
+    [Fact]
+    public async Task Should_take_a_write_out_of_the_queue_and_never_write_it_when_its_deadline_passes_before_its_transaction()
+    {
+        var time = new ManualTime();
+        var writer = new ScriptedWriter();
+        await using var queue = new JournalWriteQueue(writer, 1, 100, 1000, (_, _) => { }, new JournalWriteTimeouts(TimeSpan.FromSeconds(5), TimeSpan.Zero), time);
+
+        var first = queue.EnqueueAsync(Write("a", 1));
+        await writer.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10)); // [a] is in its transaction, b waits in the queue
+        var late = queue.EnqueueAsync(Write("b", 1));
+        time.Advance(TimeSpan.FromSeconds(6));
+        var fresh = queue.EnqueueAsync(Write("c", 1));
+        writer.Gate.SetResult();
+
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        var expired = await Assert.ThrowsAsync<JournalWriteExpiredException>(() => late.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("write-timeout", expired.Message);
+        Assert.IsAssignableFrom<JournalWriteNotWrittenException>(expired);
+        await fresh.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([["a"], ["c"]], writer.Committed); // b was never handed to the database
+    }
+
+    [Fact]
+    public async Task Should_fail_the_overdue_writes_and_carry_the_others_into_the_next_transaction_when_the_lock_wait_runs_out()
+    {
+        var time = new ManualTime();
+        var busy = 0;
+        var writer = new ScriptedWriter
+        {
+            Begin = (_, deadline) =>
+            {
+                if (Interlocked.Increment(ref busy) != 2)
+                {
+                    return;
+                }
+
+                time.Now = deadline; // another connection holds the write lock until the batch's earliest deadline
+                throw new JournalWriteExpiredException("another connection held the database's write lock");
+            },
+        };
+        await using var queue = new JournalWriteQueue(writer, 1, 100, 1000, (_, _) => { }, new JournalWriteTimeouts(TimeSpan.FromSeconds(5), TimeSpan.Zero), time);
+        var first = queue.EnqueueAsync(Write("a", 1));
+        await writer.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10)); // old and young queue up behind [a]
+        var old = queue.EnqueueAsync(Write("old", 1));
+        time.Advance(TimeSpan.FromSeconds(3));
+        var young = queue.EnqueueAsync(Write("young", 1));
+        writer.Gate.SetResult();
+
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        var expired = await Assert.ThrowsAsync<JournalWriteExpiredException>(() => old.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("write lock", expired.Message);
+        await young.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([["a"], ["young"]], writer.Committed); // [old, young] could not begin; young went in the next transaction
+    }
+
+    [Fact]
+    public async Task Should_acknowledge_an_uncertain_commit_that_is_read_back_as_written()
+    {
+        var writer = new ScriptedWriter { Uncertain = _ => true, ReadBack = () => true };
+        await using var queue = new JournalWriteQueue(writer, 1, 100, 1000, (_, _) => { });
+        writer.Gate.SetResult();
+
+        await queue.EnqueueAsync(Write("a", 2)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, queue.Stats.Transactions);
+    }
+
+    [Fact]
+    public async Task Should_fail_an_uncertain_commit_read_back_as_absent_as_not_written()
+    {
+        var writer = new ScriptedWriter { Uncertain = _ => true, ReadBack = () => false };
+        await using var queue = new JournalWriteQueue(writer, 1, 100, 1000, (_, _) => { });
+        writer.Gate.SetResult();
+
+        var error = await Assert.ThrowsAsync<JournalWriteRolledBackException>(() => queue.EnqueueAsync(Write("a", 2)).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("connection reset", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_report_outcome_unknown_when_an_uncertain_commit_cannot_be_read_back_in_time()
+    {
+        var time = new ManualTime();
+        var writer = new ScriptedWriter
+        {
+            Uncertain = _ => true,
+            ReadBack = () =>
+            {
+                time.Advance(TimeSpan.FromSeconds(4)); // the database is still unreachable
+                throw new InvalidOperationException("connection refused");
+            },
+        };
+        await using var queue = new JournalWriteQueue(writer, 1, 100, 1000, (_, _) => { }, new JournalWriteTimeouts(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)), time);
+        writer.Gate.SetResult();
+
+        var error = await Assert.ThrowsAsync<JournalWriteOutcomeUnknownException>(() => queue.EnqueueAsync(Write("a", 1)).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("may or may not", error.Message);
+        Assert.IsNotAssignableFrom<JournalWriteNotWrittenException>(error);
+    }
+
     private static JournalWrite Write(string persistenceId, int events) =>
         new([.. Enumerable.Range(1, events).Select(seq => new PendingJournalRow(0, persistenceId, seq, [], "m", 1, []))]);
+
+    private sealed class ManualTime : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => Now;
+
+        public void Advance(TimeSpan by) => Now += by;
+    }
 
     /// <summary>Records committed batches; its first transaction waits for <see cref="Gate"/>.</summary>
     private sealed class ScriptedWriter : IJournalRowWriter
@@ -96,12 +204,27 @@ public sealed class JournalWriteQueueTests
 
         public List<int> RowCounts { get; } = [];
 
-        public async Task InsertAsync(IReadOnlyList<JournalWrite> writes, CancellationToken cancellationToken)
+        /// <summary>Runs first in every transaction (e.g. throws as if the write lock could not be taken).</summary>
+        public Action<IReadOnlyList<JournalWrite>, DateTimeOffset> Begin { get; init; } = (_, _) => { };
+
+        /// <summary>Batches whose commit ends uncertain (the connection dropped around it).</summary>
+        public Func<IReadOnlyList<JournalWrite>, bool> Uncertain { get; init; } = _ => false;
+
+        /// <summary>What reading an uncertain commit back finds.</summary>
+        public Func<bool> ReadBack { get; init; } = () => throw new InvalidOperationException("unreadable");
+
+        public async Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
         {
             if (Interlocked.Increment(ref _calls) == 1)
             {
                 Entered.SetResult();
                 await Gate.Task;
+            }
+
+            Begin(writes, deadline);
+            if (Uncertain(writes))
+            {
+                throw new JournalCommitUncertainException(new IOException("connection reset"), _ => Task.FromResult(ReadBack()));
             }
 
             if (writes.FirstOrDefault(Fails) is { } faulty)

@@ -1,5 +1,6 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Persistence;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Users;
 using ActorEvents.Messages;
@@ -141,7 +142,7 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
     }
 
     [Fact]
-    public async Task Should_reject_a_failed_journal_write_as_NotPersisted_not_as_a_timeout_and_come_back_with_intact_state()
+    public async Task Should_reject_a_write_the_journal_rolled_back_as_NotPersisted_not_as_a_timeout_and_come_back_with_intact_state()
     {
         var aggregate = StartAggregate("sku-write", TimeSpan.FromMilliseconds(100));
         Assert.IsType<CommandAccepted>(await SendAsync(aggregate, new AddStock("sku-write", 10)));
@@ -149,7 +150,9 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
         Watch(entity);
 
         CommandResult failed = null!;
-        await WithJournalWrite(w => w.Fail(), async () => failed = await SendAsync(aggregate, new AddStock("sku-write", 5), "add-5"));
+        await WithJournalWrite(w => w.SetInterceptorAsync(new ThrowingInterceptor(
+            new JournalWriteRolledBackException("rolled back", new InvalidOperationException("disk I/O error")))),
+            async () => failed = await SendAsync(aggregate, new AddStock("sku-write", 5), "add-5"));
 
         var rejected = Assert.IsType<CommandRejected>(failed);
         Assert.Equal(RejectionCode.NotPersisted, rejected.Code);
@@ -179,9 +182,35 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
     }
 
     [Fact]
-    public async Task Should_reject_a_refused_journal_write_as_PersistRejected_and_stay_up()
+    public async Task Should_answer_a_failed_write_the_journal_cannot_classify_as_OutcomeUnknown_and_apply_the_retry_with_the_same_id_once()
     {
-        var aggregate = StartAggregate("sku-reject", TimeSpan.FromMilliseconds(100));
+        var aggregate = StartAggregate("sku-unknown", TimeSpan.FromMilliseconds(100));
+        Assert.IsType<CommandAccepted>(await SendAsync(aggregate, new AddStock("sku-unknown", 10)));
+        var entity = await ChildOf(aggregate);
+        Watch(entity);
+
+        CommandResult failed = null!;
+        await WithJournalWrite(w => w.Fail(), async () => failed = await SendAsync(aggregate, new AddStock("sku-unknown", 5), "add-5"));
+
+        // The test journal's failure says nothing about the write: the reply must not claim "nothing was persisted".
+        var rejected = Assert.IsType<CommandRejected>(failed);
+        Assert.Equal(RejectionCode.OutcomeUnknown, rejected.Code);
+        Assert.Contains("same command id", rejected.Message);
+        Assert.DoesNotContain("nothing was persisted", rejected.Message);
+        ExpectTerminated(entity);
+
+        var (retried, _, lost) = await SendUntilAvailableAsync(aggregate, new AddStock("sku-unknown", 5), "add-5");
+        Assert.Equal(0, lost);
+        Assert.Equal(15, Assert.IsType<StockAdded>(Assert.Single(Assert.IsType<CommandAccepted>(retried).Events).Event).OnHand);
+        var again = Assert.IsType<CommandAccepted>(await SendAsync(aggregate, new AddStock("sku-unknown", 5), "add-5"));
+        Assert.True(again.Duplicate);
+        Assert.Equal(2, (await JournalOf("sku-unknown")).Count);
+    }
+
+    [Fact]
+    public async Task Should_reject_a_refused_journal_write_as_PersistRejected_and_restart_at_once_without_a_sequence_gap()
+    {
+        var aggregate = StartAggregate("sku-reject", TimeSpan.FromSeconds(30)); // a backoff restart would answer AggregateUnavailable
         Assert.IsType<CommandAccepted>(await SendAsync(aggregate, new AddStock("sku-reject", 10)));
         var entity = await ChildOf(aggregate);
 
@@ -192,17 +221,16 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
         Assert.Equal(RejectionCode.PersistRejected, rejected.Code);
         Assert.Equal("add-5", rejected.CommandId);
 
-        // Same entity, no restart: the very next command is accepted (no AggregateUnavailable).
+        // The entity restarts at once (no backoff, no AggregateUnavailable): the very next command is held and accepted.
         var accepted = Assert.IsType<CommandAccepted>(await SendAsync(aggregate, new ReduceStock("sku-reject", 3, "order-1"), "reduce-3"));
-        Assert.Equal(entity, await ChildOf(aggregate));
+        Assert.NotEqual(entity, await ChildOf(aggregate));
         var reduced = Assert.Single(accepted.Events);
         Assert.Equal(new StockReduced("sku-reject", 3, "order-1", 7), reduced.Event);
 
-        // The rejected write consumed sequence number 2 (Akka.Persistence advances it on rejection): the next
-        // event is 3. What matters for replay and ordering: the envelope's number is the journal's number.
+        // The rejected write left no gap: the restarted entity continues after the last stored number.
         var journal = await JournalOf("sku-reject");
         Assert.Equal(journal.Select(j => j.JournalSequenceNr), journal.Select(j => j.Envelope.SequenceNr));
-        Assert.Equal([1L, 3L], journal.Select(j => j.JournalSequenceNr));
+        Assert.Equal([1L, 2L], journal.Select(j => j.JournalSequenceNr));
         Assert.Equal(reduced.SequenceNr, journal[^1].JournalSequenceNr);
         Assert.Equal(reduced, journal[^1].Envelope);
 
@@ -213,7 +241,7 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
         var restarted = StartAggregate("sku-reject", TimeSpan.FromMilliseconds(100));
         var after = Assert.IsType<CommandAccepted>(await SendAsync(restarted, new AddStock("sku-reject", 1), "add-1"));
         Assert.Equal(8, Assert.IsType<StockAdded>(Assert.Single(after.Events).Event).OnHand);
-        Assert.Equal(4, after.Events[0].SequenceNr);
+        Assert.Equal(3, after.Events[0].SequenceNr);
     }
 
     [Fact]
@@ -288,6 +316,11 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
     {
         var identity = await Sys.ActorSelection(supervisor.Path / "aggregate").Ask<ActorIdentity>(new Identify(null), AskTimeout);
         return identity.Subject ?? throw new InvalidOperationException($"{supervisor.Path} has no running entity.");
+    }
+
+    private sealed class ThrowingInterceptor(Exception error) : IJournalInterceptor
+    {
+        public Task InterceptAsync(IPersistentRepresentation message) => Task.FromException(error);
     }
 
     private sealed class SequenceReader : ReceivePersistentActor

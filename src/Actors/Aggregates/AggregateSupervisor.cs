@@ -1,0 +1,149 @@
+using ActorEvents.Messages;
+using Akka.Actor;
+
+namespace ActorEvents.Actors.Aggregates;
+
+/// <summary>
+/// A write whose outcome the journal could not confirm when its aggregate had to answer (and stop): the events may
+/// have committed. The next incarnation of the aggregate checks after recovery whether they did and, if so, hands
+/// them to their in-request handlers.
+/// </summary>
+/// <param name="CommandId">The command whose events they are.</param>
+/// <param name="Envelopes">The events as they were sent to the journal.</param>
+/// <param name="Dispatch">Where they would have been dispatched.</param>
+public sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvelope> Envelopes, EventDispatch? Dispatch);
+
+/// <summary>Told by an aggregate to its supervisor right before it stops itself after a journal failure or rejection.</summary>
+/// <param name="Unconfirmed">The write whose outcome is unknown, if any.</param>
+/// <param name="RestartAtOnce">
+/// True after a rejection (nothing was written, the journal works): restart without backoff. The aggregate restarts so
+/// that its next events continue the stored sequence numbers without a gap.
+/// </param>
+internal sealed record AggregateIncarnationEnding(UnconfirmedWrite? Unconfirmed, bool RestartAtOnce);
+
+/// <summary>Told by an aggregate once it recovered and settled the first <paramref name="Count"/> unconfirmed writes it was given.</summary>
+/// <param name="Count">How many of the unconfirmed writes it was given are settled (dispatched, or found not written).</param>
+internal sealed record UnconfirmedWritesSettled(int Count);
+
+/// <summary>
+/// The parent of one aggregate entity (what sharding hosts): restarts it after a failure with exponential backoff (at once
+/// after a rejection), answers <see cref="RejectionCode.AggregateUnavailable"/> while it is down, holds commands that
+/// arrive while it is stopping after a rejection and hands them to the next incarnation, keeps the unconfirmed writes of
+/// failed incarnations until an incarnation settled them, and stops for good on <see cref="AggregateStop"/>.
+/// </summary>
+internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, IWithTimers
+{
+    private const string ChildName = "aggregate";
+
+    private readonly Func<IReadOnlyList<UnconfirmedWrite>, Props> _childProps;
+    private readonly TimeSpan _minBackoff;
+    private readonly TimeSpan _maxBackoff;
+    private readonly List<UnconfirmedWrite> _unconfirmed = [];
+    private IActorRef _child = ActorRefs.Nobody;
+    private DateTime _childStartedAt;
+    private int _restarts;
+
+    public AggregateSupervisor(Func<IReadOnlyList<UnconfirmedWrite>, Props> childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
+    {
+        _childProps = childProps;
+        _minBackoff = minBackoff;
+        _maxBackoff = maxBackoff < minBackoff ? minBackoff : maxBackoff;
+        StartChild();
+        Become(Running);
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>The child runs: everything is forwarded to it.</summary>
+    private void Running()
+    {
+        Receive<AggregateIncarnationEnding>(ending =>
+        {
+            if (ending.Unconfirmed is { } unconfirmed)
+            {
+                _unconfirmed.Add(unconfirmed);
+            }
+
+            Become(() => Ending(ending.RestartAtOnce));
+        });
+        Receive<UnconfirmedWritesSettled>(settled => _unconfirmed.RemoveRange(0, Math.Min(settled.Count, _unconfirmed.Count)));
+        Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => ChildEnded(restartAtOnce: false));
+        Receive<AggregateStop>(stop =>
+        {
+            _child.Forward(stop);
+            Become(Stopping);
+        });
+        ReceiveAny(message => _child.Forward(message));
+    }
+
+    /// <summary>The child said it stops: hold what arrives until it is gone.</summary>
+    private void Ending(bool restartAtOnce)
+    {
+        Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => ChildEnded(restartAtOnce));
+        Receive<AggregateStop>(_ => Context.Stop(Self)); // held commands go to dead letters, where the mediator answers them
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Waiting out the backoff: commands are answered AggregateUnavailable.</summary>
+    private void BackingOff()
+    {
+        Receive<RestartAggregate>(_ =>
+        {
+            StartChild();
+            Become(Running);
+        });
+        Receive<AggregateRequest>(request => Sender.Tell(new CommandRejected(RejectionCode.AggregateUnavailable,
+            "The aggregate is restarting after a failure; nothing of this command was persisted. Retry with the same command id.")
+        { CommandId = request.CommandId }));
+        Receive<AggregateStop>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>Passivation or hand-off: the child answers what is in its mailbox, then stops, and so does this.</summary>
+    private void Stopping()
+    {
+        Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => Context.Stop(Self));
+        ReceiveAny(message => _child.Forward(message));
+    }
+
+    private void ChildEnded(bool restartAtOnce)
+    {
+        _child = ActorRefs.Nobody;
+        if (DateTime.UtcNow - _childStartedAt > _minBackoff)
+        {
+            _restarts = 0;
+        }
+
+        if (restartAtOnce)
+        {
+            StartChild();
+            Become(Running);
+            Stash.UnstashAll();
+            return;
+        }
+
+        var delay = Delay(_restarts++);
+        Timers.StartSingleTimer(RestartAggregate.Instance, RestartAggregate.Instance, delay);
+        Become(BackingOff);
+        Stash.UnstashAll();
+    }
+
+    private TimeSpan Delay(int restarts)
+    {
+        var exponential = _minBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(restarts, 30));
+        var capped = Math.Min(exponential, _maxBackoff.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (1 + (Random.Shared.NextDouble() * 0.2)));
+    }
+
+    private void StartChild()
+    {
+        _child = Context.Watch(Context.ActorOf(_childProps([.. _unconfirmed]), ChildName));
+        _childStartedAt = DateTime.UtcNow;
+    }
+
+    private sealed class RestartAggregate
+    {
+        public static readonly RestartAggregate Instance = new();
+    }
+}

@@ -1,0 +1,150 @@
+using System.Collections.Immutable;
+using ActorEvents.Actors.Aggregates;
+using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Pipeline;
+using ActorEvents.Host.Domain.Inventory;
+using ActorEvents.Messages;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Xunit.Abstractions;
+
+namespace ActorEvents.Tests.Supervision;
+
+/// <summary>
+/// A write that committed although the journal reported it failed (the connection dropped around COMMIT): the caller
+/// is told the outcome is unknown, and the events' in-request handlers still run once — dispatched by the aggregate's
+/// next incarnation after its recovery found them.
+/// </summary>
+public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Config, output: output)
+{
+    private static readonly Config Config = ConfigurationFactory.ParseString($$"""
+        akka.loglevel = WARNING
+        akka.persistence.journal.plugin = "akka.persistence.journal.commit-then-fail"
+        akka.persistence.journal.commit-then-fail {
+          class = "{{typeof(CommitThenFailJournal).AssemblyQualifiedName}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+        }
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        """);
+
+    private static readonly ActorEventsDomain Domain = new ActorEventsDomainBuilder().AddAggregate<InventoryAggregate>().Build();
+
+    [Fact]
+    public async Task Should_dispatch_the_events_of_a_write_reported_failed_that_did_commit_once_when_the_aggregate_comes_back()
+    {
+        var router = CreateTestProbe();
+        var aggregate = Sys.ActorOf(AggregateActor.SupervisedProps(Domain.Aggregates.Single().Definition, Domain.Types,
+            new AggregateRuntimeSettings(0, 100, "test-node"), "sku-late", TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
+        var dispatch = new EventDispatch(router.Ref, 7, TestActor, PipelineKind.Request);
+        Task<CommandResult> Send(ICommand command, string id) =>
+            aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null, dispatch), TimeSpan.FromSeconds(5));
+
+        Assert.IsType<CommandAccepted>(await Send(new AddStock("sku-late", 10), "add-10"));
+        Assert.Equal(7, router.ExpectMsg<DispatchEvents>().RequestId);
+
+        var journal = Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null);
+        journal.Tell(CommitThenFailJournal.FailNextAfterCommit.Instance);
+        var unknown = Assert.IsType<CommandRejected>(await Send(new ReduceStock("sku-late", 4, "order-1"), "ship-1"));
+        Assert.Equal(RejectionCode.OutcomeUnknown, unknown.Code);
+
+        // The next incarnation finds the committed events and hands them to their handlers, nobody waiting.
+        var late = router.ExpectMsg<DispatchEvents>(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, late.RequestId);
+        Assert.Null(late.ReplyTo);
+        var reduced = Assert.Single(late.Events);
+        Assert.Equal("ship-1", reduced.CausationId);
+        Assert.Equal(new StockReduced("sku-late", 4, "order-1", 6), reduced.Event);
+
+        // The retry with the same id is a duplicate answered with those events, and is not dispatched again.
+        var retried = await RetryWhileUnavailable(() => Send(new ReduceStock("sku-late", 4, "order-1"), "ship-1"));
+        var duplicate = Assert.IsType<CommandAccepted>(retried);
+        Assert.True(duplicate.Duplicate);
+        Assert.Equal(reduced, Assert.Single(duplicate.Events));
+        router.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Should_not_dispatch_anything_for_a_write_reported_failed_that_did_not_commit()
+    {
+        var router = CreateTestProbe();
+        var aggregate = Sys.ActorOf(AggregateActor.SupervisedProps(Domain.Aggregates.Single().Definition, Domain.Types,
+            new AggregateRuntimeSettings(0, 100, "test-node"), "sku-lost", TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
+        var dispatch = new EventDispatch(router.Ref, 7, TestActor, PipelineKind.Request);
+        Task<CommandResult> Send(ICommand command, string id) =>
+            aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null, dispatch), TimeSpan.FromSeconds(5));
+
+        Assert.IsType<CommandAccepted>(await Send(new AddStock("sku-lost", 10), "add-10"));
+        router.ExpectMsg<DispatchEvents>();
+
+        Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null).Tell(CommitThenFailJournal.FailNextBeforeCommit.Instance);
+        Assert.Equal(RejectionCode.OutcomeUnknown, Assert.IsType<CommandRejected>(await Send(new ReduceStock("sku-lost", 4, "order-1"), "ship-1")).Code);
+
+        var accepted = Assert.IsType<CommandAccepted>(await RetryWhileUnavailable(() => Send(new AddStock("sku-lost", 1), "add-1")));
+        Assert.Equal(11, Assert.IsType<StockAdded>(Assert.Single(accepted.Events).Event).OnHand);
+        Assert.Equal(2, accepted.Events[0].SequenceNr);
+        Assert.Equal("add-1", router.ExpectMsg<DispatchEvents>().Events[0].CausationId); // nothing for ship-1
+    }
+
+    private static async Task<CommandResult> RetryWhileUnavailable(Func<Task<CommandResult>> send)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var result = await send();
+            if (result is not CommandRejected { Code: RejectionCode.AggregateUnavailable } || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
+
+/// <summary>An in-memory journal that can be told to store the next write and then report it failed (or fail it unstored).</summary>
+public sealed class CommitThenFailJournal : MemoryJournal
+{
+    private object? _next;
+
+    /// <inheritdoc />
+    protected override bool ReceivePluginInternal(object message)
+    {
+        if (message is FailNextAfterCommit or FailNextBeforeCommit)
+        {
+            _next = message;
+            return true;
+        }
+
+        return base.ReceivePluginInternal(message);
+    }
+
+    /// <inheritdoc />
+    protected override async Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        var mode = _next;
+        _next = null;
+        if (mode is FailNextBeforeCommit)
+        {
+            throw new IOException("connection reset before the commit");
+        }
+
+        var result = await base.WriteMessagesAsync(messages, cancellationToken);
+        return mode is FailNextAfterCommit ? throw new IOException("connection reset around COMMIT") : result;
+    }
+
+    /// <summary>Store the next write, then fail it.</summary>
+    public sealed class FailNextAfterCommit
+    {
+        /// <summary>The message.</summary>
+        public static readonly FailNextAfterCommit Instance = new();
+    }
+
+    /// <summary>Fail the next write without storing it.</summary>
+    public sealed class FailNextBeforeCommit
+    {
+        /// <summary>The message.</summary>
+        public static readonly FailNextBeforeCommit Instance = new();
+    }
+}
