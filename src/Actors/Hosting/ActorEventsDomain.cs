@@ -26,6 +26,11 @@ public sealed class ActorEventsDomainBuilder
     public ActorEventsDomainBuilder AddAggregate<TAggregate>() where TAggregate : IAggregateDefinition, new()
     {
         var definition = new TAggregate();
+        if (Mediator.AggregateIds.NameProblem(definition.Name) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
         if (_aggregates.Any(a => a.Definition.Name == definition.Name))
         {
             throw new InvalidOperationException($"An aggregate named '{definition.Name}' is already registered.");

@@ -235,20 +235,9 @@ public static class CommandChecks
             return Reject(RejectionCode.UnknownCommand, $"No aggregate handles commands of type '{command.GetType().Name}'.");
         }
 
-        var id = command.AggregateId;
-        if (string.IsNullOrWhiteSpace(id))
+        if (AggregateIds.Problem(command.AggregateId, options.MaxAggregateIdLength) is { } problem)
         {
-            return Reject(RejectionCode.InvalidAggregateId, "The aggregate id is empty.");
-        }
-
-        if (id.Length > options.MaxAggregateIdLength)
-        {
-            return Reject(RejectionCode.InvalidAggregateId, $"The aggregate id is {id.Length} characters long; at most {options.MaxAggregateIdLength} are allowed.");
-        }
-
-        if (id.Any(char.IsControl))
-        {
-            return Reject(RejectionCode.InvalidAggregateId, "The aggregate id contains control characters.");
+            return Reject(RejectionCode.InvalidAggregateId, problem);
         }
 
         string? validationError;

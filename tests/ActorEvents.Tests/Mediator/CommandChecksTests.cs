@@ -71,6 +71,18 @@ public sealed class CommandChecksTests : Akka.TestKit.Xunit2.TestKit
     [InlineData("01234567890")]
     [InlineData("a\u0000b")]
     [InlineData("a\u007fb")]
+    [InlineData("a\uD800b")] // lone high surrogate: UTF-8 encodes it as U+FFFD, like the next one
+    [InlineData("a\uDC00b")] // lone low surrogate
+    [InlineData("ab\uD83D")] // high surrogate at the end
+    [InlineData("a\uFFFDb")] // replacement character
+    [InlineData("a\u200Bb")] // zero-width space
+    [InlineData("a\u200Db")] // zero-width joiner
+    [InlineData("a\u202Eb")] // right-to-left override
+    [InlineData("a\u2066b")] // left-to-right isolate
+    [InlineData("a\uFEFFb")] // zero-width no-break space
+    [InlineData(" ab")]
+    [InlineData("ab ")]
+    [InlineData("ab\u00A0")] // trailing no-break space
     public void Should_reject_an_invalid_aggregate_id(string id)
     {
         AssertRejected(new AddStock(id, 1), RejectionCode.InvalidAggregateId);
@@ -80,9 +92,40 @@ public sealed class CommandChecksTests : Akka.TestKit.Xunit2.TestKit
     [InlineData("0123456789")]
     [InlineData("a")]
     [InlineData("ünïcødé-ok")]
+    [InlineData("a\uD83D\uDE00b")] // a well-formed surrogate pair (an emoji)
+    [InlineData("a b")]
     public void Should_accept_an_aggregate_id_up_to_the_maximum_length(string id)
     {
         Assert.Null(Check(new AddStock(id, 1)).Rejection);
+    }
+
+    [Fact]
+    public void Should_refuse_both_ids_whose_lone_surrogates_encode_to_the_same_bytes()
+    {
+        var (first, second) = ("a\uD800b", "a\uDC00b");
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(first), System.Text.Encoding.UTF8.GetBytes(second)); // why they must be refused
+        Assert.Contains("lone surrogate", AggregateIds.Problem(first, 100));
+        Assert.Contains("lone surrogate", AggregateIds.Problem(second, 100));
+    }
+
+    [Theory]
+    [InlineData("a-b")]
+    [InlineData("order-line")]
+    [InlineData("")]
+    [InlineData("ordér")]
+    [InlineData("a b")]
+    public void Should_refuse_an_aggregate_name_that_could_share_a_stream_with_another(string name)
+    {
+        Assert.NotNull(AggregateIds.NameProblem(name));
+    }
+
+    [Fact]
+    public void Should_refuse_at_registration_an_aggregate_whose_name_holds_the_stream_separator()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => new ActorEventsDomainBuilder().AddAggregate<HyphenatedAggregate>());
+        Assert.Contains("'-' separates", error.Message);
+        Assert.Null(AggregateIds.NameProblem("inventory"));
+        Assert.Null(AggregateIds.NameProblem("billing.invoice_v2"));
     }
 
     [Fact]
@@ -153,6 +196,18 @@ public sealed class ThrowingValidationAggregate : Aggregate<GuardedState, IGuard
     public override GuardedState InitialState => new();
 
     public override string? Validate(IGuardedCommand command) => throw new FormatException("unparseable");
+
+    public override Decision<IGuardedEvent> Decide(GuardedState state, IGuardedCommand command) => Decision<IGuardedEvent>.Reject("never");
+
+    public override GuardedState Apply(GuardedState state, IGuardedEvent @event) => state;
+}
+
+/// <summary>An aggregate whose name holds the stream separator.</summary>
+public sealed class HyphenatedAggregate : Aggregate<GuardedState, IGuardedCommand, IGuardedEvent>
+{
+    public override string Name => "order-line";
+
+    public override GuardedState InitialState => new();
 
     public override Decision<IGuardedEvent> Decide(GuardedState state, IGuardedCommand command) => Decision<IGuardedEvent>.Reject("never");
 

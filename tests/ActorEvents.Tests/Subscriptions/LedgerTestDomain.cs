@@ -52,7 +52,7 @@ public sealed record LedgerState(int Entries);
 /// </summary>
 public sealed class LedgerAggregate : Aggregate<LedgerState, ILedgerCommand, ILedgerEvent>
 {
-    public static readonly string TypeName = $"ledger-{Guid.NewGuid():N}"[..15];
+    public static readonly string TypeName = $"ledger_{Guid.NewGuid():N}"[..15];
 
     public static string Tag => AggregateActor.AggregateTagPrefix + TypeName;
 
