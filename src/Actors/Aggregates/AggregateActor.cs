@@ -238,6 +238,18 @@ public sealed class AggregateActor : ReceivePersistentActor
         });
     }
 
+    /// <summary>
+    /// After a rejection, until the supervisor acknowledged: commands still in the mailbox go back to the supervisor, which
+    /// holds them for the next incarnation; then the aggregate stops.
+    /// </summary>
+    private void HandingBack()
+    {
+        Command<AggregateRequest>(request => Context.Parent.Forward(request));
+        Command<AggregateEndingAcknowledged>(_ => Context.Stop(Self));
+        Command<AggregateStop>(stop => Context.Parent.Forward(stop));
+        CommandAny(_ => { });
+    }
+
     private void MaybeSnapshot()
     {
         if (_settings.SnapshotEvery > 0 && LastSequenceNr - _lastSnapshotSequenceNr >= _settings.SnapshotEvery)
@@ -281,7 +293,7 @@ public sealed class AggregateActor : ReceivePersistentActor
             _pending = null;
             Context.Parent.Tell(new AggregateIncarnationEnding(null, RestartAtOnce: true));
             pending.ReplyTo.Tell(JournalOutcome.OfRejection(cause, PersistenceId) with { CommandId = pending.CommandId });
-            Context.Stop(Self);
+            Become(HandingBack);
         }
 
         base.OnPersistRejected(cause, @event, sequenceNr);

@@ -21,6 +21,15 @@ public sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvel
 /// </param>
 internal sealed record AggregateIncarnationEnding(UnconfirmedWrite? Unconfirmed, bool RestartAtOnce);
 
+/// <summary>
+/// The supervisor's answer to <see cref="AggregateIncarnationEnding"/> with <c>RestartAtOnce</c>: from now on it holds new
+/// commands itself, and everything it forwarded before is in the aggregate's mailbox ahead of this message.
+/// </summary>
+internal sealed record AggregateEndingAcknowledged
+{
+    public static readonly AggregateEndingAcknowledged Instance = new();
+}
+
 /// <summary>Told by an aggregate once it recovered and settled the first <paramref name="Count"/> unconfirmed writes it was given.</summary>
 /// <param name="Count">How many of the unconfirmed writes it was given are settled (dispatched, or found not written).</param>
 internal sealed record UnconfirmedWritesSettled(int Count);
@@ -66,6 +75,12 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
                 _unconfirmed.Add(unconfirmed);
             }
 
+            if (ending.RestartAtOnce)
+            {
+                // The aggregate hands back the commands in its mailbox until this arrives, then stops: none is lost.
+                Sender.Tell(AggregateEndingAcknowledged.Instance);
+            }
+
             Become(() => Ending(ending.RestartAtOnce));
         });
         Receive<UnconfirmedWritesSettled>(settled => _unconfirmed.RemoveRange(0, Math.Min(settled.Count, _unconfirmed.Count)));
@@ -78,7 +93,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
         ReceiveAny(message => _child.Forward(message));
     }
 
-    /// <summary>The child said it stops: hold what arrives until it is gone.</summary>
+    /// <summary>The child said it stops: hold what arrives (new commands, and those it hands back) until it is gone.</summary>
     private void Ending(bool restartAtOnce)
     {
         Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => ChildEnded(restartAtOnce));

@@ -27,7 +27,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
     private const string CrashOnTerminate = "akka.coordinated-shutdown.run-by-actor-system-terminate = off";
 
-    private static readonly RejectionCode[] Retryable = [RejectionCode.Timeout, RejectionCode.AggregateUnavailable, RejectionCode.Overloaded, RejectionCode.NotPersisted, RejectionCode.JournalUnavailable];
+    private static readonly RejectionCode[] Retryable = [RejectionCode.Timeout, RejectionCode.OutcomeUnknown, RejectionCode.AggregateUnavailable, RejectionCode.Overloaded, RejectionCode.NotPersisted, RejectionCode.JournalUnavailable];
 
     public static TheoryData<string> Providers => [TestDatabases.PostgresConnectionString is null ? PersistenceProviders.Sqlite : PersistenceProviders.PostgreSql];
 

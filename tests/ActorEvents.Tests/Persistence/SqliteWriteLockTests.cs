@@ -39,4 +39,50 @@ public sealed class SqliteWriteLockTests
         Assert.Contains("only 10 of sku-locked on hand", rejected.Message);
         transaction.Rollback();
     }
+
+    [Fact]
+    public async Task Should_answer_NotPersisted_only_for_writes_that_never_commit_while_another_connection_holds_the_write_lock_past_the_write_timeout()
+    {
+        using var database = new TempSqliteDatabase();
+        var settings = ActorEventsTestHost.SqliteSettings(database, new Dictionary<string, string?> { ["Persistence:WriteTimeout"] = "00:00:01" });
+        await using var host = await ActorEventsTestHost.StartAsync(settings);
+        var skus = Enumerable.Range(0, 20).Select(i => $"sku-lock-{i}").ToArray();
+        foreach (var sku in skus)
+        {
+            Assert.IsType<CommandAccepted>(await host.SendAsync(new AddStock(sku, 100)));
+        }
+
+        var results = new List<(string CommandId, string Sku, CommandResult Result)>();
+        using (var writer = new SqliteConnection(database.ConnectionString))
+        {
+            writer.Open();
+            using var transaction = writer.BeginTransaction(deferred: false); // the write lock, held for 4 write timeouts
+            var during = skus.Select(async sku =>
+            {
+                var id = $"during-{sku}";
+                return (id, sku, await host.SendAsync(new AddStock(sku, 1), new CommandMetadata(id)));
+            }).ToArray();
+            await Task.Delay(TimeSpan.FromSeconds(4));
+            transaction.Commit();
+            results.AddRange(await Task.WhenAll(during));
+        }
+
+        // Every reply is either accepted (committed) or NotPersisted — and a NotPersisted write is not in the journal, ever.
+        await Task.Delay(TimeSpan.FromSeconds(1)); // anything still queued would have committed by now
+        var rejected = results.Where(r => r.Result is CommandRejected).ToArray();
+        Assert.All(rejected, r => Assert.Equal(RejectionCode.NotPersisted, ((CommandRejected)r.Result).Code));
+        Assert.NotEmpty(rejected);
+        foreach (var (commandId, sku, result) in results)
+        {
+            var stored = await JournalReader.ReadAsync(host.System, StreamNames.For("inventory", sku));
+            Assert.Equal(result is CommandAccepted ? 1 : 0, stored.Count(e => e.CausationId == commandId));
+            Assert.Equal(Enumerable.Range(1, stored.Count).Select(n => (long)n), stored.Select(e => e.SequenceNr)); // no gap
+        }
+
+        // The stall did not open the journal's circuit breaker: every aggregate takes a command at once.
+        foreach (var sku in skus)
+        {
+            Assert.IsType<CommandAccepted>(await host.SendAsync(new AddStock(sku, 1)));
+        }
+    }
 }
