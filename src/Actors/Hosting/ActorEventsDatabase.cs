@@ -77,6 +77,15 @@ public sealed class ActorEventsDatabase
         return transaction;
     }
 
+    /// <summary>
+    /// Makes a connection refuse writes (SQLite: <c>PRAGMA query_only</c>; PostgreSQL: read-only transactions by default), or
+    /// accept them again: what a durable handler's unit of work is while user code runs.
+    /// </summary>
+    public Task SetReadOnlyAsync(DataConnection connection, bool readOnly, CancellationToken cancellationToken = default) =>
+        connection.ExecuteAsync(IsPostgreSql
+            ? $"SET default_transaction_read_only = {(readOnly ? "on" : "off")}"
+            : $"PRAGMA query_only = {(readOnly ? 1 : 0)}", cancellationToken);
+
     private static void SynchronousNormal(DbConnection connection)
     {
         using var command = connection.CreateCommand();

@@ -17,26 +17,51 @@ namespace ActorEvents.Actors.Subscriptions;
 public sealed class NaturallyIdempotentAttribute : Attribute;
 
 /// <summary>
-/// The unit of work of one durable handler invocation (a scoped service): a connection to the journal's database
-/// inside a transaction that also records the event as processed by this handler. Whatever the handler writes through
-/// <see cref="Connection"/> commits together with that record, or not at all, so a redelivered event is skipped and its
-/// effect happens exactly once. Get it with <c>context.UnitOfWork()</c>.
+/// The unit of work of one durable handler invocation (a scoped service). While the handler runs, <see cref="Connection"/>
+/// reads the journal's database and holds no lock and no write transaction (writes through it fail: the database is
+/// read-only for it); the writes the handler registers with <see cref="Write"/> run after it returned, in one short
+/// transaction that also records the event as processed by this handler. They commit together or not at all, so a
+/// redelivered event is skipped and the effect happens exactly once — and a handler that sends a command, waits for it,
+/// or runs long never holds SQLite's write lock meanwhile. Get it with <c>context.UnitOfWork()</c>.
 /// </summary>
 public sealed class HandlerUnitOfWork
 {
+    private readonly List<Func<DataConnection, CancellationToken, Task>> _writes = [];
     private DataConnection? _connection;
 
     /// <summary>True while a durable invocation runs in this scope.</summary>
     public bool IsActive => _connection is not null;
 
-    /// <summary>The connection, inside the invocation's transaction.</summary>
+    /// <summary>A connection for reads while the handler runs (no transaction; writes through it are refused by the database).</summary>
     /// <exception cref="InvalidOperationException">The invocation has no unit of work (in-request only, naturally idempotent, or no SQL database).</exception>
-    public DataConnection Connection => _connection ?? throw new InvalidOperationException(
-        "This handler invocation has no unit of work: only durable handlers (Delivery Durable or Both) without [NaturallyIdempotent] get one, on SQLite or PostgreSQL.");
+    public DataConnection Connection => _connection ?? throw NoUnitOfWork();
 
-    internal void Begin(DataConnection connection) => _connection = connection;
+    /// <summary>Writes registered so far, in order.</summary>
+    internal IReadOnlyList<Func<DataConnection, CancellationToken, Task>> Writes => _writes;
+
+    /// <summary>
+    /// Registers a write of the handler's effect. It runs after the handler returned successfully, in the transaction that
+    /// records the event as processed (in registration order, with that transaction's connection); if the handler fails,
+    /// or the event turns out to be processed already, it never runs.
+    /// </summary>
+    /// <param name="write">The write; use the connection it is given, not <see cref="Connection"/>.</param>
+    /// <exception cref="InvalidOperationException">The invocation has no unit of work.</exception>
+    public void Write(Func<DataConnection, CancellationToken, Task> write)
+    {
+        _ = _connection ?? throw NoUnitOfWork();
+        _writes.Add(write);
+    }
+
+    internal void Begin(DataConnection connection)
+    {
+        _writes.Clear();
+        _connection = connection;
+    }
 
     internal void End() => _connection = null;
+
+    private static InvalidOperationException NoUnitOfWork() => new(
+        "This handler invocation has no unit of work: only durable handlers (Delivery Durable or Both) without [NaturallyIdempotent] get one, on SQLite or PostgreSQL.");
 }
 
 /// <summary>Access to the unit of work from a handler.</summary>
@@ -48,11 +73,14 @@ public static class HandlerUnitOfWorkExtensions
 
 /// <summary>
 /// Exactly-once effects for durable handlers: every invocation of a handler delivered durably (Durable or Both) that is
-/// not <see cref="NaturallyIdempotentAttribute">naturally idempotent</see> runs in a transaction that first looks for the
-/// (handler, event id) row in <c>ae_processed_events</c>. Found: the event was handled before (a redelivery after a
-/// crash, or the durable copy of a Both handler that already ran in the request) — the handler is skipped and the
-/// redelivery counted. Not found: the handler runs with <see cref="HandlerUnitOfWork.Connection"/>, the row is inserted
-/// and both commit together. A failure rolls both back, so a retry starts clean.
+/// not <see cref="NaturallyIdempotentAttribute">naturally idempotent</see> is guarded by the (handler, event id) row in
+/// <c>ae_processed_events</c>. First it looks for the row (a read, no lock): found, the event was handled before (a
+/// redelivery after a crash, or the durable copy of a Both handler that already ran in the request) — the handler is
+/// skipped and the redelivery counted. Not found: the handler runs with a read-only <see cref="HandlerUnitOfWork"/>,
+/// collecting its writes; once it returned, one short transaction inserts the row and runs the writes, and both commit
+/// together. If the row appeared meanwhile (another run of the same event finished first) the insert fails on its key,
+/// the transaction rolls back and the writes never happen. A failure anywhere leaves nothing behind, so a retry starts clean.
+/// No transaction is open while user code runs: on SQLite the write lock is held only for the final insert and writes.
 /// </summary>
 public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandlerInvocationFilter
 {
@@ -74,15 +102,13 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
         var token = context.CancellationToken;
         var eventId = context.Envelope.EventId;
         await using var db = database.Open();
-        await using var transaction = await database.BeginUnitOfWorkAsync(db, token).ConfigureAwait(false);
-        var processed = db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler.Name && r.EventId == eventId);
-        if (await processed.Set(r => r.Redeliveries, r => r.Redeliveries + 1).UpdateAsync(token).ConfigureAwait(false) > 0)
+        if (await CountRedeliveryAsync(db, handler.Name, eventId, token).ConfigureAwait(false))
         {
-            await transaction.CommitAsync(token).ConfigureAwait(false);
             return;
         }
 
         var unit = context.Services.GetRequiredService<HandlerUnitOfWork>();
+        await database.SetReadOnlyAsync(db, readOnly: true, token).ConfigureAwait(false);
         unit.Begin(db);
         try
         {
@@ -93,8 +119,49 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
             unit.End();
         }
 
-        await db.InsertAsync(new ProcessedEventRow { Handler = handler.Name, EventId = eventId, ProcessedAt = DateTime.UtcNow }, token: token).ConfigureAwait(false);
-        await transaction.CommitAsync(token).ConfigureAwait(false);
+        await database.SetReadOnlyAsync(db, readOnly: false, CancellationToken.None).ConfigureAwait(false);
+        await using var transaction = await database.BeginUnitOfWorkAsync(db, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await db.InsertAsync(new ProcessedEventRow { Handler = handler.Name, EventId = eventId, ProcessedAt = DateTime.UtcNow }, token: CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            if (await IsProcessedAsync(handler.Name, eventId).ConfigureAwait(false))
+            {
+                return; // another run of this event committed first: its effect stands, these writes never happen
+            }
+
+            throw;
+        }
+
+        foreach (var write in unit.Writes)
+        {
+            await write(db, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Counts a redelivery if (handler, event) was processed before; true when it was.</summary>
+    private static async Task<bool> CountRedeliveryAsync(DataConnection db, string handler, string eventId, CancellationToken token)
+    {
+        var processed = db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler && r.EventId == eventId);
+        if (!await processed.AnyAsync(token).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        await processed.Set(r => r.Redeliveries, r => r.Redeliveries + 1).UpdateAsync(token).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task<bool> IsProcessedAsync(string handler, string eventId)
+    {
+        await using var db = database.Open();
+        return await db.GetTable<ProcessedEventRow>().AnyAsync(r => r.Handler == handler && r.EventId == eventId).ConfigureAwait(false);
     }
 
     /// <summary>Redeliveries recorded for these handlers (all time, from the table).</summary>

@@ -103,14 +103,15 @@ public sealed class DeliveryProbeHandler(DeliveryLog log, ActorSystem system) : 
 /// </summary>
 public sealed class LedgerEffectsHandler(DeliveryLog log, ActorSystem system) : IHandle<Recorded>
 {
-    public async Task HandleAsync(Recorded @event, EventContext context)
+    public Task HandleAsync(Recorded @event, EventContext context)
     {
         log.Deliveries.Enqueue((context.HandlerName, context.Envelope.EventId, @event.LedgerId, @event.Index, Cluster.Get(system).SelfAddress.ToString(), DateTime.UtcNow));
-        var db = context.UnitOfWork().Connection;
-        await db.GetTable<LedgerEffectRow>().InsertOrUpdateAsync(
-            () => new LedgerEffectRow { Handler = context.HandlerName, LedgerId = @event.LedgerId, Applied = 1, AmountSum = @event.Amount },
+        var handler = context.HandlerName;
+        context.UnitOfWork().Write((db, token) => db.GetTable<LedgerEffectRow>().InsertOrUpdateAsync(
+            () => new LedgerEffectRow { Handler = handler, LedgerId = @event.LedgerId, Applied = 1, AmountSum = @event.Amount },
             row => new LedgerEffectRow { Applied = row.Applied + 1, AmountSum = row.AmountSum + @event.Amount },
-            token: context.CancellationToken);
+            token: token));
+        return Task.CompletedTask;
     }
 }
 

@@ -26,17 +26,20 @@ public sealed record GetShippedUnits : IQuery<ShippedUnits>;
 
 /// <summary>
 /// A durable handler with an effect that is not idempotent by itself (it adds the shipped units to a ledger row):
-/// fed by the <c>order-shipments</c> subscription, it writes through its unit of work, so the addition commits together
-/// with the processed-event record and a redelivered event does not add twice.
+/// fed by the <c>order-shipments</c> subscription, it registers its write with its unit of work, so the addition commits
+/// together with the processed-event record and a redelivered event does not add twice.
 /// </summary>
 public sealed class ShipmentLedgerHandler : IHandle<OrderShipped>, IReadModelSchema
 {
     /// <inheritdoc />
-    public Task HandleAsync(OrderShipped @event, EventContext context) =>
-        context.UnitOfWork().Connection.GetTable<ShippedUnitsRow>().InsertOrUpdateAsync(
+    public Task HandleAsync(OrderShipped @event, EventContext context)
+    {
+        context.UnitOfWork().Write((connection, token) => connection.GetTable<ShippedUnitsRow>().InsertOrUpdateAsync(
             () => new ShippedUnitsRow { Sku = @event.Sku, Units = @event.Quantity, Shipments = 1 },
             row => new ShippedUnitsRow { Units = row.Units + @event.Quantity, Shipments = row.Shipments + 1 },
-            token: context.CancellationToken);
+            token: token));
+        return Task.CompletedTask;
+    }
 
     /// <inheritdoc />
     public Task CreateTablesAsync(DataConnection connection, CancellationToken cancellationToken) =>
