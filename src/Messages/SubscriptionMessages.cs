@@ -78,7 +78,14 @@ public sealed record SubscriptionStatus(
     int BatchSize,
     int CheckpointEvery,
     TimeSpan PollInterval,
-    IReadOnlyList<string> Handlers);
+    IReadOnlyList<string> Handlers)
+{
+    /// <summary>
+    /// Handler invocations of this subscription's pool that outlived their timeout (the handler ignored its token) since
+    /// the subscription started on its node: each worker was replaced, and its event waited until the run really ended.
+    /// </summary>
+    public long Abandoned { get; init; }
+}
 
 /// <summary>
 /// Asks for the status of every subscription (or one, by name). Sent to the subscription office it is answered

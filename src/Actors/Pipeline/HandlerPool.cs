@@ -74,6 +74,8 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly IWorkQueue _queue;
     private readonly Queue<WorkItem> _retryReady = new();
     private readonly Stack<IActorRef> _idle = new();
+    private readonly HashSet<IActorRef> _abandonedWorkers = [];
+    private int _workerGeneration;
     private readonly Dictionary<long, RequestProgress> _requests = new();
     private readonly Dictionary<OrderingKey, ParkedStream> _parked = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -173,6 +175,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         Receive<EnqueueWork>(Enqueue);
         Receive<WorkDone>(Done);
+        Receive<WorkerAbandoned>(Abandoned);
         Receive<RetryDue>(due =>
         {
             _retrying--;
@@ -278,10 +281,34 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         TryRelease(parked);
     }
 
+    /// <summary>
+    /// A worker's invocation outlived its timeout and goes on: a new worker takes its slot, the item stays in progress (its
+    /// key blocked, no retry) until the old worker reports it really ended.
+    /// </summary>
+    private void Abandoned(WorkerAbandoned abandoned)
+    {
+        _abandonedWorkers.Add(Sender);
+        _running--;
+        _deps.Load.CountAbandoned();
+        _log.Warning("Handler {0} did not stop at its invocation timeout on {1} ({2} #{3}); its worker is abandoned and replaced, "
+            + "and the event is retried only once the invocation really ended.",
+            abandoned.Item.Handler.Name, abandoned.Item.Envelope.EventType, abandoned.Item.Envelope.StreamName, abandoned.Item.Envelope.SequenceNr);
+        _idle.Push(Context.ActorOf(HandlerWorker.Props(_deps.Scopes, _deps.InvocationFilter), $"worker-{++_workerGeneration}-r"));
+        Schedule();
+    }
+
     private void Done(WorkDone done)
     {
-        _running--;
-        _idle.Push(Sender);
+        if (_abandonedWorkers.Remove(Sender))
+        {
+            Context.Stop(Sender); // its slot was given to a replacement
+        }
+        else
+        {
+            _running--;
+            _idle.Push(Sender);
+        }
+
         var item = done.Item;
         if (done.Failure is { } failure)
         {
@@ -799,6 +826,9 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     private sealed record OpenEntriesFailed(Exception Error);
 }
 
+/// <summary>Worker → pool: the invocation of <paramref name="Item"/> outlived its timeout and is still running.</summary>
+internal sealed record WorkerAbandoned(WorkItem Item);
+
 /// <summary>
 /// Runs one (event, handler) pair at a time: a fresh DI scope and handler instance, the invocation timeout,
 /// error classification, and the handler's <see cref="IHandleErrors"/> hook. Every error is caught.
@@ -825,7 +855,7 @@ public sealed class HandlerWorker : ReceiveActor
             // Captured here: the pool recognises the worker by the sender of WorkDone.
             var pool = Sender;
             var self = Self;
-            var running = RunAsync(run.Item, run.Policy);
+            var running = RunAsync(run.Item, run.Policy, () => pool.Tell(new WorkerAbandoned(run.Item), self));
             if (running.IsCompletedSuccessfully)
             {
                 pool.Tell(running.Result, self);
@@ -838,7 +868,7 @@ public sealed class HandlerWorker : ReceiveActor
         });
     }
 
-    private async ValueTask<WorkDone> RunAsync(WorkItem item, RetryOptions policy)
+    private async ValueTask<WorkDone> RunAsync(WorkItem item, RetryOptions policy, Action abandoned)
     {
         var envelope = item.Envelope;
         IReadOnlyList<IEvent> followUps = [];
@@ -847,36 +877,29 @@ public sealed class HandlerWorker : ReceiveActor
         using var timeout = new CancellationTokenSource(policy.InvocationTimeout);
         object? handler = null;
         EventContext? context = null;
+        Task? invocation = null;
         try
         {
             handler = ServiceActivation.Create(scope.ServiceProvider, item.Handler.HandlerType);
             context = new EventContext(envelope, item.Handler.Name, item.Attempt, scope.ServiceProvider, timeout.Token);
-            var invocation = _filter is null
+            invocation = _filter is null
                 ? item.Handler.InvokeAsync(handler, envelope, context)
                 : _filter.InvokeAsync(item.Handler, context, () => item.Handler.InvokeAsync(handler, envelope, context));
             // A completed invocation is awaited as is (rethrowing its exception, if any); only a pending one needs the deadline.
             await (invocation.IsCompleted ? invocation : invocation.WaitAsync(timeout.Token)).ConfigureAwait(false);
-
-            followUps = context.FollowUps;
         }
         catch (Exception e)
         {
             // One deadline: the invocation's token. Whether the wait gave up or a handler that honours
             // context.CancellationToken threw first, it is an OperationCanceledException: the invocation timed out.
-            var error = e is OperationCanceledException && timeout.IsCancellationRequested
-                ? new TimeoutException($"Handler '{item.Handler.Name}' did not finish within {policy.InvocationTimeout.TotalMilliseconds:0} ms.", e)
-                : e;
-            failure = HandlerFailure.From(error, policy.IsPermanent(error));
-            if (handler is IHandleErrors hook && context is not null)
+            var timedOut = e is OperationCanceledException && timeout.IsCancellationRequested;
+            var error = timedOut && invocation is { IsCompleted: false }
+                ? await OutlivedTimeoutAsync(item, invocation, policy, abandoned, e).ConfigureAwait(false)
+                : timedOut ? TimedOut(item, policy, e) : e;
+            if (error is not null)
             {
-                try
-                {
-                    await hook.HandleErrorAsync(error, envelope, context).ConfigureAwait(false);
-                }
-                catch (Exception hookError)
-                {
-                    _log.Error(hookError, "The error hook of {0} threw while handling a failure on {1}; processing continues", item.Handler.Name, envelope.EventId);
-                }
+                failure = HandlerFailure.From(error, policy.IsPermanent(error));
+                await RunErrorHookAsync(handler, error, envelope, context, item).ConfigureAwait(false);
             }
         }
         finally
@@ -884,9 +907,53 @@ public sealed class HandlerWorker : ReceiveActor
             await scope.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (failure is null)
+        {
+            followUps = context!.FollowUps;
+        }
+
         var outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType,
             failure is null ? HandlerStatus.Succeeded : HandlerStatus.Failed, failure?.ToString(), item.Attempt);
         return new WorkDone(item, outcome, followUps, failure);
+    }
+
+    private static TimeoutException TimedOut(WorkItem item, RetryOptions policy, Exception cause) =>
+        new($"Handler '{item.Handler.Name}' did not finish within {policy.InvocationTimeout.TotalMilliseconds:0} ms.", cause);
+
+    /// <summary>
+    /// The handler ignores its token and runs on past its timeout: the next attempt must not start (nor its scope be
+    /// disposed) under it. The pool replaces this worker meanwhile; the item is reported once the invocation really ended,
+    /// with what really happened: a late success is a success (its effects happened, null), anything else a failure.
+    /// </summary>
+    private async Task<Exception?> OutlivedTimeoutAsync(WorkItem item, Task invocation, RetryOptions policy, Action abandoned, Exception cause)
+    {
+        abandoned();
+        await invocation.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+            .ConfigureAwait(false);
+        if (invocation.IsCompletedSuccessfully)
+        {
+            _log.Warning("Handler {0} finished {1} after its invocation timeout; counted as succeeded", item.Handler.Name, item.Envelope.EventId);
+            return null;
+        }
+
+        return invocation.Exception?.GetBaseException() is { } late and not OperationCanceledException ? late : TimedOut(item, policy, cause);
+    }
+
+    private async Task RunErrorHookAsync(object? handler, Exception error, EventEnvelope envelope, EventContext? context, WorkItem item)
+    {
+        if (handler is not IHandleErrors hook || context is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await hook.HandleErrorAsync(error, envelope, context).ConfigureAwait(false);
+        }
+        catch (Exception hookError)
+        {
+            _log.Error(hookError, "The error hook of {0} threw while handling a failure on {1}; processing continues", item.Handler.Name, envelope.EventId);
+        }
     }
 
     /// <summary>Only if the worker itself broke (e.g. a scope that throws on dispose): the item fails, it is not lost.</summary>

@@ -100,6 +100,7 @@ public sealed class HandlerPoolLoad
     private int _retrying;
     private long _deadLettered;
     private long _retries;
+    private long _abandoned;
 
     /// <summary>Items waiting for a worker.</summary>
     public int Queued => Volatile.Read(ref _queued);
@@ -127,6 +128,14 @@ public sealed class HandlerPoolLoad
 
     /// <summary>Retries started.</summary>
     public long Retries => Interlocked.Read(ref _retries);
+
+    /// <summary>
+    /// Invocations that outlived their timeout and went on running (the handler ignored its cancellation token): their
+    /// worker was replaced, and their (handler, event) was retried only after they really ended.
+    /// </summary>
+    public long Abandoned => Interlocked.Read(ref _abandoned);
+
+    internal void CountAbandoned() => Interlocked.Increment(ref _abandoned);
 
     internal void SetParked(int parked, int retrying)
     {

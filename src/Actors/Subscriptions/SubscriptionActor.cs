@@ -66,6 +66,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     private readonly Queue<(object Request, IActorRef Requester)> _controls = new();
     private readonly string _node;
     private IActorRef? _pool;
+    private readonly HandlerPoolLoad _poolLoad = new();
     private bool _loaded;
     private long _position;
     private long _checkpoint;
@@ -139,7 +140,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             var pipeline = _runtime.Pipeline;
             var settings = HandlerPoolSettings.Of(pipeline, _profile.MaxConcurrentHandlers, _profile.MaxConcurrentHandlers > 1, _node);
             _pool = Context.ActorOf(HandlerPool.Props(settings,
-                new HandlerPoolDependencies(_definition.Handlers, _runtime.Types, new HandlerPoolLoad(), _runtime.Scopes, _runtime.DeadLetters, _runtime.Guard)), "handlers");
+                new HandlerPoolDependencies(_definition.Handlers, _runtime.Types, _poolLoad, _runtime.Scopes, _runtime.DeadLetters, _runtime.Guard)), "handlers");
         }
 
         Load();
@@ -641,7 +642,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             : _failures > Retry.MaxRetries ? SubscriptionState.Stalled
             : _rebuildTarget is not null ? SubscriptionState.Rebuilding
             : SubscriptionState.Running,
-            _checkpoint, _position, _lastError, _lastErrorAt, _node, _processed);
+            _checkpoint, _position, _lastError, _lastErrorAt, _node, _processed, _poolLoad.Abandoned);
         SubscriptionStatusReader.ReadAsync(_definition, _profile, _runtime, live)
             .ContinueWith(task => reply(task.Result), TaskScheduler.Default)
             .PipeTo(requester);

@@ -10,7 +10,8 @@ namespace ActorEvents.Actors.Subscriptions;
 /// <param name="LastErrorAt">When.</param>
 /// <param name="Node">Its node.</param>
 /// <param name="Processed">Events processed since it started.</param>
-public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long Position, string? LastError, DateTimeOffset? LastErrorAt, string? Node, long Processed);
+/// <param name="Abandoned">Handler invocations abandoned after outliving their timeout.</param>
+public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long Position, string? LastError, DateTimeOffset? LastErrorAt, string? Node, long Processed, long Abandoned = 0);
 
 /// <summary>
 /// Builds a <see cref="SubscriptionStatus"/>: the live figures of the running instance (or, when it is unreachable,
@@ -75,5 +76,6 @@ public static class SubscriptionStatusReader
         string? error, DateTimeOffset? errorAt, LiveFigures? live, long redeliveries, int deadLetters, int parked) =>
         new(definition.Name, definition.Kind, definition.Source, profile.Name, state, checkpoint, position, lag.Head, lag.Events,
             Math.Round(lag.Seconds, 3), error, errorAt, live?.Node, live?.Processed ?? 0, redeliveries, deadLetters, parked,
-            profile.BatchSize, profile.CheckpointEvery, profile.PollInterval, definition.FedNames);
+            profile.BatchSize, profile.CheckpointEvery, profile.PollInterval, definition.FedNames)
+        { Abandoned = live?.Abandoned ?? 0 };
 }
