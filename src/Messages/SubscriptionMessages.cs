@@ -85,6 +85,12 @@ public sealed record SubscriptionStatus(
     /// the subscription started on its node: each worker was replaced, and its event waited until the run really ended.
     /// </summary>
     public long Abandoned { get; init; }
+
+    /// <summary>
+    /// Journal orderings this subscription passed over as permanent gaps (a write that took its number and never
+    /// committed within <c>Subscriptions:GapTimeout</c>) since it started on its node; each is also logged.
+    /// </summary>
+    public long SkippedGaps { get; init; }
 }
 
 /// <summary>

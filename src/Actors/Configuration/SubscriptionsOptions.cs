@@ -33,6 +33,19 @@ public sealed class SubscriptionsOptions
     /// </summary>
     public TimeSpan IdleCheckpointDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a subscription waits for a missing journal ordering (a write that took its number but has not committed:
+    /// another writer, another node) before it declares it a permanent gap and passes over it (counted as
+    /// <c>skippedGaps</c> in the status and logged). Keep it longer than any write can stay in flight: the group-commit
+    /// writer bounds that by <c>Persistence:WriteTimeout</c> + 2 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan GapTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a subscription that has caught up looks at the journal again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan SourcePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Per-subscription overrides by name, e.g. <c>ActorEvents:Subscriptions:Tuning:order-totals:BatchSize=500</c>.</summary>
     public Dictionary<string, SubscriptionTuningOptions> Tuning { get; set; } = new(StringComparer.Ordinal);
 }

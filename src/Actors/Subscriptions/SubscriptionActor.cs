@@ -67,6 +67,8 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     private readonly string _node;
     private IActorRef? _pool;
     private readonly HandlerPoolLoad _poolLoad = new();
+    private readonly Sources.GapSafeJournalSource _source;
+    private long _skippedGaps;
     private bool _loaded;
     private long _position;
     private long _checkpoint;
@@ -93,6 +95,8 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         _profile = profile;
         _runtime = runtime;
         _node = Cluster.Get(Context.System).SelfAddress.ToString();
+        _source = new Sources.GapSafeJournalSource(runtime.Database, (ExtendedActorSystem)Context.System, definition.Tag,
+            runtime.Options.GapTimeout, runtime.Options.SourcePollInterval, _log);
 
         Receive<CheckpointLoaded>(Loaded);
         Receive<StreamStarted>(started =>
@@ -175,9 +179,8 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     {
         StopStream();
         var generation = _generation;
-        var offset = Offset.Sequence(_position);
-        var journal = _runtime.ReadJournal ?? throw new InvalidOperationException("Subscriptions need the SQL read journal.");
-        var source = _definition.Tag is { } tag ? journal.EventsByTag(tag, offset) : journal.AllEvents(offset);
+        // Gap-safe: events are handed out only up to an ordering below which nothing can still commit.
+        var source = _source.From(_position, _profile.BatchSize);
         var live = source.ViaMaterialized(KillSwitches.Single<JournalEnvelope>(), Keep.Right);
         // Without a poll interval a batch is whatever arrived while the previous one was handled; with one, events are
         // gathered until the batch is full or the interval has passed (a backlog fills batches at once).
@@ -254,7 +257,14 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             var offset = journalEvent.Offset is Sequence sequence ? sequence.Value : 0;
             if (offset > _position)
             {
-                // Anything else in the journal (no ActorEvents envelope) is passed over, but still moves the position.
+                if (journalEvent.Event is Sources.SkippedJournalGap gap)
+                {
+                    _skippedGaps += gap.Orderings.Count;
+                    RecordError($"journal orderings {string.Join(", ", gap.Orderings)} never committed within {gap.Waited.TotalSeconds:0.###} s: passed over as permanent gaps");
+                }
+
+                // Anything else in the journal (no ActorEvents envelope, a gap, the end of what the source holds) is
+                // passed over, but still moves the position.
                 events.Add((offset, journalEvent.Event as Messages.EventEnvelope));
             }
         }
@@ -642,7 +652,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             : _failures > Retry.MaxRetries ? SubscriptionState.Stalled
             : _rebuildTarget is not null ? SubscriptionState.Rebuilding
             : SubscriptionState.Running,
-            _checkpoint, _position, _lastError, _lastErrorAt, _node, _processed, _poolLoad.Abandoned);
+            _checkpoint, _position, _lastError, _lastErrorAt, _node, _processed, _poolLoad.Abandoned, _skippedGaps);
         SubscriptionStatusReader.ReadAsync(_definition, _profile, _runtime, live)
             .ContinueWith(task => reply(task.Result), TaskScheduler.Default)
             .PipeTo(requester);

@@ -11,7 +11,8 @@ namespace ActorEvents.Actors.Subscriptions;
 /// <param name="Node">Its node.</param>
 /// <param name="Processed">Events processed since it started.</param>
 /// <param name="Abandoned">Handler invocations abandoned after outliving their timeout.</param>
-public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long Position, string? LastError, DateTimeOffset? LastErrorAt, string? Node, long Processed, long Abandoned = 0);
+/// <param name="SkippedGaps">Journal orderings passed over as permanent gaps.</param>
+public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long Position, string? LastError, DateTimeOffset? LastErrorAt, string? Node, long Processed, long Abandoned = 0, long SkippedGaps = 0);
 
 /// <summary>
 /// Builds a <see cref="SubscriptionStatus"/>: the live figures of the running instance (or, when it is unreachable,
@@ -77,5 +78,5 @@ public static class SubscriptionStatusReader
         new(definition.Name, definition.Kind, definition.Source, profile.Name, state, checkpoint, position, lag.Head, lag.Events,
             Math.Round(lag.Seconds, 3), error, errorAt, live?.Node, live?.Processed ?? 0, redeliveries, deadLetters, parked,
             profile.BatchSize, profile.CheckpointEvery, profile.PollInterval, definition.FedNames)
-        { Abandoned = live?.Abandoned ?? 0 };
+        { Abandoned = live?.Abandoned ?? 0, SkippedGaps = live?.SkippedGaps ?? 0 };
 }

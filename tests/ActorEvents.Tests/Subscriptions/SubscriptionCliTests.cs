@@ -30,7 +30,7 @@ public sealed class SubscriptionCliTests : IDisposable
         Assert.Equal(["order-totals", "stock-levels", "order-shipments"], statuses.Select(s => s.Name));
         var totals = statuses[0];
         Assert.Equal((SubscriptionState.Running, 0L), (totals.State, totals.LagEvents));
-        Assert.True(totals.Checkpoint > 0 && totals.Checkpoint == totals.Head, listing);
+        Assert.True(totals.Head > 0 && totals.Checkpoint >= totals.Head, listing); // caught up: it read the journal up to its head (or past it, over other tags' events)
 
         var (paused, pauseOutput) = await RunAsync("subscriptions", "pause", "order-totals");
         Assert.Equal(0, paused);

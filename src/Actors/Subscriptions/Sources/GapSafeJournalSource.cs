@@ -1,0 +1,153 @@
+using ActorEvents.Actors.Hosting;
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence.Query;
+using Akka.Streams.Dsl;
+using LinqToDB;
+using LinqToDB.Async;
+using LinqToDB.Mapping;
+
+namespace ActorEvents.Actors.Subscriptions.Sources;
+
+/// <summary>
+/// Marks the place of orderings that never committed (declared permanent gaps): handed to the subscription as an
+/// element of its stream, so it counts and logs them and moves its position over them.
+/// </summary>
+/// <param name="Orderings">The orderings declared gaps.</param>
+/// <param name="Waited">How long each was awaited.</param>
+internal sealed record SkippedJournalGap(IReadOnlyList<long> Orderings, TimeSpan Waited);
+
+/// <summary>
+/// The journal as a live source for a subscription (one tag, or every event), read straight from Akka.Persistence.Sql's
+/// tables and gap-safe: it hands out events only up to the <see cref="GapTracker">safe position</see>, so an event whose
+/// transaction commits late (a slower writer, another node) is never skipped; an ordering still missing after the gap
+/// timeout is declared a permanent gap (a rolled-back write) and reported as a <see cref="SkippedJournalGap"/> element.
+/// </summary>
+internal sealed class GapSafeJournalSource(ActorEventsDatabase database, ExtendedActorSystem system, string? tag, TimeSpan gapTimeout,
+    TimeSpan pollInterval, ILoggingAdapter log)
+{
+    /// <summary>Orderings read per look at the journal's order.</summary>
+    private const int ScanSize = 10_000;
+
+    /// <summary>A live stream of the source from <paramref name="position"/> (exclusive), <paramref name="pageSize"/> events per read.</summary>
+    public Source<EventEnvelope, NotUsed> From(long position, int pageSize)
+    {
+        var tracker = new GapTracker(gapTimeout);
+        // One read per pull (after a pause when the previous read found nothing), so a stopped stream stops reading.
+        return Source.UnfoldAsync((Position: position, Idle: false), async state =>
+        {
+            if (state.Idle)
+            {
+                await Task.Delay(pollInterval).ConfigureAwait(false);
+            }
+
+            var page = await ReadAsync(tracker, state.Position, pageSize).ConfigureAwait(false);
+            var next = page.Count > 0 ? ((Sequence)page[^1].Offset).Value : state.Position;
+            return Akka.Util.Option<((long, bool), IReadOnlyList<EventEnvelope>)>.Create(((next, page.Count == 0), page));
+        }).SelectMany(page => page);
+    }
+
+    /// <summary>The next events after <paramref name="position"/> that are safe to hand out (empty: nothing new yet).</summary>
+    internal async Task<IReadOnlyList<EventEnvelope>> ReadAsync(GapTracker tracker, long position, int pageSize)
+    {
+        await using var db = database.Open();
+        var journal = db.GetTable<Row>();
+        var present = await journal.Where(r => r.Ordering > position).OrderBy(r => r.Ordering).Select(r => r.Ordering).Take(ScanSize)
+            .ToListAsync().ConfigureAwait(false);
+        var range = tracker.Advance(position, present);
+        var result = new List<EventEnvelope>();
+        if (range.DeclaredGaps.Count > 0)
+        {
+            log.Warning("Journal orderings {0} never committed within the gap timeout of {1:0.###} s: declared permanent gaps (rolled-back writes) and passed over",
+                string.Join(", ", range.DeclaredGaps), tracker.GapTimeout.TotalSeconds);
+            result.Add(new EventEnvelope(Offset.Sequence(range.DeclaredGaps[^1]), string.Empty, 0,
+                new SkippedJournalGap(range.DeclaredGaps, tracker.GapTimeout), 0, []));
+        }
+
+        if (range.SafePosition <= position)
+        {
+            return result;
+        }
+
+        var safe = range.SafePosition;
+        var rows = tag is null
+            ? journal.Where(r => r.Ordering > position && r.Ordering <= safe && !r.Deleted)
+            : from r in journal
+              join t in db.GetTable<TagRow>() on r.Ordering equals t.OrderingId
+              where t.Tag == tag && r.Ordering > position && r.Ordering <= safe && !r.Deleted
+              select r;
+        var read = await rows.OrderBy(r => r.Ordering).Take(pageSize).ToListAsync().ConfigureAwait(false);
+        foreach (var row in read)
+        {
+            result.Add(new EventEnvelope(Offset.Sequence(row.Ordering), row.PersistenceId, row.SequenceNumber, Decode(row), row.Created,
+                tag is null ? [] : [tag]));
+        }
+
+        // Nothing of the source up to the safe position after the last row read: the position may move to it.
+        if (read.Count < pageSize && (result.Count == 0 || ((Sequence)result[^1].Offset).Value < safe))
+        {
+            result.Add(new EventEnvelope(Offset.Sequence(safe), string.Empty, 0, SourcePassedOver.Instance, 0, []));
+        }
+
+        return result;
+    }
+
+    private object Decode(Row row)
+    {
+        try
+        {
+            return system.Serialization.Deserialize(row.Message, row.Identifier, row.Manifest);
+        }
+        catch (Exception error)
+        {
+            // The subscription stops and retries with backoff (it does not pass over an event it cannot read).
+            throw new System.Runtime.Serialization.SerializationException(
+                $"Journal row {row.Ordering} ({row.PersistenceId} #{row.SequenceNumber}, manifest '{row.Manifest}', serializer {row.Identifier}) cannot be read: {error.Message}", error);
+        }
+    }
+
+    [Table("journal")]
+    private sealed class Row
+    {
+        [Column("ordering"), PrimaryKey]
+        public long Ordering { get; set; }
+
+        [Column("persistence_id")]
+        public string PersistenceId { get; set; } = string.Empty;
+
+        [Column("sequence_number")]
+        public long SequenceNumber { get; set; }
+
+        [Column("created")]
+        public long Created { get; set; }
+
+        [Column("deleted")]
+        public bool Deleted { get; set; }
+
+        [Column("message")]
+        public byte[] Message { get; set; } = [];
+
+        [Column("manifest")]
+        public string Manifest { get; set; } = string.Empty;
+
+        [Column("identifier")]
+        public int Identifier { get; set; }
+    }
+
+    [Table("tags")]
+    private sealed class TagRow
+    {
+        [Column("ordering_id")]
+        public long OrderingId { get; set; }
+
+        [Column("tag")]
+        public string Tag { get; set; } = string.Empty;
+    }
+}
+
+/// <summary>The source read up to this ordering and found nothing more of its own: the position may move here.</summary>
+internal sealed record SourcePassedOver
+{
+    public static readonly SourcePassedOver Instance = new();
+}
