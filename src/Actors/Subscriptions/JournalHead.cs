@@ -42,6 +42,13 @@ public sealed class JournalHead(ActorEventsDatabase database)
         return new JournalLag(head, events, seconds);
     }
 
+    /// <summary>The highest ordering in the journal (0 when it is empty).</summary>
+    public async Task<long> JournalHeadAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = database.Open();
+        return await db.GetTable<JournalRow>().MaxAsync(r => (long?)r.Ordering, cancellationToken).ConfigureAwait(false) ?? 0;
+    }
+
     [Table("journal")]
     private sealed class JournalRow
     {

@@ -468,7 +468,9 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     {
         _busy = null;
         var error = failed.Error.GetBaseException();
-        failed.Requester?.Tell(new SubscriptionOperationFailed(_definition.Name, SubscriptionErrorCode.Failed, $"{failed.What} failed: {error.Message}"));
+        failed.Requester?.Tell(error is InvalidSubscriptionPositionException
+            ? new SubscriptionOperationFailed(_definition.Name, SubscriptionErrorCode.InvalidPosition, error.Message)
+            : new SubscriptionOperationFailed(_definition.Name, SubscriptionErrorCode.Failed, $"{failed.What} failed: {error.Message}"));
         if (error is CheckpointMovedException)
         {
             CheckpointMoved();
@@ -478,7 +480,11 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         if (failed.Step == Step.Control)
         {
             // An operator's request is not retried; the subscription goes on as before.
-            RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message})");
+            if (error is not InvalidSubscriptionPositionException)
+            {
+                RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message})");
+            }
+
             if (!_paused && _stream is null && !_stopping)
             {
                 StartStream();
@@ -584,7 +590,17 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
                 break;
             case ResetSubscription reset:
                 StopStream();
-                RunControlStep(requester, "reset", () => checkpoints.MoveAsync(name, reset.Position), () => MovedTo(reset.Position, null));
+                RunControlStep(requester, "reset", async () =>
+                {
+                    // A position beyond the journal's head would pass over events that are not written yet.
+                    var head = await _runtime.Head.JournalHeadAsync().ConfigureAwait(false);
+                    if (reset.Position > head)
+                    {
+                        throw new InvalidSubscriptionPositionException($"Position {reset.Position} is beyond the journal's head ({head}): the events after the head are not written yet.");
+                    }
+
+                    await checkpoints.MoveAsync(name, reset.Position).ConfigureAwait(false);
+                }, () => MovedTo(reset.Position, null));
                 break;
             case RebuildProjection when _definition.Kind != SubscriptionKind.Projection:
                 requester.Tell(new SubscriptionOperationFailed(name, SubscriptionErrorCode.NotAProjection,
@@ -738,3 +754,6 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
 /// <param name="expected">The position this instance expected.</param>
 public sealed class CheckpointMovedException(string subscription, long expected)
     : Exception($"The checkpoint of '{subscription}' is no longer at {expected}.");
+
+/// <summary>An operator asked for a position the subscription cannot take (beyond the journal's head).</summary>
+internal sealed class InvalidSubscriptionPositionException(string message) : Exception(message);

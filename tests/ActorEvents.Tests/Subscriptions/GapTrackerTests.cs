@@ -60,8 +60,35 @@ public sealed class GapTrackerTests
         var range = tracker.Advance(0, [2, 4, 5]);
 
         Assert.Equal([1L], range.DeclaredGaps); // awaited 11 s
-        Assert.Equal(2, range.SafePosition); // 3 is timed from when a scan first reached it: now
+        Assert.Equal(2, range.SafePosition); // 3 has waited only 5 s
         Assert.Equal(3, range.OpenGap);
+    }
+
+    [Fact]
+    public void Should_declare_a_gap_as_soon_as_every_transaction_that_could_hold_it_has_ended()
+    {
+        var tracker = new GapTracker(TimeSpan.FromSeconds(10), _time);
+        // Seen missing while transactions up to 99 exist (next id 100); transaction 90 is still running.
+        Assert.Equal(1, tracker.Advance(0, [1, 3], new TransactionHorizon(90, 100)).SafePosition);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, tracker.Advance(1, [3], new TransactionHorizon(95, 105)).SafePosition); // 95 < 100: may still commit
+
+        var range = tracker.Advance(1, [3], new TransactionHorizon(100, 107)); // every transaction below 100 ended
+        Assert.Equal([2L], range.DeclaredGaps);
+        Assert.Equal(3, range.SafePosition);
+    }
+
+    [Fact]
+    public void Should_still_await_a_gap_briefly_even_when_its_transactions_ended()
+    {
+        var tracker = new GapTracker(TimeSpan.FromSeconds(10), _time);
+
+        var range = tracker.Advance(0, [2], new TransactionHorizon(200, 100)); // horizon already past, but just seen
+
+        Assert.Equal(0, range.SafePosition);
+        _time.Advance(GapTracker.EndedTransactionGrace);
+        Assert.Equal(2, tracker.Advance(0, [2], new TransactionHorizon(200, 210)).SafePosition);
     }
 
     private sealed class ManualTime : TimeProvider

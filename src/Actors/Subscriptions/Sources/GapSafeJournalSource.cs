@@ -6,6 +6,7 @@ using Akka.Persistence.Query;
 using Akka.Streams.Dsl;
 using LinqToDB;
 using LinqToDB.Async;
+using LinqToDB.Data;
 using LinqToDB.Mapping;
 
 namespace ActorEvents.Actors.Subscriptions.Sources;
@@ -55,7 +56,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Extende
         var journal = db.GetTable<Row>();
         var present = await journal.Where(r => r.Ordering > position).OrderBy(r => r.Ordering).Select(r => r.Ordering).Take(ScanSize)
             .ToListAsync().ConfigureAwait(false);
-        var range = tracker.Advance(position, present);
+        var range = tracker.Advance(position, present, await HorizonAsync(db, present, position).ConfigureAwait(false));
         var result = new List<EventEnvelope>();
         if (range.DeclaredGaps.Count > 0)
         {
@@ -91,6 +92,29 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Extende
         }
 
         return result;
+    }
+
+    /// <summary>PostgreSQL's transaction horizon, read only when there is a gap to judge (null on SQLite: one writer, no gaps in flight).</summary>
+    private async Task<TransactionHorizon?> HorizonAsync(DataConnection db, IReadOnlyList<long> present, long position)
+    {
+        if (!database.IsPostgreSql || present.Count == 0 || present[^1] - position == present.Count)
+        {
+            return null;
+        }
+
+        var horizon = await db.QueryToListAsync<HorizonRow>(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS oldest, pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next")
+            .ConfigureAwait(false);
+        return horizon.Count == 1 ? new TransactionHorizon(horizon[0].Oldest, horizon[0].Next) : null;
+    }
+
+    private sealed class HorizonRow
+    {
+        [Column("oldest")]
+        public long Oldest { get; set; }
+
+        [Column("next")]
+        public long Next { get; set; }
     }
 
     private object Decode(Row row)

@@ -20,7 +20,7 @@ internal sealed record SafeRange(long SafePosition, IReadOnlyList<long> Declared
 internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Dictionary<long, DateTimeOffset> _firstSeenMissing = [];
+    private readonly Dictionary<long, Missing> _firstSeenMissing = [];
 
     /// <summary>How long a missing ordering is awaited before it is declared a permanent gap.</summary>
     public TimeSpan GapTimeout { get; } = gapTimeout;
@@ -30,46 +30,54 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
 
     /// <summary>
     /// Given the reader's position and the orderings present above it (ascending; possibly only the first part of them),
-    /// how far it may safely read.
+    /// how far it may safely read. Every missing ordering in the window is timed from when it was first seen, so several
+    /// gaps age together.
     /// </summary>
-    public SafeRange Advance(long position, IReadOnlyList<long> present)
+    /// <param name="position">The reader's position.</param>
+    /// <param name="present">The orderings present above it.</param>
+    /// <param name="transactions">
+    /// PostgreSQL: the transaction horizon now (see <see cref="TransactionHorizon"/>); a missing ordering first seen when
+    /// the next transaction id was X is permanent once every transaction below X has ended. Null where the database
+    /// cannot tell (then only the gap timeout declares gaps).
+    /// </param>
+    public SafeRange Advance(long position, IReadOnlyList<long> present, TransactionHorizon? transactions = null)
     {
         var now = _time.GetUtcNow();
         var safe = position;
         List<long>? declared = null;
         long? open = null;
+        var previous = position;
         foreach (var ordering in present)
         {
-            if (ordering <= safe)
+            if (ordering <= previous)
             {
                 continue;
             }
 
-            // Every number between safe and this one is missing: each must have been awaited long enough.
-            for (var missing = safe + 1; missing < ordering; missing++)
+            for (var missing = previous + 1; missing < ordering; missing++)
             {
-                if (!_firstSeenMissing.TryGetValue(missing, out var since))
+                if (!_firstSeenMissing.TryGetValue(missing, out var seen))
                 {
-                    _firstSeenMissing[missing] = now;
-                    since = now;
+                    seen = new Missing(now, transactions?.NextTransactionId);
+                    _firstSeenMissing[missing] = seen;
                 }
 
-                if (now - since < GapTimeout)
+                if (open is null && IsPermanent(seen, now, transactions))
                 {
-                    open = missing;
-                    break;
+                    (declared ??= []).Add(missing);
+                    safe = missing;
                 }
-
-                (declared ??= []).Add(missing);
-                safe = missing;
+                else
+                {
+                    open ??= missing;
+                }
             }
 
-            if (open is not null)
+            previous = ordering;
+            if (open is null)
             {
-                break;
+                safe = ordering;
             }
-
-            safe = ordering;
         }
 
         foreach (var key in _firstSeenMissing.Keys.Where(k => k <= safe).ToArray())
@@ -80,6 +88,26 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
         return new SafeRange(safe, declared ?? [], open);
     }
 
+    /// <summary>
+    /// A missing ordering can no longer commit once every transaction that could hold it has ended (it was taken before
+    /// it was seen missing, so by a transaction with an id below the next id of that moment), after a short grace for a
+    /// statement that took its number before its transaction id; or, whatever the database says, after the gap timeout.
+    /// </summary>
+    private bool IsPermanent(Missing seen, DateTimeOffset now, TransactionHorizon? transactions) =>
+        now - seen.Since >= GapTimeout
+        || (seen.NextTransactionId is { } next && transactions is { } current && current.OldestRunningTransactionId >= next
+            && now - seen.Since >= EndedTransactionGrace);
+
+    /// <summary>How long a gap whose transactions all ended is still awaited.</summary>
+    public static readonly TimeSpan EndedTransactionGrace = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Forgets what was awaited (the reader moved to another position).</summary>
     public void Reset() => _firstSeenMissing.Clear();
+
+    private sealed record Missing(DateTimeOffset Since, long? NextTransactionId);
 }
+
+/// <summary>PostgreSQL's transaction horizon at one moment (<c>pg_current_snapshot()</c>).</summary>
+/// <param name="OldestRunningTransactionId">Its xmin: every transaction below it has ended.</param>
+/// <param name="NextTransactionId">Its xmax: every transaction that exists now has an id below it.</param>
+internal sealed record TransactionHorizon(long OldestRunningTransactionId, long NextTransactionId);
