@@ -1,7 +1,7 @@
 using ActorEvents.Actors.Hosting;
 using LinqToDB;
 using LinqToDB.Async;
-using LinqToDB.Mapping;
+using ActorEvents.Actors.Subscriptions.Sources;
 
 namespace ActorEvents.Actors.Subscriptions;
 
@@ -21,10 +21,10 @@ public sealed class JournalHead(ActorEventsDatabase database)
     public async Task<JournalLag> LagAsync(string? tag, long position, CancellationToken cancellationToken = default)
     {
         await using var db = database.Open();
-        var journal = db.GetTable<JournalRow>().Where(r => !r.Deleted);
+        var journal = db.GetTable<JournalTableRow>().Where(r => !r.Deleted);
         IQueryable<long> orderings = tag is null
             ? journal.Select(r => r.Ordering)
-            : db.GetTable<TagRow>().Where(t => t.Tag == tag).Select(t => t.OrderingId);
+            : db.GetTable<TagTableRow>().Where(t => t.Tag == tag).Select(t => t.OrderingId);
         var head = await orderings.MaxAsync(o => (long?)o, cancellationToken).ConfigureAwait(false) ?? 0;
         if (head <= position)
         {
@@ -46,29 +46,6 @@ public sealed class JournalHead(ActorEventsDatabase database)
     public async Task<long> JournalHeadAsync(CancellationToken cancellationToken = default)
     {
         await using var db = database.Open();
-        return await db.GetTable<JournalRow>().MaxAsync(r => (long?)r.Ordering, cancellationToken).ConfigureAwait(false) ?? 0;
-    }
-
-    [Table("journal")]
-    private sealed class JournalRow
-    {
-        [Column("ordering"), PrimaryKey]
-        public long Ordering { get; set; }
-
-        [Column("created")]
-        public long Created { get; set; }
-
-        [Column("deleted")]
-        public bool Deleted { get; set; }
-    }
-
-    [Table("tags")]
-    private sealed class TagRow
-    {
-        [Column("ordering_id")]
-        public long OrderingId { get; set; }
-
-        [Column("tag")]
-        public string Tag { get; set; } = string.Empty;
+        return await db.GetTable<JournalTableRow>().MaxAsync(r => (long?)r.Ordering, cancellationToken).ConfigureAwait(false) ?? 0;
     }
 }

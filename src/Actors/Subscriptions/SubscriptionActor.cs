@@ -66,6 +66,8 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
     private readonly Queue<(object Request, IActorRef Requester)> _controls = new();
     private readonly string _node;
     private IActorRef? _pool;
+    // Events read from the journal per query (the batches downstream are the profile's size): as Akka's read journal buffers.
+    private const int SourcePageSize = 500;
     private readonly HandlerPoolLoad _poolLoad = new();
     private readonly Sources.GapSafeJournalSource _source;
     private long _skippedGaps;
@@ -180,7 +182,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         StopStream();
         var generation = _generation;
         // Gap-safe: events are handed out only up to an ordering below which nothing can still commit.
-        var source = _source.From(_position, _profile.BatchSize);
+        var source = _source.From(_position, Math.Max(_profile.BatchSize, SourcePageSize));
         var live = source.ViaMaterialized(KillSwitches.Single<JournalEnvelope>(), Keep.Right);
         // Without a poll interval a batch is whatever arrived while the previous one was handled; with one, events are
         // gathered until the batch is full or the interval has passed (a backlog fills batches at once).

@@ -53,7 +53,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Extende
     internal async Task<IReadOnlyList<EventEnvelope>> ReadAsync(GapTracker tracker, long position, int pageSize)
     {
         await using var db = database.Open();
-        var journal = db.GetTable<Row>();
+        var journal = db.GetTable<JournalTableRow>();
         var present = await journal.Where(r => r.Ordering > position).OrderBy(r => r.Ordering).Select(r => r.Ordering).Take(ScanSize)
             .ToListAsync().ConfigureAwait(false);
         var range = tracker.Advance(position, present, await HorizonAsync(db, present, position).ConfigureAwait(false));
@@ -75,7 +75,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Extende
         var rows = tag is null
             ? journal.Where(r => r.Ordering > position && r.Ordering <= safe && !r.Deleted)
             : from r in journal
-              join t in db.GetTable<TagRow>() on r.Ordering equals t.OrderingId
+              join t in db.GetTable<TagTableRow>() on r.Ordering equals t.OrderingId
               where t.Tag == tag && r.Ordering > position && r.Ordering <= safe && !r.Deleted
               select r;
         var read = await rows.OrderBy(r => r.Ordering).Take(pageSize).ToListAsync().ConfigureAwait(false);
@@ -117,7 +117,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Extende
         public long Next { get; set; }
     }
 
-    private object Decode(Row row)
+    private object Decode(JournalTableRow row)
     {
         try
         {
@@ -129,44 +129,6 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Extende
             throw new System.Runtime.Serialization.SerializationException(
                 $"Journal row {row.Ordering} ({row.PersistenceId} #{row.SequenceNumber}, manifest '{row.Manifest}', serializer {row.Identifier}) cannot be read: {error.Message}", error);
         }
-    }
-
-    [Table("journal")]
-    private sealed class Row
-    {
-        [Column("ordering"), PrimaryKey]
-        public long Ordering { get; set; }
-
-        [Column("persistence_id")]
-        public string PersistenceId { get; set; } = string.Empty;
-
-        [Column("sequence_number")]
-        public long SequenceNumber { get; set; }
-
-        [Column("created")]
-        public long Created { get; set; }
-
-        [Column("deleted")]
-        public bool Deleted { get; set; }
-
-        [Column("message")]
-        public byte[] Message { get; set; } = [];
-
-        [Column("manifest")]
-        public string Manifest { get; set; } = string.Empty;
-
-        [Column("identifier")]
-        public int Identifier { get; set; }
-    }
-
-    [Table("tags")]
-    private sealed class TagRow
-    {
-        [Column("ordering_id")]
-        public long OrderingId { get; set; }
-
-        [Column("tag")]
-        public string Tag { get; set; } = string.Empty;
     }
 }
 
