@@ -1,4 +1,5 @@
 using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Notifications;
 using ActorEvents.Host.Domain.Orders;
@@ -16,7 +17,8 @@ public static class SampleDomain
         domain.AddAggregate<OrderAggregate>()
             .AddAggregate<InventoryAggregate>()
             .AddAggregate<UserAggregate>()
-            .AddHandler<StockOnShipmentHandler>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; })
+            .AddHandler<StockOnShipmentHandler>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; h.Delivery = HandlerDelivery.Both; })
+            .AddSubscription("stock-on-shipment", s => { s.ForEvent("order.shipped"); s.Profile = "fast"; s.Feed<StockOnShipmentHandler>(); })
             .AddHandler<OrderFulfilmentHandler>(h => h.PartOf = "order")
             .AddHandler<InventoryReservationHandler>(h => h.PartOf = "order")
             .AddHandler<AuditLogHandler>()
