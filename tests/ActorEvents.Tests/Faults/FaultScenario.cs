@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ActorEvents.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -30,7 +31,7 @@ public sealed record FaultFigures(
         $"{Scenario} ({Provider}, {FaultScale.Name}): commands {Commands}, acknowledged {Audit.Acknowledged} ({Audit.Duplicates} duplicates), " +
         $"rejected by code: {RejectedByCode}, unknown outcome present/absent {Audit.UnknownPresent}/{Audit.UnknownAbsent}, " +
         $"lost {Audit.Lost}, rejected-but-present {Audit.RejectedButPresent}, duplicated {Audit.Duplicated}, gaps {Audit.Gaps}, " +
-        $"unlogged (in flight at a kill) {Audit.Unlogged}, events {Audit.Events}, ledger {LedgerText}, " +
+        $"unlogged (in flight at a kill) {Audit.Unlogged}, events {Audit.Events}, replies to all attempts: {string.Join(", ", Audit.Replies.Select(p => $"{p.Key} {p.Value}"))}, ledger {LedgerText}, " +
         $"dead letters replayed: {(DeadLettersByHandler.Length == 0 ? "none" : DeadLettersByHandler)}, {Seconds:0} s");
 }
 
@@ -42,7 +43,7 @@ public sealed record FaultFigures(
 /// durable read model equal to a fold of the journal. Prints one row of figures (test output and a
 /// <c>[fault figures]</c> console line) and asserts it.
 /// </summary>
-public sealed class FaultScenario(ITestOutputHelper output, string scenario, ProcessDatabase database) : IDisposable
+public sealed partial class FaultScenario(ITestOutputHelper output, string scenario, ProcessDatabase database) : IDisposable
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(FaultScale.Full ? 30 : 5);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -77,6 +78,11 @@ public sealed class FaultScenario(ITestOutputHelper output, string scenario, Pro
         var exitCode = await exiting;
         var summary = SummaryOf(load.Output);
         Note($"load ended ({exitCode}): {summary}");
+        foreach (var (message, count) in LogDigest(load.Output).Take(12))
+        {
+            Note($"  host log ×{count}: {message}");
+        }
+
         Assert.True(exitCode == 0, $"the load exited with {exitCode}:\n{Tail(load.Output)}");
         return summary;
     }
@@ -171,6 +177,23 @@ public sealed class FaultScenario(ITestOutputHelper output, string scenario, Pro
 
         return JsonDocument.Parse("{}").RootElement.Clone();
     }
+
+    /// <summary>The host's Akka warnings and errors, ids and numbers masked, most frequent first: what went on inside during the fault.</summary>
+    private static IEnumerable<(string Message, int Count)> LogDigest(string processOutput) =>
+        processOutput.Split('\n')
+            .Select(line => LogLine().Match(line))
+            .Where(match => match.Success)
+            .Select(match => Masked().Replace(match.Groups["message"].Value, "#"))
+            .Select(message => message.Length > 180 ? message[..180] + "…" : message)
+            .GroupBy(message => message)
+            .Select(group => (group.Key, group.Count()))
+            .OrderByDescending(entry => entry.Item2);
+
+    [GeneratedRegex(@"\[(?:ERROR|WARNING)\]\[[^\]]*\]\[[^\]]*\]\[[^\]]*\] (?<message>.*)$")]
+    private static partial Regex LogLine();
+
+    [GeneratedRegex(@"[0-9a-f]{32}|load-[0-9a-f]{8}-\d+|\d+")]
+    private static partial Regex Masked();
 
     private static string Tail(string text) => text.Length <= 6000 ? text : "…" + text[^6000..];
 }

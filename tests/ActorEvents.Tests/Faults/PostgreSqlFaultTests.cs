@@ -183,9 +183,17 @@ public sealed class PostgreSqlFaultTests(ITestOutputHelper output)
 
         public override string ToString() => $"{version}/{name}";
 
+        /// <summary>
+        /// Runs a PostgreSQL tool through a shell that first closes every descriptor above stderr: a server started here
+        /// must not inherit the test runner's open files (e.g. the fd of a <c>flock</c> around <c>dotnet test</c>, which
+        /// the server would then hold, and with it the lock, for as long as it runs).
+        /// </summary>
         private static (int ExitCode, string Output) Run(string file, params string[] args)
         {
-            var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var start = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ \"$n\" -gt 2 ] 2>/dev/null; then eval \"exec $n>&-\" 2>/dev/null; fi; done; exec \"$0\" \"$@\"");
+            start.ArgumentList.Add(file);
             foreach (var arg in args)
             {
                 start.ArgumentList.Add(arg);

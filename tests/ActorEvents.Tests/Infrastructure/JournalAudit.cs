@@ -28,11 +28,12 @@ namespace ActorEvents.Tests.Infrastructure;
 /// <param name="InBothLogs">Command ids with more than one final outcome.</param>
 /// <param name="Unlogged">Command ids of the load in the journal that neither log has (in flight when the process was killed).</param>
 /// <param name="Events">Events in the journal.</param>
+/// <param name="Replies">Every reply of every attempt, by code (<c>Accepted</c>, <c>Duplicate</c> or a rejection code): what a caller saw.</param>
 /// <param name="Evidence">Command ids and codes behind every non-zero error count, for the failure message.</param>
 public sealed record CommandAudit(
     int Commands, int Acknowledged, int Duplicates, IReadOnlyDictionary<RejectionCode, int> RejectedByCode,
     int Lost, int RejectedButPresent, int UnknownPresent, int UnknownAbsent, int Duplicated, int Gaps, int InBothLogs, int Unlogged, int Events,
-    IReadOnlyList<string> Evidence);
+    IReadOnlyDictionary<string, int> Replies, IReadOnlyList<string> Evidence);
 
 /// <summary>The stock ledger of the sample domain, read from the journal and the dead-letter store.</summary>
 /// <param name="Skus">SKUs with inventory events.</param>
@@ -167,7 +168,10 @@ public static class JournalAudit
         var unlogged = byCommand.Keys.Count(id => !id.EndsWith(":" + nameof(StockOnShipmentHandler), StringComparison.Ordinal) && !logged.Contains(id));
         return new CommandAudit(logged.Count, acks.Count, acks.Count(a => a.Duplicate),
             rejects.GroupBy(r => r.Code).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count()),
-            lost, rejectedButPresent, unknownPresent, unknown.Length - unknownPresent, duplicated, gaps, inBothLogs, unlogged, journal.Count, evidence);
+            lost, rejectedButPresent, unknownPresent, unknown.Length - unknownPresent, duplicated, gaps, inBothLogs, unlogged, journal.Count,
+            acks.SelectMany(a => a.Replies ?? []).Concat(rejects.SelectMany(r => r.Replies)).GroupBy(r => r)
+                .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
+            evidence);
 
         static bool NotWrittenReply(string reply) => Enum.TryParse<RejectionCode>(reply, out var code) && !MaybeWritten(code);
     }
