@@ -18,7 +18,6 @@ public static class SampleDomain
             .AddAggregate<InventoryAggregate>()
             .AddAggregate<UserAggregate>()
             .AddHandler<StockOnShipmentHandler>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; h.Delivery = HandlerDelivery.Both; })
-            .AddSubscription("stock-on-shipment", s => { s.ForEvent("order.shipped"); s.Profile = "fast"; s.Feed<StockOnShipmentHandler>(); })
             .AddHandler<OrderFulfilmentHandler>(h => h.PartOf = "order")
             .AddHandler<InventoryReservationHandler>(h => h.PartOf = "order")
             .AddHandler<AuditLogHandler>()
@@ -30,6 +29,8 @@ public static class SampleDomain
                 h.Retry = retry => retry.Permanent<LoyaltyAccountSuspendedException>();
             })
             .AddSampleReadModels()
+            // The durable copy of the stock handler (see StockOnShipmentHandler): a subscription of its own.
+            .AddSubscription("stock-on-shipment", s => { s.ForEvent("order.shipped"); s.Profile = "fast"; s.Feed<StockOnShipmentHandler>(); })
             .AddStreamingHandler<ImportStock, StockLineImported, StockImportHandler>();
 
     /// <summary>Registers the services the sample handlers depend on.</summary>
