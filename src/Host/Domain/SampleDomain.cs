@@ -1,4 +1,5 @@
 using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Notifications;
 using ActorEvents.Host.Domain.Orders;
@@ -16,7 +17,7 @@ public static class SampleDomain
         domain.AddAggregate<OrderAggregate>()
             .AddAggregate<InventoryAggregate>()
             .AddAggregate<UserAggregate>()
-            .AddHandler<StockOnShipmentHandler>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; })
+            .AddHandler<StockOnShipmentHandler>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; h.Delivery = HandlerDelivery.Both; })
             .AddHandler<OrderFulfilmentHandler>(h => h.PartOf = "order")
             .AddHandler<InventoryReservationHandler>(h => h.PartOf = "order")
             .AddHandler<AuditLogHandler>()
@@ -28,6 +29,8 @@ public static class SampleDomain
                 h.Retry = retry => retry.Permanent<LoyaltyAccountSuspendedException>();
             })
             .AddSampleReadModels()
+            // The durable copy of the stock handler (see StockOnShipmentHandler): a subscription of its own.
+            .AddSubscription("stock-on-shipment", s => { s.ForEvent("order.shipped"); s.Profile = "fast"; s.Feed<StockOnShipmentHandler>(); })
             .AddStreamingHandler<ImportStock, StockLineImported, StockImportHandler>();
 
     /// <summary>Registers the services the sample handlers depend on.</summary>

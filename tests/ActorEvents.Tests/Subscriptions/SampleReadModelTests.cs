@@ -1,6 +1,7 @@
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Orders;
+using ActorEvents.Host.Domain.Notifications;
 using ActorEvents.Host.Domain.ReadModels;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
@@ -32,18 +33,21 @@ public sealed class SampleReadModelTests
         await host.AcceptAsync(new CancelOrder("o-4", "changed their mind"));
 
         var statuses = await host.Host.Services.GetRequiredService<ISubscriptionsClient>().WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(20));
-        Assert.Equal(["order-totals", "stock-levels", "order-shipments"], statuses.Select(s => s.Name));
+        Assert.Equal(["order-totals", "stock-levels", "order-shipments", "stock-on-shipment"], statuses.Select(s => s.Name));
         Assert.All(statuses, s => Assert.Equal((SubscriptionState.Running, 0L), (s.State, s.LagEvents)));
         Assert.Equal((SubscriptionKind.Projection, "aggregate:order", "projection"), (statuses[0].Kind, statuses[0].Source, statuses[0].Profile));
         Assert.Equal((SubscriptionKind.Handlers, "event:order.shipped", "fast"), (statuses[2].Kind, statuses[2].Source, statuses[2].Profile));
         Assert.Equal([nameof(ShipmentLedgerHandler)], statuses[2].Handlers);
+        Assert.Equal((SubscriptionKind.Handlers, "event:order.shipped"), (statuses[3].Kind, statuses[3].Source));
+        Assert.Equal([nameof(StockOnShipmentHandler)], statuses[3].Handlers);
 
         var totals = (await host.Client.QueryAsync(new GetOrderTotals())).ValueOrThrow();
         Assert.Equal(
             [new OrderStatusTotal("processed", 1, 30m), new OrderStatusTotal("shipped", 2, 22.5m), new OrderStatusTotal("cancelled", 1, 10m)],
             totals.ByStatus);
 
-        // Shipments took stock through the in-request stock handler; the projection saw those events too.
+        // Shipments took stock through the in-request stock handler, once: its durable copy (stock-on-shipment, caught up)
+        // sent the same command ids and was answered as duplicates. The projection saw those events too.
         var stock = (await host.Client.QueryAsync(new GetStockLevels())).ValueOrThrow();
         Assert.Equal([new StockLevel("sku-a", 98, 2, 2), new StockLevel("sku-b", 49, 2, 2)], stock.Skus);
         Assert.Equal([new StockLevel("sku-b", 49, 2, 2)], (await host.Client.QueryAsync(new GetStockLevels("sku-b"))).ValueOrThrow().Skus);

@@ -27,7 +27,7 @@ public sealed class SubscriptionCliTests : IDisposable
         var (listed, listing) = await RunAsync("subscriptions", "status", "--json");
         Assert.Equal(0, listed);
         var statuses = JsonSerializer.Deserialize<SubscriptionStatus[]>(listing, Json)!;
-        Assert.Equal(["order-totals", "stock-levels", "order-shipments"], statuses.Select(s => s.Name));
+        Assert.Equal(["order-totals", "stock-levels", "order-shipments", "stock-on-shipment"], statuses.Select(s => s.Name));
         var totals = statuses[0];
         Assert.Equal((SubscriptionState.Running, 0L), (totals.State, totals.LagEvents));
         Assert.True(totals.Head > 0 && totals.Checkpoint >= totals.Head, listing); // caught up: it read the journal up to its head (or past it, over other tags' events)

@@ -1,5 +1,6 @@
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Pipeline;
+using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Host.Domain.Users;
@@ -10,7 +11,14 @@ namespace ActorEvents.Host.Domain.Notifications;
 /// <summary>
 /// Part of Inventory, listening to the Order stream: a shipped order reduces the stock of its SKU
 /// (100 → 90 for a quantity of 10) by sending <see cref="ReduceStock"/> with the event as causation.
+/// Delivered both in the request (the reply can report it) and durably from the journal (its own subscription,
+/// <c>stock-on-shipment</c>), so a node that dies between the shipment's commit and the reduction does not skip it.
+/// Both copies send the same command id (derived from the event and this handler's name): the inventory aggregate
+/// answers the second as a duplicate, which is why the handler is naturally idempotent — within the aggregate's
+/// de-duplication window (<c>Aggregates:DeduplicationWindow</c> / <c>DeduplicationRetention</c>); a durable copy later
+/// than that (a subscription reset) would reduce again.
 /// </summary>
+[NaturallyIdempotent]
 public sealed class StockOnShipmentHandler(IActorEventsClient client) : IHandle<OrderShipped>
 {
     /// <inheritdoc />
