@@ -35,18 +35,14 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
     public async Task Should_dispatch_the_events_of_a_write_reported_failed_that_did_commit_once_when_the_aggregate_comes_back()
     {
         var router = CreateTestProbe();
-        var aggregate = Sys.ActorOf(AggregateActor.SupervisedProps(Domain.Aggregates.Single().Definition, Domain.Types,
-            new AggregateRuntimeSettings(0, 100, "test-node"), "sku-late", TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
-        var dispatch = new EventDispatch(router.Ref, 7, TestActor, PipelineKind.Request);
-        Task<CommandResult> Send(ICommand command, string id) =>
-            aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null, dispatch), TimeSpan.FromSeconds(5));
+        var send = StartAggregate("sku-late", router);
 
-        Assert.IsType<CommandAccepted>(await Send(new AddStock("sku-late", 10), "add-10"));
+        Assert.IsType<CommandAccepted>(await send(new AddStock("sku-late", 10), "add-10"));
         Assert.Equal(7, router.ExpectMsg<DispatchEvents>().RequestId);
 
         var journal = Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null);
         journal.Tell(CommitThenFailJournal.FailNextAfterCommit.Instance);
-        var unknown = Assert.IsType<CommandRejected>(await Send(new ReduceStock("sku-late", 4, "order-1"), "ship-1"));
+        var unknown = Assert.IsType<CommandRejected>(await send(new ReduceStock("sku-late", 4, "order-1"), "ship-1"));
         Assert.Equal(RejectionCode.OutcomeUnknown, unknown.Code);
 
         // The next incarnation finds the committed events and hands them to their handlers, nobody waiting.
@@ -58,7 +54,7 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
         Assert.Equal(new StockReduced("sku-late", 4, "order-1", 6), reduced.Event);
 
         // The retry with the same id is a duplicate answered with those events, and is not dispatched again.
-        var retried = await RetryWhileUnavailable(() => Send(new ReduceStock("sku-late", 4, "order-1"), "ship-1"));
+        var retried = await RetryWhileUnavailable(() => send(new ReduceStock("sku-late", 4, "order-1"), "ship-1"));
         var duplicate = Assert.IsType<CommandAccepted>(retried);
         Assert.True(duplicate.Duplicate);
         Assert.Equal(reduced, Assert.Single(duplicate.Events));
@@ -69,22 +65,27 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
     public async Task Should_not_dispatch_anything_for_a_write_reported_failed_that_did_not_commit()
     {
         var router = CreateTestProbe();
-        var aggregate = Sys.ActorOf(AggregateActor.SupervisedProps(Domain.Aggregates.Single().Definition, Domain.Types,
-            new AggregateRuntimeSettings(0, 100, "test-node"), "sku-lost", TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
-        var dispatch = new EventDispatch(router.Ref, 7, TestActor, PipelineKind.Request);
-        Task<CommandResult> Send(ICommand command, string id) =>
-            aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null, dispatch), TimeSpan.FromSeconds(5));
+        var send = StartAggregate("sku-lost", router);
 
-        Assert.IsType<CommandAccepted>(await Send(new AddStock("sku-lost", 10), "add-10"));
+        Assert.IsType<CommandAccepted>(await send(new AddStock("sku-lost", 10), "add-10"));
         router.ExpectMsg<DispatchEvents>();
 
         Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null).Tell(CommitThenFailJournal.FailNextBeforeCommit.Instance);
-        Assert.Equal(RejectionCode.OutcomeUnknown, Assert.IsType<CommandRejected>(await Send(new ReduceStock("sku-lost", 4, "order-1"), "ship-1")).Code);
+        Assert.Equal(RejectionCode.OutcomeUnknown, Assert.IsType<CommandRejected>(await send(new ReduceStock("sku-lost", 4, "order-1"), "ship-1")).Code);
 
-        var accepted = Assert.IsType<CommandAccepted>(await RetryWhileUnavailable(() => Send(new AddStock("sku-lost", 1), "add-1")));
+        var accepted = Assert.IsType<CommandAccepted>(await RetryWhileUnavailable(() => send(new AddStock("sku-lost", 1), "add-1")));
         Assert.Equal(11, Assert.IsType<StockAdded>(Assert.Single(accepted.Events).Event).OnHand);
         Assert.Equal(2, accepted.Events[0].SequenceNr);
         Assert.Equal("add-1", router.ExpectMsg<DispatchEvents>().Events[0].CausationId); // nothing for ship-1
+    }
+
+    /// <summary>A supervised inventory aggregate whose events are dispatched to <paramref name="router"/>; returns how to send it a command.</summary>
+    private Func<ICommand, string, Task<CommandResult>> StartAggregate(string sku, Akka.TestKit.TestProbe router)
+    {
+        var aggregate = Sys.ActorOf(AggregateActor.SupervisedProps(Domain.Aggregates.Single().Definition, Domain.Types,
+            new AggregateRuntimeSettings(0, 100, "test-node"), sku, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
+        var dispatch = new EventDispatch(router.Ref, 7, TestActor, PipelineKind.Request);
+        return (command, id) => aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null, dispatch), TimeSpan.FromSeconds(5));
     }
 
     private static async Task<CommandResult> RetryWhileUnavailable(Func<Task<CommandResult>> send)
