@@ -169,19 +169,21 @@ public static class ActorEventsHostingExtensions
             var router = system.ActorOf(EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
             registry.Register<EventStreamRouter>(router);
-            var replays = requestPool;
+            IActorRef? durablePool = null;
             if (domain.Handlers.Handlers.Any(h => h.Delivery == HandlerDelivery.Durable))
             {
                 // Durable-only handlers are in no request pool: their dead letters are replayed by a pool of their own.
-                var durablePool = system.ActorOf(HandlerPool.Props(
+                durablePool = system.ActorOf(HandlerPool.Props(
                     HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node),
                     new HandlerPoolDependencies(domain.Handlers.For(HandlerDelivery.Durable), domain.Types, new HandlerPoolLoad(), scopes, deadLetters, guard)),
                     "durable-replay-pool");
-                replays = system.ActorOf(DeadLetterReplayRouter.Props(domain.Handlers, requestPool, durablePool), "dead-letter-replays");
             }
 
-            registry.Register<DeadLetterOffice>(system.ActorOf(
-                DeadLetterOffice.Props(deadLetters, replays, options.Mediator.CommandTimeout * 4), "dead-letters"));
+            // Projections resolve their own dead letters, in their singleton.
+            var projections = domain.Subscriptions.Where(s => s.Kind == Messages.SubscriptionKind.Projection).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+            var replayTimeout = options.Mediator.CommandTimeout * 4;
+            var replays = system.ActorOf(DeadLetterReplayRouter.Props(domain.Handlers, projections, requestPool, durablePool, replayTimeout), "dead-letter-replays");
+            registry.Register<DeadLetterOffice>(system.ActorOf(DeadLetterOffice.Props(deadLetters, replays, replayTimeout, projections), "dead-letters"));
 
             var routes = domain.CommandOwners.ToDictionary(
                 owner => owner.Key,

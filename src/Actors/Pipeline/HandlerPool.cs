@@ -21,6 +21,13 @@ namespace ActorEvents.Actors.Pipeline;
 public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool ConcurrentEventHandleEnable, EventOrdering Ordering, int MaxFollowUpDepth,
     string SourceNode, RetryOptions Retry, TimeSpan ParkingRefreshInterval)
 {
+    /// <summary>
+    /// True for a subscription's pool: a parked follower finishes its request (the batch) only once it is recorded on
+    /// the stored dead letter, or once it ran here — so the checkpoint never passes a follower that only memory holds.
+    /// False (a request pool): the reply reports it parked at once (in-request delivery is at-most-once anyway).
+    /// </summary>
+    public bool ParkedFinishOnceRecorded { get; init; }
+
     /// <summary>A pool of <paramref name="maxConcurrent"/> workers (or one, when not <paramref name="concurrent"/>) under the node's pipeline options.</summary>
     public static HandlerPoolSettings Of(PipelineOptions pipeline, int maxConcurrent, bool concurrent, string node) =>
         new(maxConcurrent, concurrent, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry, pipeline.ParkingRefreshInterval);
@@ -186,6 +193,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<DeadLetterWriteFailed>(WriteFailed);
         Receive<RetryDeadLetterWrite>(retry => WriteDeadLetter(retry.Failed.Item, retry.Failed.Failure, retry.Failed.WriteAttempt + 1));
         Receive<FollowerRecorded>(Recorded);
+        Receive<RecordAgain>(RecordFollowerAgain);
         Receive<ReplayDeadLetterEntry>(Replay);
         Receive<SkipDeadLetterEntry>(Skip);
         Receive<DeadLetterTaken>(Taken);
@@ -239,17 +247,30 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         _queue.Enqueue(item, urgent);
     }
 
+    /// <summary>
+    /// Parks an item behind its stream's dead letter. In a subscription's pool its request (the batch) counts it as
+    /// finished only once it is recorded on the stored entry, so a checkpoint never passes a follower that only this
+    /// node's memory holds; until then — while the entry is being written, or when the entry turns out to be gone and the
+    /// follower runs here — it stays outstanding (<see cref="HandlerPoolSettings.ParkedFinishOnceRecorded"/>).
+    /// </summary>
     private void Park(ParkedStream parked, WorkItem item)
     {
-        var follower = new ParkedFollower(item with { RequestId = 0 });
+        var follower = new ParkedFollower(_settings.ParkedFinishOnceRecorded ? item : item with { RequestId = 0 });
         parked.Followers.Add(follower);
-        Finish(item, new HandlerOutcome(item.Handler.Name, item.Envelope.EventId, item.Envelope.EventType, HandlerStatus.Parked,
-            $"Waiting behind dead letter {parked.DeadLetterId?.ToString() ?? "(being written)"} of {item.Envelope.StreamName}."));
+        if (!_settings.ParkedFinishOnceRecorded)
+        {
+            FinishParked(item, parked);
+        }
+
         if (parked.DeadLetterId is { } id && !parked.Gone)
         {
             Record(parked, id, follower);
         }
     }
+
+    private void FinishParked(WorkItem item, ParkedStream parked) =>
+        Finish(item, new HandlerOutcome(item.Handler.Name, item.Envelope.EventId, item.Envelope.EventType, HandlerStatus.Parked,
+            $"Waiting behind dead letter {parked.DeadLetterId?.ToString() ?? "(being written)"} of {item.Envelope.StreamName}."));
 
     /// <summary>
     /// Holds a follower in the node's ledger and appends it to the stored entry; appends of one stream run one after
@@ -270,15 +291,35 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void Recorded(FollowerRecorded recorded)
     {
         var parked = recorded.Stream;
+        var follower = recorded.Follower;
         parked.PendingAppends--;
-        recorded.Follower.Recorded = recorded.Stored;
-        if (recorded.Error is { } error)
+        follower.Recorded = recorded.Stored;
+        if (recorded.Stored)
         {
-            _log.Error(error, "Could not record parked follower {0} on dead letter {1}; it stays parked here and runs here once the dead letter is resolved",
-                recorded.Follower.Item.Envelope.EventId, parked.DeadLetterId);
+            // In the store now: whoever takes the entry runs it; its request may go on.
+            var item = follower.Item;
+            follower.Item = item with { RequestId = 0 };
+            FinishParked(item, parked);
+        }
+        else if (recorded.Error is { } error && parked.DeadLetterId is { } id)
+        {
+            var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(follower.RecordAttempts++, 7))));
+            _log.Error(error, "Could not record parked follower {0} on dead letter {1}; trying again in {2} ms (its request waits; it runs here if the entry is resolved first)",
+                follower.Item.Envelope.EventId, id, (int)delay.TotalMilliseconds);
+            Timers.StartSingleTimer(new RecordTimerKey(follower.Item.Envelope.EventId, follower.Item.Handler.Name), new RecordAgain(parked, follower), delay);
         }
 
         TryRelease(parked);
+    }
+
+    private void RecordFollowerAgain(RecordAgain again)
+    {
+        var parked = again.Stream;
+        if (!parked.Gone && parked.DeadLetterId is { } id && _parked.TryGetValue(parked.Key, out var current) && ReferenceEquals(current, parked)
+            && parked.Followers.Contains(again.Follower))
+        {
+            Record(parked, id, again.Follower);
+        }
     }
 
     /// <summary>
@@ -440,6 +481,23 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         var entry = replay.Entry;
         if (Resolvable(entry, replay.Requester) is not { } handler)
         {
+            return;
+        }
+
+        if (entry.Envelope.Event is UndecodableEvent undecodable)
+        {
+            // Replaying needs the event: the entry stays until its type is registered again (or it is skipped).
+            _replaying.Remove(entry.Id);
+            replay.Requester.Tell(new DeadLetterReplayed(entry.Id, false, 0,
+                $"The event still cannot be decoded ('{undecodable.TypeName}': {undecodable.Reason}); register its type again, or skip it."));
+            return;
+        }
+
+        if (!_deps.Subscriptions.Match(entry.Envelope).Contains(handler))
+        {
+            // Dead-lettered while it could not be decoded, and now decoded it is no event of this handler: nothing to run.
+            ParkBehind(new WorkItem(0, entry.Envelope, handler, 0).Key, entry.Id);
+            Take(entry.Id, handler, replay.Requester, replayed: true);
             return;
         }
 
@@ -795,13 +853,20 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         public Task StoreWrites { get; set; } = Task.CompletedTask;
     }
 
-    /// <summary>A parked item, and whether it was recorded on the entry (then whoever takes the entry runs it).</summary>
+    /// <summary>A parked item (with its request until it is recorded), and whether it was recorded on the entry (then whoever takes the entry runs it).</summary>
     private sealed class ParkedFollower(WorkItem item)
     {
-        public WorkItem Item { get; } = item;
+        public WorkItem Item { get; set; } = item;
 
         public bool Recorded { get; set; }
+
+        /// <summary>Failed appends so far (the backoff of the next).</summary>
+        public int RecordAttempts { get; set; }
     }
+
+    private sealed record RecordAgain(ParkedStream Stream, ParkedFollower Follower);
+
+    private sealed record RecordTimerKey(string EventId, string Handler);
 
     private sealed record RetryDue(WorkItem Item);
 
@@ -880,6 +945,12 @@ public sealed class HandlerWorker : ReceiveActor
         Task? invocation = null;
         try
         {
+            if (envelope.Event is UndecodableEvent undecodable)
+            {
+                // No handler is given an event it cannot read: it fails for good and goes to the dead-letter store, payload kept.
+                throw new UndecodableEventException(envelope, undecodable);
+            }
+
             handler = ServiceActivation.Create(scope.ServiceProvider, item.Handler.HandlerType);
             context = new EventContext(envelope, item.Handler.Name, item.Attempt, scope.ServiceProvider, timeout.Token);
             invocation = _filter is null
@@ -898,7 +969,7 @@ public sealed class HandlerWorker : ReceiveActor
                 : timedOut ? TimedOut(item, policy, e) : e;
             if (error is not null)
             {
-                failure = HandlerFailure.From(error, policy.IsPermanent(error));
+                failure = HandlerFailure.From(error, error is UndecodableEventException || policy.IsPermanent(error));
                 await RunErrorHookAsync(handler, error, envelope, context, item).ConfigureAwait(false);
             }
         }
@@ -968,3 +1039,9 @@ public sealed class HandlerWorker : ReceiveActor
     public static Props Props(IServiceScopeFactory scopes, IHandlerInvocationFilter? filter = null) =>
         Akka.Actor.Props.Create(() => new HandlerWorker(scopes, filter));
 }
+
+/// <summary>The event's journal row cannot be decoded any more (see <see cref="UndecodableEvent"/>): it is dead-lettered at once, with its payload.</summary>
+/// <param name="envelope">The event.</param>
+/// <param name="undecodable">What was stored.</param>
+public sealed class UndecodableEventException(EventEnvelope envelope, UndecodableEvent undecodable)
+    : Exception($"{envelope.StreamName} #{envelope.SequenceNr}: event '{undecodable.TypeName}' v{undecodable.Version} cannot be decoded: {undecodable.Reason}");

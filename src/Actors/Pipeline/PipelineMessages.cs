@@ -203,3 +203,7 @@ public sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
 /// <param name="Origin">The announcing pool.</param>
 /// <param name="DeadLetterIds">The resolved dead letters.</param>
 public sealed record DeadLetterResolved(IActorRef Origin, IReadOnlyCollection<long> DeadLetterIds);
+
+/// <summary>Office → router: a purge skips every dead letter of this projection, in the projection (reply: <see cref="DeadLettersPurged"/> or <see cref="DeadLetterOperationFailed"/>).</summary>
+/// <param name="Projection">The projection's name.</param>
+public sealed record PurgeProjectionDeadLetters(string Projection);

@@ -18,7 +18,8 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     /// <summary>Akka serializer id (must be unique in the actor system).</summary>
     public const int Id = 4747;
 
-    private const string EnvelopeManifest = "ae.envelope";
+    /// <summary>The manifest of a persisted <see cref="EventEnvelope"/>.</summary>
+    internal const string EnvelopeManifest = "ae.envelope";
     private const string RequestManifest = "ae.aggregate-request";
     private const string AcceptedManifest = "ae.accepted";
     private const string RejectedManifest = "ae.rejected";
@@ -37,6 +38,11 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         ["ae.subscription.rebuild"] = typeof(RebuildProjection),
         ["ae.subscription.completed"] = typeof(SubscriptionOperationCompleted),
         ["ae.subscription.failed"] = typeof(SubscriptionOperationFailed),
+        ["ae.subscription.resolve-dead-letter"] = typeof(Subscriptions.ResolveProjectionDeadLetter),
+        ["ae.dlq.replayed"] = typeof(DeadLetterReplayed),
+        ["ae.dlq.skipped"] = typeof(DeadLetterSkipped),
+        ["ae.dlq.purged"] = typeof(DeadLettersPurged),
+        ["ae.dlq.failed"] = typeof(DeadLetterOperationFailed),
     };
 
     private static readonly Dictionary<Type, string> SubscriptionTypes = SubscriptionManifests.ToDictionary(m => m.Value, m => m.Key);
@@ -63,15 +69,21 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     ];
 
     /// <summary>JSON options whose converters resolve commands and events through the registry only (and actor references through <paramref name="system"/>).</summary>
-    public static JsonSerializerOptions CreateOptions(MessageTypeRegistry registry, ExtendedActorSystem? system = null)
+    /// <param name="registry">The closed type map.</param>
+    /// <param name="system">Resolves actor references (null: none are read).</param>
+    /// <param name="tolerant">
+    /// Reads an event whose type is not registered, or whose data does not fit its type, as an <see cref="UndecodableEvent"/>
+    /// holding the stored payload, instead of failing (for the dead-letter store and the journal's readers).
+    /// </param>
+    public static JsonSerializerOptions CreateOptions(MessageTypeRegistry registry, ExtendedActorSystem? system = null, bool tolerant = false)
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         };
         options.Converters.Add(new JsonStringEnumConverter());
-        options.Converters.Add(new RegisteredPayloadConverter<IEvent>(registry));
-        options.Converters.Add(new RegisteredPayloadConverter<ICommand>(registry));
+        options.Converters.Add(new RegisteredPayloadConverter<IEvent>(registry, tolerant));
+        options.Converters.Add(new RegisteredPayloadConverter<ICommand>(registry, tolerant: false));
         if (system is not null)
         {
             options.Converters.Add(new ActorRefConverter(system));
@@ -164,15 +176,21 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
 
 /// <summary>
 /// Writes a command or event as <c>{"type": stable name, "version": n, "data": {...}}</c> and reads it back
-/// only if the name is in the registry.
+/// only if the name is in the registry (when <paramref name="tolerant"/>, an event that cannot be read is an
+/// <see cref="UndecodableEvent"/> holding the payload, which it writes back unchanged).
 /// </summary>
-internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry) : JsonConverter<T>
+internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry, bool tolerant) : JsonConverter<T>
     where T : class
 {
     public override bool CanConvert(Type typeToConvert) => typeToConvert == typeof(T);
 
     public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        if (tolerant && typeof(T) == typeof(IEvent))
+        {
+            return ReadTolerantly(ref reader, options);
+        }
+
         // Fast path for what Write produces ("type" before "data"): one pass, no intermediate document.
         var probe = reader;
         if (probe.TokenType == JsonTokenType.StartObject && probe.Read() && probe.TokenType == JsonTokenType.PropertyName
@@ -205,6 +223,33 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
         return ReadAnyOrder(ref reader, options);
     }
 
+    /// <summary>Reads the event, or keeps what cannot be read as an <see cref="UndecodableEvent"/>.</summary>
+    private T ReadTolerantly(ref Utf8JsonReader reader, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var typeName = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+        var version = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("version", out var v) && v.TryGetInt32(out var n) ? n : 0;
+        var data = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out var d) ? d.GetRawText() : root.GetRawText();
+        string reason;
+        try
+        {
+            var registered = Resolve(typeName);
+            if (root.GetProperty("data").Deserialize(registered.ClrType, options) is T value)
+            {
+                return value;
+            }
+
+            reason = $"'{typeName}' data is null.";
+        }
+        catch (Exception e) when (e is UnregisteredTypeException or JsonException or KeyNotFoundException or InvalidOperationException or NotSupportedException)
+        {
+            reason = e.Message;
+        }
+
+        return (T)(object)new UndecodableEvent(typeName, version, data, reason);
+    }
+
     private T ReadAnyOrder(ref Utf8JsonReader reader, JsonSerializerOptions options)
     {
         using var document = JsonDocument.ParseValue(ref reader);
@@ -233,6 +278,18 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
 
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
     {
+        if (value is UndecodableEvent undecodable)
+        {
+            // Written back as it was stored, so that it decodes once its type is registered again.
+            writer.WriteStartObject();
+            writer.WriteString("type", undecodable.TypeName);
+            writer.WriteNumber("version", undecodable.Version);
+            writer.WritePropertyName("data");
+            writer.WriteRawValue(undecodable.RawData);
+            writer.WriteEndObject();
+            return;
+        }
+
         var registered = registry.Get(value.GetType());
         writer.WriteStartObject();
         writer.WriteString("type", registered.Name);

@@ -1,8 +1,9 @@
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
-using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Subscriptions.Sinks;
+using ActorEvents.Actors.Subscriptions.Sources;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using Akka.Actor;
@@ -48,47 +49,51 @@ public sealed record StopSubscription
 }
 
 /// <summary>
-/// One durable subscription (the cluster singleton's instance). It loads its checkpoint, reads its source from there
-/// (<c>EventsByTag</c>, or <c>AllEvents</c>) as a live stream gathered into batches of the profile's size, and feeds
-/// each batch either to its own <see cref="HandlerPool"/> (durable handlers: retries, dead-letter store, parking,
-/// per-aggregate order) or to its projector. The next batch is taken only once the previous one is finished:
-/// every handler done, dead-lettered or parked (<see cref="DispatchCompleted"/>), or the projection's transaction
-/// committed. Handler subscriptions write their checkpoint every <see cref="SubscriptionProfile.CheckpointEvery"/>
-/// events and when idle; projections commit it with every batch. After a crash the next instance starts from the
-/// stored checkpoint, so events are delivered at least once. It also answers status, pause, resume, reset and rebuild.
+/// One durable subscription (the cluster singleton's instance). It loads its checkpoint, reads its
+/// <see cref="GapSafeJournalSource">source</see> from there as a live stream gathered into batches of the profile's
+/// size, and hands each batch to its <see cref="ISubscriptionSink">sink</see>: its own <see cref="HandlerPool"/>
+/// (durable handlers: retries, dead-letter store, parking, per-aggregate order) or its projector (one transaction per
+/// batch with the checkpoint; poison events dead-lettered). The next batch is taken only once the previous one is
+/// finished. A <see cref="CheckpointTracker"/> decides when a handler subscription writes its checkpoint (every
+/// <see cref="SubscriptionProfile.CheckpointEvery"/> events, when idle, on hand-over). After a crash the next instance
+/// starts from the stored checkpoint, so events are delivered at least once.
 /// </summary>
-public sealed class SubscriptionActor : ReceiveActor, IWithTimers
+/// <remarks>
+/// States: <see cref="Loading"/> (checkpoint and sink being read) → <see cref="Running"/> (the stream runs) or
+/// <see cref="Paused"/> (no stream) → <see cref="HandingOver"/> (its node hands it over: the running step finishes, the
+/// position is stored, it stops). In each state one asynchronous step at most runs at a time (a batch, a checkpoint
+/// write, an operator's request); what comes meanwhile waits for it. Operator requests are in
+/// <c>SubscriptionActor.Operations.cs</c>.
+/// </remarks>
+internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
 {
+    // Events read from the journal per query (the batches downstream are the profile's size): as Akka's read journal buffers.
+    private const int SourcePageSize = 500;
+
     private readonly SubscriptionDefinition _definition;
     private readonly SubscriptionProfile _profile;
     private readonly SubscriptionRuntime _runtime;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Queue<(object Request, IActorRef Requester)> _controls = new();
+    private readonly Queue<(object Request, IActorRef Requester)> _operations = new();
     private readonly string _node;
-    private IActorRef? _pool;
-    // Events read from the journal per query (the batches downstream are the profile's size): as Akka's read journal buffers.
-    private const int SourcePageSize = 500;
     private readonly HandlerPoolLoad _poolLoad = new();
-    private readonly Sources.GapSafeJournalSource _source;
+    private readonly GapSafeJournalSource _source;
+    private readonly CheckpointTracker _tracker;
+    private ISubscriptionSink _sink = null!;
+    private ProjectionSink? _projection;
     private long _skippedGaps;
-    private bool _loaded;
-    private long _position;
-    private long _checkpoint;
-    private int _sinceCheckpoint;
-    private bool _paused;
-    private bool _stopping;
     private int _generation;
     private UniqueKillSwitch? _stream;
-    private (JournalBatch Batch, IActorRef Sink)? _waiting;
-    private InFlightBatch? _inFlight;
-    private string? _busy;
+    private (JournalBatch Batch, IActorRef Stream)? _waiting;
+    private bool _batchBackingOff;
+    private string? _step;
     private int _failures;
-    private bool _holdBatch;
     private string? _lastError;
     private DateTimeOffset? _lastErrorAt;
-    private long _processed;
     private long? _rebuildTarget;
     private long _nextBatchId;
+    private bool _paused;
+    private Func<SubscriptionState> _state;
 
     /// <summary>Creates the subscription.</summary>
     public SubscriptionActor(SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionRuntime runtime)
@@ -96,11 +101,65 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         _definition = definition;
         _profile = profile;
         _runtime = runtime;
+        _tracker = new CheckpointTracker(profile.CheckpointEvery);
         _node = Cluster.Get(Context.System).SelfAddress.ToString();
-        _source = new Sources.GapSafeJournalSource(runtime.Database, (ExtendedActorSystem)Context.System, definition.Tag,
+        _source = new GapSafeJournalSource(runtime.Database, new JournalRowDecoder((ExtendedActorSystem)Context.System, runtime.Types), definition.Tag,
             runtime.Options.GapTimeout, runtime.Options.SourcePollInterval, _log);
+        _state = () => SubscriptionState.Starting;
+        Become(Loading);
+    }
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props of a subscription.</summary>
+    public static Props Props(SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionRuntime runtime) =>
+        Akka.Actor.Props.Create(() => new SubscriptionActor(definition, profile, runtime));
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        if (_definition.Kind == SubscriptionKind.Handlers)
+        {
+            var settings = HandlerPoolSettings.Of(_runtime.Pipeline, _profile.MaxConcurrentHandlers, _profile.MaxConcurrentHandlers > 1, _node)
+                with { ParkedFinishOnceRecorded = true };
+            var pool = Context.ActorOf(HandlerPool.Props(settings,
+                new HandlerPoolDependencies(_definition.Handlers, _runtime.Types, _poolLoad, _runtime.Scopes, _runtime.DeadLetters, _runtime.Guard)), "handlers");
+            _sink = new HandlerSink(_definition.Handlers, pool);
+        }
+        else
+        {
+            _sink = _projection = new ProjectionSink(_definition, _runtime);
+        }
+
+        Load();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop() => StopStream();
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
+
+    private RetryOptions Retry => _runtime.Pipeline.Retry;
+
+    // ---- states ----
+
+    /// <summary>The checkpoint and what the sink needs are being read; operator requests wait.</summary>
+    private void Loading()
+    {
+        _state = () => SubscriptionState.Starting;
         Receive<CheckpointLoaded>(Loaded);
+        Receive<Tick>(tick => tick.Kind == TickKind.Reload, _ => Load());
+        Common();
+    }
+
+    /// <summary>The stream runs; batches are delivered one at a time.</summary>
+    private void Running()
+    {
+        _state = () => _failures > Retry.MaxRetries ? SubscriptionState.Stalled
+            : _rebuildTarget is not null ? SubscriptionState.Rebuilding
+            : SubscriptionState.Running;
         Receive<StreamStarted>(started =>
         {
             if (started.Generation == _generation)
@@ -117,73 +176,113 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
             }
         });
         Receive<StreamEnded>(StreamStopped);
-        Receive<DispatchCompleted>(Dispatched);
-        Receive<BatchCommitted>(committed => BatchDone(committed.Batch));
-        Receive<CheckpointWritten>(Written);
-        Receive<ControlCompleted>(Completed);
-        Receive<Failed>(OperationFailed);
-        Receive<Tick>(tick => OnTick(tick.Kind));
-        Receive<GetSubscriptionStatus>(_ => ReplyStatus(Sender, status => status));
-        Receive<PauseSubscription>(request => Control(request));
-        Receive<ResumeSubscription>(request => Control(request));
-        Receive<ResetSubscription>(request => Control(request));
-        Receive<RebuildProjection>(request => Control(request));
-        Receive<StopSubscription>(_ => Stop());
-    }
-
-    /// <inheritdoc />
-    public ITimerScheduler Timers { get; set; } = null!;
-
-    /// <summary>Props of a subscription.</summary>
-    public static Props Props(SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionRuntime runtime) =>
-        Akka.Actor.Props.Create(() => new SubscriptionActor(definition, profile, runtime));
-
-    /// <inheritdoc />
-    protected override void PreStart()
-    {
-        if (_definition.Kind == SubscriptionKind.Handlers)
+        Receive<Tick>(tick => tick.Kind == TickKind.RestartStream, _ =>
         {
-            var pipeline = _runtime.Pipeline;
-            var settings = HandlerPoolSettings.Of(pipeline, _profile.MaxConcurrentHandlers, _profile.MaxConcurrentHandlers > 1, _node);
-            _pool = Context.ActorOf(HandlerPool.Props(settings,
-                new HandlerPoolDependencies(_definition.Handlers, _runtime.Types, _poolLoad, _runtime.Scopes, _runtime.DeadLetters, _runtime.Guard)), "handlers");
-        }
-
-        Load();
+            if (_stream is null)
+            {
+                StartStream();
+            }
+        });
+        Receive<Tick>(tick => tick.Kind == TickKind.RetryBatch, _ =>
+        {
+            _batchBackingOff = false;
+            Next();
+        });
+        Common();
     }
 
-    /// <inheritdoc />
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
+    /// <summary>Paused by an operator: no stream, no batches; operator requests still run.</summary>
+    private void Paused()
+    {
+        _state = () => SubscriptionState.Paused;
+        Common();
+    }
 
-    private RetryOptions Retry => _runtime.Pipeline.Retry;
+    /// <summary>Its node hands it over: the running step finishes, the position reached is stored, then it stops.</summary>
+    private void HandingOver()
+    {
+        _state = () => SubscriptionState.Running;
+        Receive<Tick>(tick => tick.Kind == TickKind.HandOverDeadline, _ =>
+        {
+            _log.Warning("Subscription {0} stops before its batch finished (hand-over timeout); the next instance redelivers it", _definition.Name);
+            Context.Stop(Self);
+        });
+        Receive<StopSubscription>(_ => { });
+        OperatorRequests(_ => Sender.Tell(HandingOverReply(_definition.Name)));
+        Common();
+    }
 
-    private void Load() => Run(Step.Load, "loading the checkpoint",
-        async () => new CheckpointLoaded(await _runtime.Checkpoints.LoadAsync(_definition.Name).ConfigureAwait(false)));
+    /// <summary>What every state answers: step results, status, operator requests, the hand-over, stray stream messages.</summary>
+    private void Common()
+    {
+        Receive<BatchDelivered>(BatchDone);
+        Receive<CheckpointWritten>(Written);
+        Receive<OperationCompleted>(Completed);
+        Receive<StepFailed>(StepFailedOn);
+        Receive<Tick>(tick => tick.Kind == TickKind.IdleCheckpoint, _ => WriteCheckpointWhenIdle());
+        Receive<GetSubscriptionStatus>(_ => ReplyStatus(Sender, status => status));
+        OperatorRequests(request =>
+        {
+            _operations.Enqueue((request, Sender));
+            Next();
+        });
+        Receive<StopSubscription>(_ => HandOver());
+        // A stream stopped by a state change may still deliver: its generation is gone, it is dropped here (it is re-read).
+        Receive<StreamStarted>(_ => { });
+        Receive<JournalBatch>(_ => { });
+        Receive<StreamEnded>(_ => { });
+        Receive<Tick>(_ => { });
+    }
+
+    // ---- loading ----
+
+    private void Load()
+    {
+        Become(Loading);
+        Run("loading the checkpoint", async () =>
+        {
+            var checkpoint = await _runtime.Checkpoints.LoadAsync(_definition.Name).ConfigureAwait(false);
+            await _sink.PrepareAsync(CancellationToken.None).ConfigureAwait(false);
+            return new CheckpointLoaded(checkpoint);
+        }, StepKind.Load);
+    }
 
     private void Loaded(CheckpointLoaded loaded)
     {
-        _busy = null;
-        _loaded = true;
+        _step = null;
         _failures = 0;
-        _position = _checkpoint = loaded.Checkpoint.Position;
-        _sinceCheckpoint = 0;
+        _tracker.StartAt(loaded.Checkpoint.Position);
         _paused = loaded.Checkpoint.Paused;
-        _log.Info("Subscription {0} ({1}) starts at position {2}{3}", _definition.Name, _definition.Source, _position, _paused ? ", paused" : string.Empty);
-        if (!_paused && !_stopping)
+        _log.Info("Subscription {0} ({1}) starts at position {2}{3}", _definition.Name, _definition.Source, _tracker.Position, _paused ? ", paused" : string.Empty);
+        Resume();
+    }
+
+    /// <summary>Into <see cref="Running"/> (with a fresh stream from the position) or <see cref="Paused"/>.</summary>
+    private void Resume()
+    {
+        if (_paused)
         {
+            StopStream();
+            Become(Paused);
+        }
+        else
+        {
+            Become(Running);
             StartStream();
         }
 
         Next();
     }
 
+    // ---- the stream ----
+
     private void StartStream()
     {
         StopStream();
         var generation = _generation;
         // Gap-safe: events are handed out only up to an ordering below which nothing can still commit.
-        var source = _source.From(_position, Math.Max(_profile.BatchSize, SourcePageSize));
-        var live = source.ViaMaterialized(KillSwitches.Single<JournalEnvelope>(), Keep.Right);
+        var live = _source.From(_tracker.Position, Math.Max(_profile.BatchSize, SourcePageSize))
+            .ViaMaterialized(KillSwitches.Single<JournalEnvelope>(), Keep.Right);
         // Without a poll interval a batch is whatever arrived while the previous one was handled; with one, events are
         // gathered until the batch is full or the interval has passed (a backlog fills batches at once).
         var batches = _profile.PollInterval > TimeSpan.Zero
@@ -207,6 +306,7 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         _stream = null;
         _generation++;
         _waiting = null;
+        _batchBackingOff = false;
     }
 
     private void StreamStopped(StreamEnded ended)
@@ -219,175 +319,106 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         StopStream();
         _failures++;
         var delay = Retry.DelayBefore(_failures);
-        RecordError($"the read journal stream {(ended.Error is null ? "completed" : "failed")}: {ended.Error?.GetBaseException().Message ?? "no error"}; restarting in {delay.TotalSeconds:0.#} s");
+        RecordError($"the journal stream {(ended.Error is null ? "completed" : "failed")}: {ended.Error?.GetBaseException().Message ?? "no error"}; restarting in {delay.TotalSeconds:0.#} s");
         Timers.StartSingleTimer(TickKind.RestartStream, new Tick(TickKind.RestartStream), delay);
     }
 
-    /// <summary>Does the next thing: an operator's request, then a waiting batch, once nothing else runs.</summary>
+    // ---- one step at a time ----
+
+    /// <summary>Does the next thing once nothing runs: an operator's request, the hand-over's end, then a waiting batch.</summary>
     private void Next()
     {
-        if (_busy is not null || !_loaded)
+        if (_step is not null || _state() == SubscriptionState.Starting)
         {
             return;
         }
 
-        if (_controls.Count > 0)
+        if (_operations.TryDequeue(out var operation))
         {
-            var (request, requester) = _controls.Dequeue();
-            RunControl(request, requester);
+            RunOperation(operation.Request, operation.Requester);
             return;
         }
 
         if (_stopping)
         {
-            FinishStopping();
+            FinishHandOver();
             return;
         }
 
-        if (_waiting is { } waiting && !_holdBatch)
+        if (_waiting is { } waiting && !_batchBackingOff)
         {
             _waiting = null;
-            Process(waiting.Batch, waiting.Sink);
+            Deliver(waiting.Batch, waiting.Stream);
         }
     }
 
-    private void Process(JournalBatch batch, IActorRef sink)
+    private void Deliver(JournalBatch batch, IActorRef stream)
     {
-        var events = new List<(long Offset, Messages.EventEnvelope? Envelope)>(batch.Events.Count);
+        var position = _tracker.Position;
+        var events = new List<SourcedEvent>(batch.Events.Count);
+        var last = position;
         foreach (var journalEvent in batch.Events)
         {
             var offset = journalEvent.Offset is Sequence sequence ? sequence.Value : 0;
-            if (offset > _position)
+            if (offset <= position)
             {
-                if (journalEvent.Event is Sources.SkippedJournalGap gap)
-                {
-                    _skippedGaps += gap.Orderings.Count;
-                    RecordError($"journal orderings {string.Join(", ", gap.Orderings)} never committed within {gap.Waited.TotalSeconds:0.###} s: passed over as permanent gaps");
-                }
-
-                // Anything else in the journal (no ActorEvents envelope, a gap, the end of what the source holds) is
-                // passed over, but still moves the position.
-                events.Add((offset, journalEvent.Event as Messages.EventEnvelope));
+                continue;
             }
-        }
 
-        var inFlight = new InFlightBatch(++_nextBatchId, batch.Generation, events.Count == 0 ? _position : events[^1].Offset, events.Count, batch.Events.Count, sink);
-        if (events.Count == 0)
-        {
-            BatchDone(inFlight);
-            return;
-        }
-
-        if (_definition.Kind == SubscriptionKind.Projection)
-        {
-            var expected = _checkpoint;
-            Run(Step.Batch, "projecting a batch", async () =>
+            last = Math.Max(last, offset);
+            if (journalEvent.Event is SkippedJournalGap gap)
             {
-                await ProjectAsync(events, expected, inFlight.LastOffset).ConfigureAwait(false);
-                return new BatchCommitted(inFlight);
-            });
-            return;
-        }
-
-        var items = new List<WorkItem>();
-        foreach (var (_, envelope) in events)
-        {
-            if (envelope is not null)
-            {
-                foreach (var handler in _definition.Handlers.Match(envelope))
-                {
-                    items.Add(new WorkItem(inFlight.Id, envelope, handler, 0));
-                }
+                _skippedGaps += gap.Orderings.Count;
+                RecordError($"journal orderings {string.Join(", ", gap.Orderings)} never committed within {gap.Waited.TotalSeconds:0.###} s: passed over as permanent gaps");
             }
+            else if (journalEvent.Event is Messages.EventEnvelope envelope)
+            {
+                events.Add(new SourcedEvent(offset, envelope));
+            }
+
+            // Anything else (a row that is not an ActorEvents event, the end of what the source holds) moves the position only.
         }
 
-        if (items.Count == 0)
+        var delivery = new SubscriptionBatch(++_nextBatchId, _tracker.Stored, last, events);
+        var inFlight = new InFlightBatch(batch, stream, delivery);
+        if (events.Count == 0 && !_sink.StoresCheckpoint)
         {
-            BatchDone(inFlight);
+            BatchDone(new BatchDelivered(inFlight, BatchReport.Clean));
             return;
         }
 
-        _busy = "waiting for the handlers of a batch";
-        _inFlight = inFlight;
-        _pool!.Tell(new EnqueueWork(inFlight.Id, items, Self));
+        Run("delivering a batch", async () => new BatchDelivered(inFlight, await _sink.DeliverAsync(delivery, CancellationToken.None).ConfigureAwait(false)),
+            StepKind.Batch, inFlight);
     }
 
-    private async Task ProjectAsync(IReadOnlyList<(long Offset, Messages.EventEnvelope? Envelope)> events, long expected, long last)
+    private void BatchDone(BatchDelivered delivered)
     {
-        using var timeout = new CancellationTokenSource(Retry.InvocationTimeout);
-        var token = timeout.Token;
-        await using var db = _runtime.Database.Open();
-        await using var transaction = await _runtime.Database.BeginUnitOfWorkAsync(db, token).ConfigureAwait(false);
-        // First, so that the row stays locked until commit and a second instance (a node wrongly thought dead) cannot apply the same batch.
-        if (!await CheckpointStore.AdvanceAsync(db, _definition.Name, expected, last, token).ConfigureAwait(false))
-        {
-            throw new CheckpointMovedException(_definition.Name, expected);
-        }
-
-        await using var scope = _runtime.Scopes.CreateAsyncScope();
-        var projector = (IProjector)ServiceActivation.Create(scope.ServiceProvider, _definition.ProjectorType!);
-        var context = new ProjectionContext(_definition.Name, db, expected, token);
-        foreach (var (offset, envelope) in events)
-        {
-            if (envelope is not null)
-            {
-                context.Position = offset;
-                await projector.ProjectAsync(envelope, context).ConfigureAwait(false);
-            }
-        }
-
-        await transaction.CommitAsync(token).ConfigureAwait(false);
-    }
-
-    private void Dispatched(DispatchCompleted completed)
-    {
-        if (_inFlight is not { } batch || batch.Id != completed.RequestId)
-        {
-            return;
-        }
-
-        _inFlight = null;
-        foreach (var outcome in completed.Outcomes.Where(o => o.Status is HandlerStatus.DeadLettered or HandlerStatus.Failed))
-        {
-            RecordError($"{outcome.Handler} gave up on {outcome.EventType} {outcome.EventId}: {outcome.Error}");
-        }
-
-        BatchDone(batch);
-    }
-
-    private void BatchDone(InFlightBatch batch)
-    {
-        _busy = null;
+        _step = null;
         _failures = 0;
-        _holdBatch = false;
-        _position = batch.LastOffset;
-        _processed += batch.Events;
-        if (_definition.Kind == SubscriptionKind.Projection)
+        var batch = delivered.Batch;
+        foreach (var line in delivered.Report.GaveUp)
         {
-            _checkpoint = _position;
-        }
-        else
-        {
-            _sinceCheckpoint += batch.Events;
+            RecordError(line);
         }
 
-        if (_rebuildTarget is { } target && _position >= target)
+        _tracker.Handled(batch.Delivery.To, batch.Delivery.Events.Count, _sink.StoresCheckpoint);
+        if (_rebuildTarget is { } target && _tracker.Position >= target)
         {
             _log.Info("Projection {0} rebuilt up to position {1}", _definition.Name, target);
             _rebuildTarget = null;
         }
 
         // Ask for the next batch, unless the stream was stopped meanwhile.
-        if (batch.Generation == _generation)
+        if (batch.Journal.Generation == _generation)
         {
-            batch.Sink.Tell(StreamAck.Instance);
+            batch.Stream.Tell(StreamAck.Instance);
         }
 
-        if (_sinceCheckpoint >= _profile.CheckpointEvery)
+        if (_tracker.WriteDue)
         {
             WriteCheckpoint();
         }
-        else if (_position != _checkpoint)
+        else if (_tracker.HasUnstored)
         {
             Timers.StartSingleTimer(TickKind.IdleCheckpoint, new Tick(TickKind.IdleCheckpoint), _runtime.Options.IdleCheckpointDelay);
         }
@@ -395,128 +426,90 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         Next();
     }
 
+    private void WriteCheckpointWhenIdle()
+    {
+        if (_step is null)
+        {
+            WriteCheckpoint();
+        }
+        else
+        {
+            Timers.StartSingleTimer(TickKind.IdleCheckpoint, new Tick(TickKind.IdleCheckpoint), _runtime.Options.IdleCheckpointDelay);
+        }
+    }
+
     private void WriteCheckpoint()
     {
-        if (_position == _checkpoint || _busy is not null)
+        if (!_tracker.HasUnstored || _step is not null)
         {
             return;
         }
 
-        var expected = _checkpoint;
-        var position = _position;
-        Run(Step.Checkpoint, "writing the checkpoint", async () =>
-            new CheckpointWritten(position, await _runtime.Checkpoints.AdvanceAsync(_definition.Name, expected, position).ConfigureAwait(false)));
+        var (expected, position) = (_tracker.Stored, _tracker.Position);
+        Run("writing the checkpoint", async () =>
+            new CheckpointWritten(position, await _runtime.Checkpoints.AdvanceAsync(_definition.Name, expected, position).ConfigureAwait(false)), StepKind.Checkpoint);
     }
 
     private void Written(CheckpointWritten written)
     {
-        _busy = null;
+        _step = null;
         if (!written.Stored)
         {
             CheckpointMoved();
             return;
         }
 
-        // No batch runs while a checkpoint is written, so the position is the one just stored.
-        _checkpoint = written.Position;
-        _sinceCheckpoint = 0;
+        _tracker.Wrote(written.Position);
         Next();
     }
 
     /// <summary>Someone else moved the stored checkpoint (another instance, or an operator's reset on another cluster): start over from it.</summary>
     private void CheckpointMoved()
     {
-        RecordError($"the stored checkpoint is no longer at {_checkpoint}: another instance moved it; continuing from the stored one");
+        RecordError($"the stored checkpoint is no longer at {_tracker.Stored}: another instance moved it; continuing from the stored one");
         StopStream();
-        _loaded = false;
         Load();
     }
 
-    private void OnTick(TickKind kind)
+    /// <summary>Runs an asynchronous step; its result (or <see cref="StepFailed"/>) comes back as a message.</summary>
+    private void Run(string what, Func<Task<object>> work, StepKind kind, InFlightBatch? batch = null, IActorRef? requester = null)
     {
-        switch (kind)
-        {
-            case TickKind.IdleCheckpoint when _busy is null:
-                WriteCheckpoint();
-                break;
-            case TickKind.IdleCheckpoint:
-                Timers.StartSingleTimer(TickKind.IdleCheckpoint, new Tick(TickKind.IdleCheckpoint), _runtime.Options.IdleCheckpointDelay);
-                break;
-            case TickKind.RestartStream when _stream is null && _loaded && !_paused && !_stopping:
-                StartStream();
-                break;
-            case TickKind.RetryBatch:
-                _holdBatch = false;
-                Next();
-                break;
-            case TickKind.Reload when !_loaded:
-                Load();
-                break;
-            case TickKind.HandOverDeadline:
-                _log.Warning("Subscription {0} stops before its batch finished (hand-over timeout); the next instance redelivers it", _definition.Name);
-                Context.Stop(Self);
-                break;
-        }
+        _step = what;
+        work().PipeTo(Self, failure: error => new StepFailed(kind, what, error, batch, requester));
     }
 
-    /// <summary>Runs an asynchronous step; its result (or <see cref="Failed"/>) comes back as a message.</summary>
-    private void Run(Step step, string what, Func<Task<object>> work)
+    private void StepFailedOn(StepFailed failed)
     {
-        _busy = what;
-        work().PipeTo(Self, failure: error => new Failed(step, what, error));
-    }
-
-    private void OperationFailed(Failed failed)
-    {
-        _busy = null;
+        _step = null;
         var error = failed.Error.GetBaseException();
-        failed.Requester?.Tell(error is InvalidSubscriptionPositionException
-            ? new SubscriptionOperationFailed(_definition.Name, SubscriptionErrorCode.InvalidPosition, error.Message)
-            : new SubscriptionOperationFailed(_definition.Name, SubscriptionErrorCode.Failed, $"{failed.What} failed: {error.Message}"));
+        if (failed.Kind == StepKind.Operation)
+        {
+            OperationFailed(failed, error);
+            return;
+        }
+
         if (error is CheckpointMovedException)
         {
             CheckpointMoved();
             return;
         }
 
-        if (failed.Step == Step.Control)
-        {
-            // An operator's request is not retried; the subscription goes on as before.
-            if (error is not InvalidSubscriptionPositionException)
-            {
-                RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message})");
-            }
-
-            if (!_paused && _stream is null && !_stopping)
-            {
-                StartStream();
-            }
-
-            Next();
-            return;
-        }
-
         _failures++;
         var delay = Retry.DelayBefore(_failures);
         RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message}); retrying in {delay.TotalSeconds:0.#} s");
-        switch (failed.Step)
+        switch (failed.Kind)
         {
-            case Step.Load:
+            case StepKind.Load:
                 Timers.StartSingleTimer(TickKind.Reload, new Tick(TickKind.Reload), delay);
-                break;
-            case Step.Batch:
-                // The batch's transaction rolled back. Its events come again from a new stream at the unchanged position,
-                // and are held back until the pause is over.
-                _holdBatch = true;
+                return;
+            case StepKind.Batch when failed.Batch is { } batch && batch.Journal.Generation == _generation:
+                // Nothing of the batch was applied (a projection's transaction rolled back, or the pool was cut off):
+                // the same batch is delivered again after the pause; the stream waits for it.
+                _waiting = (batch.Journal, batch.Stream);
+                _batchBackingOff = true;
                 Timers.StartSingleTimer(TickKind.RetryBatch, new Tick(TickKind.RetryBatch), delay);
-                StopStream();
-                if (!_paused && !_stopping)
-                {
-                    StartStream();
-                }
-
                 break;
-            case Step.Checkpoint:
+            case StepKind.Checkpoint:
                 Timers.StartSingleTimer(TickKind.IdleCheckpoint, new Tick(TickKind.IdleCheckpoint), delay);
                 break;
         }
@@ -531,177 +524,52 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         _log.Warning("Subscription {0}: {1}", _definition.Name, error);
     }
 
-    private void Control(object request)
-    {
-        if (_stopping)
-        {
-            Sender.Tell(new SubscriptionOperationFailed(_definition.Name, SubscriptionErrorCode.Unreachable,
-                $"Subscription '{_definition.Name}' is handing over to another node; try again in a moment."));
-            return;
-        }
+    // ---- hand-over ----
 
-        _controls.Enqueue((request, Sender));
-        Next();
-    }
+    private bool _stopping;
 
-    private void RunControl(object request, IActorRef requester)
-    {
-        var name = _definition.Name;
-        var checkpoints = _runtime.Checkpoints;
-        switch (request)
-        {
-            case PauseSubscription when _paused:
-                Reply(requester, "pause");
-                Next();
-                break;
-            case PauseSubscription:
-            {
-                StopStream();
-                var (expected, position) = (_checkpoint, _position);
-                RunControlStep(requester, "pause", async () =>
-                {
-                    if (position != expected && !await checkpoints.AdvanceAsync(name, expected, position).ConfigureAwait(false))
-                    {
-                        throw new CheckpointMovedException(name, expected);
-                    }
-
-                    await checkpoints.SetPausedAsync(name, true).ConfigureAwait(false);
-                }, () =>
-                {
-                    _checkpoint = position;
-                    _sinceCheckpoint = 0;
-                    _paused = true;
-                });
-                break;
-            }
-
-            case ResumeSubscription when !_paused:
-                Reply(requester, "resume");
-                Next();
-                break;
-            case ResumeSubscription:
-                RunControlStep(requester, "resume", () => checkpoints.SetPausedAsync(name, false), () =>
-                {
-                    _paused = false;
-                    StartStream();
-                });
-                break;
-            case ResetSubscription { Position: < 0 } reset:
-                requester.Tell(new SubscriptionOperationFailed(name, SubscriptionErrorCode.InvalidPosition, $"Position {reset.Position} is negative."));
-                Next();
-                break;
-            case ResetSubscription reset:
-                StopStream();
-                RunControlStep(requester, "reset", async () =>
-                {
-                    // A position beyond the journal's head would pass over events that are not written yet.
-                    var head = await _runtime.Head.JournalHeadAsync().ConfigureAwait(false);
-                    if (reset.Position > head)
-                    {
-                        throw new InvalidSubscriptionPositionException($"Position {reset.Position} is beyond the journal's head ({head}): the events after the head are not written yet.");
-                    }
-
-                    await checkpoints.MoveAsync(name, reset.Position).ConfigureAwait(false);
-                }, () => MovedTo(reset.Position, null));
-                break;
-            case RebuildProjection when _definition.Kind != SubscriptionKind.Projection:
-                requester.Tell(new SubscriptionOperationFailed(name, SubscriptionErrorCode.NotAProjection,
-                    $"'{name}' feeds handlers, not a projector: there is no read model to rebuild. Use reset to replay its events."));
-                Next();
-                break;
-            case RebuildProjection:
-            {
-                StopStream();
-                long head = 0;
-                RunControlStep(requester, "rebuild", async () =>
-                {
-                    head = (await _runtime.Head.LagAsync(_definition.Tag, 0).ConfigureAwait(false)).Head;
-                    await using var scope = _runtime.Scopes.CreateAsyncScope();
-                    var projector = (IProjector)ServiceActivation.Create(scope.ServiceProvider, _definition.ProjectorType!);
-                    await using var db = _runtime.Database.Open();
-                    await using var transaction = await db.BeginTransactionAsync().ConfigureAwait(false);
-                    await projector.ClearAsync(db, CancellationToken.None).ConfigureAwait(false);
-                    await CheckpointStore.MoveAsync(db, name, 0).ConfigureAwait(false);
-                    await transaction.CommitAsync().ConfigureAwait(false);
-                }, () => MovedTo(0, head > 0 ? head : null));
-                break;
-            }
-        }
-    }
-
-    private void MovedTo(long position, long? rebuildTarget)
-    {
-        _position = _checkpoint = position;
-        _sinceCheckpoint = 0;
-        _rebuildTarget = rebuildTarget;
-        _failures = 0;
-        if (!_paused)
-        {
-            StartStream();
-        }
-    }
-
-    private void RunControlStep(IActorRef requester, string operation, Func<Task> step, Action apply)
-    {
-        _busy = operation;
-        step().PipeTo(Self, success: () => new ControlCompleted(apply, requester, operation),
-            failure: error => new Failed(Step.Control, operation, error) { Requester = requester });
-    }
-
-    private void Completed(ControlCompleted completed)
-    {
-        _busy = null;
-        completed.Apply();
-        Reply(completed.Requester, completed.Operation);
-        Next();
-    }
-
-    private void Reply(IActorRef requester, string operation)
-    {
-        var name = _definition.Name;
-        ReplyStatus(requester, status => new SubscriptionOperationCompleted(name, operation, status));
-    }
-
-    private void ReplyStatus(IActorRef requester, Func<SubscriptionStatus, object> reply)
-    {
-        var live = new LiveFigures(
-            !_loaded ? SubscriptionState.Starting
-            : _paused ? SubscriptionState.Paused
-            : _failures > Retry.MaxRetries ? SubscriptionState.Stalled
-            : _rebuildTarget is not null ? SubscriptionState.Rebuilding
-            : SubscriptionState.Running,
-            _checkpoint, _position, _lastError, _lastErrorAt, _node, _processed, _poolLoad.Abandoned, _skippedGaps);
-        SubscriptionStatusReader.ReadAsync(_definition, _profile, _runtime, live)
-            .ContinueWith(task => reply(task.Result), TaskScheduler.Default)
-            .PipeTo(requester);
-    }
-
-    private void Stop()
+    private void HandOver()
     {
         _stopping = true;
         StopStream();
+        Become(HandingOver);
         Timers.StartSingleTimer(TickKind.HandOverDeadline, new Tick(TickKind.HandOverDeadline), _runtime.Options.HandOverTimeout);
-        while (_controls.TryDequeue(out var control))
+        while (_operations.TryDequeue(out var operation))
         {
-            control.Requester.Tell(new SubscriptionOperationFailed(_definition.Name, SubscriptionErrorCode.Unreachable,
-                $"Subscription '{_definition.Name}' is handing over to another node; try again in a moment."));
+            operation.Requester.Tell(HandingOverReply(_definition.Name));
         }
 
         Next();
     }
 
-    /// <summary>Hand-over: nothing runs any more; store the position reached, then stop.</summary>
-    private void FinishStopping()
+    /// <summary>Nothing runs any more: store the position reached, then stop.</summary>
+    private void FinishHandOver()
     {
-        if (_position != _checkpoint)
+        if (_tracker.HasUnstored)
         {
             WriteCheckpoint();
             return;
         }
 
-        _log.Info("Subscription {0} stopped at position {1} (hand-over)", _definition.Name, _checkpoint);
+        _log.Info("Subscription {0} stopped at position {1} (hand-over)", _definition.Name, _tracker.Stored);
         Context.Stop(Self);
     }
+
+    private static SubscriptionOperationFailed HandingOverReply(string name) => new(name, SubscriptionErrorCode.Unreachable,
+        $"Subscription '{name}' is handing over to another node; try again in a moment.");
+
+    // ---- status ----
+
+    private void ReplyStatus(IActorRef requester, Func<SubscriptionStatus, object> reply)
+    {
+        var live = new LiveFigures(_state(), _tracker.Stored, _tracker.Position, _lastError, _lastErrorAt, _node, _tracker.Processed, _poolLoad.Abandoned,
+            _skippedGaps);
+        SubscriptionStatusReader.ReadAsync(_definition, _profile, _runtime, live)
+            .ContinueWith(task => reply(task.Result), TaskScheduler.Default)
+            .PipeTo(requester);
+    }
+
+    // ---- messages ----
 
     private enum TickKind
     {
@@ -727,28 +595,23 @@ public sealed class SubscriptionActor : ReceiveActor, IWithTimers
         public static StreamAck Instance { get; } = new();
     }
 
-    /// <summary>A batch being handled: its id (the pool's request id), last journal position, and how many events it had.</summary>
-    private sealed record InFlightBatch(long Id, int Generation, long LastOffset, int Events, int Received, IActorRef Sink);
+    /// <summary>A batch being delivered: what the stream gave (to ack it, or to deliver it again) and what the sink got.</summary>
+    private sealed record InFlightBatch(JournalBatch Journal, IActorRef Stream, SubscriptionBatch Delivery);
 
-    private sealed record BatchCommitted(InFlightBatch Batch);
+    private sealed record BatchDelivered(InFlightBatch Batch, BatchReport Report);
 
     private sealed record CheckpointWritten(long Position, bool Stored);
 
-    private sealed record ControlCompleted(Action Apply, IActorRef Requester, string Operation);
-
     /// <summary>What an asynchronous step was doing, which decides how its failure is handled.</summary>
-    private enum Step
+    private enum StepKind
     {
         Load,
         Batch,
         Checkpoint,
-        Control,
+        Operation,
     }
 
-    private sealed record Failed(Step Step, string What, Exception Error)
-    {
-        public IActorRef? Requester { get; init; }
-    }
+    private sealed record StepFailed(StepKind Kind, string What, Exception Error, InFlightBatch? Batch, IActorRef? Requester);
 }
 
 /// <summary>The stored checkpoint was moved by someone else while this instance worked from an older one.</summary>

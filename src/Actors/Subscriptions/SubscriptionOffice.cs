@@ -43,6 +43,7 @@ public sealed class SubscriptionOffice : ReceiveActor
         Receive<ResumeSubscription>(request => Forward(request.Name, request));
         Receive<ResetSubscription>(request => Forward(request.Name, request));
         Receive<RebuildProjection>(request => Forward(request.Name, request));
+        Receive<ResolveProjectionDeadLetter>(request => Forward(request.Name, request));
     }
 
     /// <summary>Props of the office.</summary>
@@ -104,6 +105,7 @@ public sealed class SubscriptionOffice : ReceiveActor
         ResumeSubscription => new ResumeSubscription(name),
         ResetSubscription reset => reset with { Name = name },
         RebuildProjection => new RebuildProjection(name),
+        ResolveProjectionDeadLetter resolve => resolve with { Name = name },
         _ => request,
     };
 }

@@ -17,7 +17,11 @@ public sealed class DeadLetterOffice : ReceiveActor
     private readonly TimeSpan _replayTimeout;
 
     /// <summary>Creates the office.</summary>
-    public DeadLetterOffice(IDeadLetterStore store, IActorRef pool, TimeSpan replayTimeout)
+    /// <param name="store">The dead-letter store.</param>
+    /// <param name="pool">Where replays, skips and purges go (a pool, or the router in front of the pools and projections).</param>
+    /// <param name="replayTimeout">How long one replay of a replay-all (or a projection's purge) may take.</param>
+    /// <param name="projections">Names of the projections, which resolve their own dead letters.</param>
+    public DeadLetterOffice(IDeadLetterStore store, IActorRef pool, TimeSpan replayTimeout, IReadOnlyCollection<string> projections)
     {
         _store = store;
         _pool = pool;
@@ -67,15 +71,28 @@ public sealed class DeadLetterOffice : ReceiveActor
         });
         Receive<PurgeDeadLetters>(_ => Answer(async () =>
         {
-            var purged = await _store.PurgeAsync();
+            var purged = await _store.PurgeAsync(projections);
             _pool.Tell(new ReleaseAllParked(purged));
-            return new DeadLettersPurged(purged.Count);
+            var removed = purged.Count;
+            foreach (var projection in projections)
+            {
+                // A projection skips its own entries, applying their parked followers in its order.
+                var reply = await _pool.Ask<object>(new PurgeProjectionDeadLetters(projection), _replayTimeout, CancellationToken.None);
+                if (reply is not DeadLettersPurged byProjection)
+                {
+                    return reply;
+                }
+
+                removed += byProjection.Removed;
+            }
+
+            return new DeadLettersPurged(removed);
         }, null));
     }
 
     /// <summary>Props of the office.</summary>
-    public static Props Props(IDeadLetterStore store, IActorRef pool, TimeSpan replayTimeout) =>
-        Akka.Actor.Props.Create(() => new DeadLetterOffice(store, pool, replayTimeout));
+    public static Props Props(IDeadLetterStore store, IActorRef pool, TimeSpan replayTimeout, IReadOnlyCollection<string> projections) =>
+        Akka.Actor.Props.Create(() => new DeadLetterOffice(store, pool, replayTimeout, projections));
 
     private static DeadLetterOperationFailed NotFound(long id) => new(id, $"There is no dead letter with id {id}.");
 

@@ -67,8 +67,11 @@ public interface IDeadLetterStore
     /// </summary>
     Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default);
 
-    /// <summary>Takes every entry (as <see cref="TakeAsync"/> does, one by one) and returns them, oldest first.</summary>
-    Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Takes every entry (as <see cref="TakeAsync"/> does, one by one) and returns them, oldest first — except the
+    /// entries of <paramref name="except"/> (projections, which resolve their own entries).
+    /// </summary>
+    Task<IReadOnlyList<DeadLetter>> PurgeAsync(IReadOnlyCollection<string> except, CancellationToken cancellationToken = default);
 
     /// <summary>The open entries of the given handlers, as keys only (no envelopes), oldest first.</summary>
     Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default);
@@ -79,7 +82,8 @@ public interface IDeadLetterStore
 /// <param name="Handler">Handler name.</param>
 /// <param name="AggregateType">Aggregate type of the dead-lettered event.</param>
 /// <param name="AggregateId">Aggregate id of the dead-lettered event.</param>
-public sealed record DeadLetterKey(long Id, string Handler, string AggregateType, string AggregateId);
+/// <param name="EventId">Id of the dead-lettered event.</param>
+public sealed record DeadLetterKey(long Id, string Handler, string AggregateType, string AggregateId, string EventId);
 
 /// <summary>Creates the store that matches the persistence provider.</summary>
 public static class DeadLetterStores
@@ -103,7 +107,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     {
         _createsTable = linq2DbProvider.StartsWith("SQLite", StringComparison.Ordinal);
         _options = new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
-        _json = ActorEventsSerializer.CreateOptions(types);
+        _json = ActorEventsSerializer.CreateOptions(types, tolerant: true);
     }
 
     /// <inheritdoc />
@@ -228,12 +232,14 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<DeadLetter>> PurgeAsync(IReadOnlyCollection<string> except, CancellationToken cancellationToken = default)
     {
         List<long> ids;
+        var kept = except.ToArray();
         await using (var db = new DataConnection(_options))
         {
-            ids = await db.GetTable<DeadLetterRow>().OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+            ids = await db.GetTable<DeadLetterRow>().Where(r => !kept.Contains(r.Handler)).OrderBy(r => r.Id).Select(r => r.Id)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var taken = new List<DeadLetter>();
@@ -254,9 +260,16 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         var names = handlers.ToArray();
         await using var db = new DataConnection(_options);
         return await db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler)).OrderBy(r => r.Id)
-            .Select(r => new DeadLetterKey(r.Id, r.Handler, r.AggregateType, r.AggregateId))
+            .Select(r => new DeadLetterKey(r.Id, r.Handler, r.AggregateType, r.AggregateId, r.EventId))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Deletes an entry inside the caller's transaction on the journal's database (a projection resolves its own entry
+    /// in the transaction that applies it); false when it was gone already.
+    /// </summary>
+    internal static async Task<bool> DeleteAsync(DataConnection db, long id, CancellationToken cancellationToken) =>
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false) == 1;
 
     /// <summary>
     /// Locks an entry's row for the rest of the transaction and reads it (null: no such entry). The no-op update takes
@@ -425,13 +438,17 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<DeadLetter>> PurgeAsync(IReadOnlyCollection<string> except, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            var all = _entries.Values.ToArray();
-            _entries.Clear();
-            return Task.FromResult<IReadOnlyList<DeadLetter>>(all);
+            var taken = _entries.Values.Where(e => !except.Contains(e.Handler)).ToArray();
+            foreach (var entry in taken)
+            {
+                _entries.Remove(entry.Id);
+            }
+
+            return Task.FromResult<IReadOnlyList<DeadLetter>>(taken);
         }
     }
 
@@ -441,7 +458,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         lock (_gate)
         {
             return Task.FromResult<IReadOnlyList<DeadLetterKey>>(_entries.Values.Where(e => handlers.Contains(e.Handler))
-                .Select(e => new DeadLetterKey(e.Id, e.Handler, e.Envelope.AggregateType, e.Envelope.AggregateId)).ToArray());
+                .Select(e => new DeadLetterKey(e.Id, e.Handler, e.Envelope.AggregateType, e.Envelope.AggregateId, e.Envelope.EventId)).ToArray());
         }
     }
 }

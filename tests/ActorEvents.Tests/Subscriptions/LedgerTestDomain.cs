@@ -44,6 +44,10 @@ public interface ILedgerEvent : IEvent;
 [MessageName("ledger.recorded")]
 public sealed record Recorded(string LedgerId, int Index, int Amount) : ILedgerEvent;
 
+/// <summary>What <see cref="Recorded"/> is called once a test has renamed it in the journal (registered only where a test says so).</summary>
+[MessageName("ledger.archived")]
+public sealed record Archived(string LedgerId, int Index, int Amount) : IEvent; // not an ILedgerEvent: the aggregate does not register it
+
 public sealed record LedgerState(int Entries);
 
 /// <summary>
@@ -76,6 +80,9 @@ public sealed class DeliveryLog
 {
     /// <summary>Events the <see cref="FailingLedgerHandler"/> fails on, for good, while it returns true.</summary>
     public Func<Recorded, bool> FailOn { get; set; } = _ => false;
+
+    /// <summary>While true, the <see cref="LedgerProjector"/> throws on entries of <see cref="LedgerProjector.PoisonAmount"/>.</summary>
+    public bool ProjectorPoisoned { get; set; } = true;
 
 
     public ConcurrentQueue<(string Handler, string EventId, string LedgerId, int Index, string Node, DateTime At)> Deliveries { get; } = new();
@@ -166,16 +173,30 @@ public sealed class LedgerProjectionRow
 }
 
 /// <summary>Per ledger: events, amount, last index, and how many arrived out of sequence (must stay 0).</summary>
-public sealed class LedgerProjector : IProjector
+public sealed class LedgerProjector(DeliveryLog log) : IProjector
 {
+    /// <summary>An entry of this amount makes the projector throw (a poison event), while <see cref="DeliveryLog.ProjectorPoisoned"/> is set.</summary>
+    public const int PoisonAmount = 666;
+
     public Task CreateTablesAsync(DataConnection connection, CancellationToken cancellationToken) =>
         connection.CreateTableAsync<LedgerProjectionRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken);
 
     public async Task ProjectAsync(EventEnvelope envelope, ProjectionContext context)
     {
-        if (envelope.Event is not Recorded recorded)
+        var recorded = envelope.Event switch
+        {
+            Recorded r => r,
+            Archived a => new Recorded(a.LedgerId, a.Index, a.Amount),
+            _ => null,
+        };
+        if (recorded is null)
         {
             return;
+        }
+
+        if (recorded.Amount == PoisonAmount && log.ProjectorPoisoned)
+        {
+            throw new OverflowException($"entry {recorded.Index} of {recorded.LedgerId} overflows the read model");
         }
 
         var table = context.Connection.GetTable<LedgerProjectionRow>();
@@ -199,16 +220,20 @@ public static class LedgerHost
     public const string CrashOnTerminate = "akka.coordinated-shutdown.run-by-actor-system-terminate = off";
 
     public static IHost Build(TestDatabase database, DeliveryLog log, Action<ActorEventsDomainBuilder> subscriptions,
-        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null) =>
+        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null, Action<IServiceCollection>? services = null) =>
         ActorEventsTestHost.Build(database.Settings(overrides), domain =>
         {
             domain.AddAggregate<LedgerAggregate>();
             subscriptions(domain);
-        }, hocon, services => services.AddSingleton(log));
+        }, hocon, collection =>
+        {
+            collection.AddSingleton(log);
+            services?.Invoke(collection);
+        });
 
     public static Task<ActorEventsTestHost> StartAsync(TestDatabase database, DeliveryLog log, Action<ActorEventsDomainBuilder> subscriptions,
-        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null) =>
-        ActorEventsTestHost.StartAsync(Build(database, log, subscriptions, overrides, hocon));
+        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null, Action<IServiceCollection>? services = null) =>
+        ActorEventsTestHost.StartAsync(Build(database, log, subscriptions, overrides, hocon, services));
 
     public static ISubscriptionsClient Subscriptions(this ActorEventsTestHost host) => host.Host.Services.GetRequiredService<ISubscriptionsClient>();
 

@@ -130,7 +130,7 @@ public abstract class DelegatingDeadLetterStore(IDeadLetterStore inner) : IDeadL
 
     public virtual Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default) => inner.TakeAsync(id, cancellationToken);
 
-    public virtual Task<IReadOnlyList<DeadLetter>> PurgeAsync(CancellationToken cancellationToken = default) => inner.PurgeAsync(cancellationToken);
+    public virtual Task<IReadOnlyList<DeadLetter>> PurgeAsync(IReadOnlyCollection<string> except, CancellationToken cancellationToken = default) => inner.PurgeAsync(except, cancellationToken);
 
     public virtual Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
         inner.OpenKeysAsync(handlers, cancellationToken);

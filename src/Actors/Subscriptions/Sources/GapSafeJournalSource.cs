@@ -1,6 +1,5 @@
 using ActorEvents.Actors.Hosting;
 using Akka;
-using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence.Query;
 using Akka.Streams.Dsl;
@@ -25,7 +24,7 @@ internal sealed record SkippedJournalGap(IReadOnlyList<long> Orderings, TimeSpan
 /// transaction commits late (a slower writer, another node) is never skipped; an ordering still missing after the gap
 /// timeout is declared a permanent gap (a rolled-back write) and reported as a <see cref="SkippedJournalGap"/> element.
 /// </summary>
-internal sealed class GapSafeJournalSource(ActorEventsDatabase database, ExtendedActorSystem system, string? tag, TimeSpan gapTimeout,
+internal sealed class GapSafeJournalSource(ActorEventsDatabase database, JournalRowDecoder decoder, string? tag, TimeSpan gapTimeout,
     TimeSpan pollInterval, ILoggingAdapter log)
 {
     /// <summary>Orderings read per look at the journal's order.</summary>
@@ -117,19 +116,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Extende
         public long Next { get; set; }
     }
 
-    private object Decode(JournalTableRow row)
-    {
-        try
-        {
-            return system.Serialization.Deserialize(row.Message, row.Identifier, row.Manifest);
-        }
-        catch (Exception error)
-        {
-            // The subscription stops and retries with backoff (it does not pass over an event it cannot read).
-            throw new System.Runtime.Serialization.SerializationException(
-                $"Journal row {row.Ordering} ({row.PersistenceId} #{row.SequenceNumber}, manifest '{row.Manifest}', serializer {row.Identifier}) cannot be read: {error.Message}", error);
-        }
-    }
+    private object Decode(JournalTableRow row) => decoder.Decode(row);
 }
 
 /// <summary>The source read up to this ordering and found nothing more of its own: the position may move here.</summary>
