@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
@@ -47,60 +48,39 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
     /// the journal, the guarded handler's processed-event record holds every shipment) and no gap was skipped.
     /// </summary>
     [PostgreSqlFact]
-    public async Task Should_wait_for_a_journal_transaction_that_commits_late_and_hand_out_every_event_of_it()
-    {
-        using var database = ProcessDatabase.Postgres("gap_late");
-        await using var held = await HeldJournalTransaction.InstallAsync(database);
-        using var run = new FaultScenario(output, "PostgreSQL journal transaction held 6 s, then committed", database);
-        var port = HostProcess.FreePort();
-        using (var node = HostProcess.Start(database, port, ["serve", .. Tuning]))
+    public Task Should_wait_for_a_journal_transaction_that_commits_late_and_hand_out_every_event_of_it() =>
+        HoldOneTransactionAsync("gap_late", rollBack: false, outcome =>
         {
-            var rows = await HoldAndReleaseAsync(run, node, port, held, rollBack: false);
-
-            Assert.Empty(MissingOrderings(database));
-            JournalAudit.AssertReadModelsEqualTheJournal(database, JournalAudit.ReadJournal(database));
-            var statuses = await StatusAsync(database, port);
-            Assert.All(statuses, s => Assert.True(s.SkippedGaps == 0 && s.Checkpoint >= rows.To, $"{s.Name}: skipped {s.SkippedGaps}, checkpoint {s.Checkpoint}"));
-            Assert.DoesNotContain("never committed", node.Output, StringComparison.Ordinal);
-        }
-
-        await run.CheckAsync();
-    }
+            Assert.Empty(outcome.Missing);
+            Assert.All(outcome.Statuses, s => Assert.True(s.SkippedGaps == 0 && s.Checkpoint >= outcome.Rows.To, $"{s.Name}: skipped {s.SkippedGaps}, checkpoint {s.Checkpoint}"));
+            Assert.DoesNotContain("never committed", outcome.HostOutput, StringComparison.Ordinal);
+        });
 
     /// <summary>
     /// The held transaction raises once released (a rolled-back write): its orderings never commit. They are declared
-    /// permanent gaps — counted as <c>skippedGaps</c> in <c>subscriptions status</c>, logged with their orderings — and
-    /// passed over; the group-commit writer retries the batch's writes one by one, and the read models equal the fold.
+    /// permanent gaps — counted as <c>skippedGaps</c> in <c>subscriptions status</c>, logged with their orderings and the
+    /// time they were really awaited — and passed over; the group-commit writer retries the batch's writes one by one, and
+    /// the read models equal the fold.
     /// </summary>
     [PostgreSqlFact]
-    public async Task Should_declare_the_orderings_of_a_rolled_back_journal_transaction_permanent_gaps_and_count_and_log_them()
-    {
-        using var database = ProcessDatabase.Postgres("gap_rollback");
-        await using var held = await HeldJournalTransaction.InstallAsync(database);
-        using var run = new FaultScenario(output, "PostgreSQL journal transaction held 6 s, then rolled back", database);
-        var port = HostProcess.FreePort();
-        using (var node = HostProcess.Start(database, port, ["serve", .. Tuning]))
+    public Task Should_declare_the_orderings_of_a_rolled_back_journal_transaction_permanent_gaps_and_count_and_log_them() =>
+        HoldOneTransactionAsync("gap_rollback", rollBack: true, outcome =>
         {
-            var rows = await HoldAndReleaseAsync(run, node, port, held, rollBack: true);
-
-            var missing = MissingOrderings(database);
-            run.Note($"orderings that never committed: {string.Join(", ", missing)}");
+            var (rows, missing) = (outcome.Rows, outcome.Missing);
             Assert.Equal(rows.Rows, missing.Count);
             Assert.Contains(rows.From, missing);
             Assert.Contains(rows.To, missing);
 
-            var logged = GapLogLine().Matches(node.Output).Select(m => m.Groups["orderings"].Value).ToArray();
-            run.Note($"host log: {logged.Length} lines 'Journal orderings … never committed', orderings {string.Join(" | ", logged.Distinct())}");
-            Assert.Equal(missing, logged.SelectMany(l => l.Split(", ").Select(long.Parse)).Distinct().Order());
-
-            JournalAudit.AssertReadModelsEqualTheJournal(database, JournalAudit.ReadJournal(database));
-            var statuses = await StatusAsync(database, port);
-            Assert.All(statuses, s => Assert.True(s.SkippedGaps == missing.Count && s.Checkpoint > rows.To && s.LastError?.Contains(rows.From.ToString(), StringComparison.Ordinal) == true,
-                $"{s.Name}: skipped {s.SkippedGaps}, checkpoint {s.Checkpoint}, last error {s.LastError}"));
-        }
-
-        await run.CheckAsync();
-    }
+            var logged = GapLogLine().Matches(outcome.HostOutput).ToArray();
+            outcome.Run.Note($"host log: {logged.Length} lines 'Journal orderings … never committed', e.g. {logged.FirstOrDefault()?.Value}");
+            Assert.Equal(missing, logged.SelectMany(m => m.Groups["orderings"].Value.Split(", ").Select(long.Parse)).Distinct().Order());
+            // The wait they report is the real one (the rolled-back transaction ended long before the gap timeout).
+            Assert.All(logged, m => Assert.True(Seconds(m) <= outcome.SinceHeld.TotalSeconds, m.Value));
+            Assert.All(outcome.Statuses, s => Assert.True(
+                s.SkippedGaps == missing.Count && s.Checkpoint > rows.To && s.LastError?.Contains(rows.From.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal) == true
+                    && StatusWait().Match(s.LastError) is { Success: true } wait && Seconds(wait) <= outcome.SinceHeld.TotalSeconds,
+                $"{s.Name}: skipped {s.SkippedGaps}, checkpoint {s.Checkpoint}, last error {s.LastError} ({outcome.SinceHeld.TotalSeconds:0.0} s since the hold began)"));
+        });
 
     /// <summary>
     /// Two nodes of one cluster on one PostgreSQL database, each running <c>load</c> at the same time (two group-commit
@@ -136,11 +116,39 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A <c>serve</c> node, a load joined to it and one transaction held (<see cref="HoldAndReleaseAsync"/>); then, with the
+    /// node still running the subscriptions, the read models against the fold of the journal and <paramref name="check"/>
+    /// of what happened; then the checks of <see cref="FaultScenario"/>.
+    /// </summary>
+    private async Task HoldOneTransactionAsync(string prefix, bool rollBack, Action<HeldOutcome> check)
+    {
+        using var database = ProcessDatabase.Postgres(prefix);
+        await using var held = await HeldJournalTransaction.InstallAsync(database);
+        using var run = new FaultScenario(output, $"PostgreSQL journal transaction held {Hold.TotalSeconds:0} s, then {(rollBack ? "rolled back" : "committed")}", database);
+        var port = HostProcess.FreePort();
+        using (var node = HostProcess.Start(database, port, ["serve", .. Tuning]))
+        {
+            var (rows, sinceHeld) = await HoldAndReleaseAsync(run, node, port, held, rollBack);
+            var missing = MissingOrderings(database);
+            run.Note($"orderings that never committed: {(missing.Count == 0 ? "none" : string.Join(", ", missing))}");
+            JournalAudit.AssertReadModelsEqualTheJournal(database, JournalAudit.ReadJournal(database));
+            var statuses = await StatusAsync(database, port);
+            check(new HeldOutcome(run, rows, missing, node.Output, statuses, sinceHeld.Elapsed));
+        }
+
+        await run.CheckAsync();
+    }
+
+    /// <summary>What a held transaction left: its rows, the orderings that never committed, the serve node's log, the live status.</summary>
+    private sealed record HeldOutcome(
+        FaultScenario Run, HeldRows Rows, IReadOnlyList<long> Missing, string HostOutput, IReadOnlyList<SubscriptionStatus> Statuses, TimeSpan SinceHeld);
+
+    /// <summary>
     /// Runs a load on a node joined to <paramref name="node"/>, holds one journal transaction for <see cref="Hold"/> while
     /// checking that no checkpoint passes it and that later transactions commit, releases it, waits until every checkpoint
     /// passed it and the load drained.
     /// </summary>
-    private async Task<HeldRows> HoldAndReleaseAsync(FaultScenario run, HostProcess node, int port, HeldJournalTransaction held, bool rollBack)
+    private async Task<(HeldRows Rows, Stopwatch SinceHeld)> HoldAndReleaseAsync(FaultScenario run, HostProcess node, int port, HeldJournalTransaction held, bool rollBack)
     {
         var database = run.Database;
         await node.WaitUntilListeningAsync(port, Timeout);
@@ -148,6 +156,7 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
         await run.WaitForAnsweredAsync(load, 50);
         await held.ArmAsync();
         var rows = await held.WaitUntilHeldAsync(load, Timeout);
+        var sinceHeld = Stopwatch.StartNew();
         var clock = Stopwatch.StartNew();
         var checkpointsBefore = Checkpoints(database);
         run.Note($"held: {rows}; checkpoints {checkpointsBefore}; {run.Logs.AnsweredSoFar} commands answered");
@@ -189,7 +198,7 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
             $"every checkpoint past ordering {rows.To}", Timeout);
         run.Note($"every checkpoint passed ordering {rows.To} {clock.Elapsed.TotalSeconds:0.0} s after the release (gap timeout {GapTimeout.TotalSeconds:0} s): {Checkpoints(database)}");
         await run.FinishLoadAsync(load);
-        return rows;
+        return (rows, sinceHeld);
     }
 
     private async Task<IReadOnlyList<SubscriptionStatus>> StatusAsync(ProcessDatabase database, int port)
@@ -212,6 +221,11 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
         "SELECT s FROM generate_series(1, (SELECT COALESCE(MAX(ordering), 0) FROM journal)) AS s WHERE NOT EXISTS (SELECT 1 FROM journal WHERE ordering = s) ORDER BY s",
         r => r.GetInt64(0));
 
-    [GeneratedRegex(@"Journal orderings (?<orderings>\d+(?:, \d+)*) never committed")]
+    private static double Seconds(Match match) => double.Parse(match.Groups["seconds"].Value, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"Journal orderings (?<orderings>\d+(?:, \d+)*) never committed: declared permanent gaps \(rolled-back writes\) after (?<seconds>[\d.]+) s")]
     private static partial Regex GapLogLine();
+
+    [GeneratedRegex(@"never committed within (?<seconds>[\d.]+) s")]
+    private static partial Regex StatusWait();
 }
