@@ -48,8 +48,21 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(FaultScale.Full ? 30 : 5);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    /// <summary>The command logs of every run of the scenario.</summary>
+    private readonly List<CommandLogs> _moreLogs = [];
+
+    /// <summary>The command logs of every run of the scenario (of one node, when <see cref="NewLogs"/> gave others theirs).</summary>
     public CommandLogs Logs { get; } = new();
+
+    /// <summary>Every command log of the scenario: <see cref="Logs"/> and those of <see cref="NewLogs"/>.</summary>
+    public IEnumerable<CommandLogs> AllLogs => _moreLogs.Prepend(Logs);
+
+    /// <summary>Another pair of command logs, for a load that runs at the same time as another one (one writer per file); checked with the others.</summary>
+    public CommandLogs NewLogs()
+    {
+        var logs = new CommandLogs();
+        _moreLogs.Add(logs);
+        return logs;
+    }
 
     /// <summary>The database.</summary>
     public ProcessDatabase Database => database;
@@ -58,9 +71,15 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
     public void Note(string line) => output.WriteLine($"{_clock.Elapsed:mm\\:ss\\.f} {line}");
 
     /// <summary>Starts <c>load --retry-unknown</c> with both logs.</summary>
-    public HostProcess StartLoad(int orders, bool drain = true) => HostProcess.Start(database,
+    /// <param name="orders">Orders to send.</param>
+    /// <param name="drain">Wait at the end until every subscription caught up.</param>
+    /// <param name="node">More arguments for the node (e.g. <c>--seed</c>, <c>--ActorEvents:…=…</c>).</param>
+    /// <param name="logs">The logs to write (default <see cref="Logs"/>).</param>
+    /// <param name="port">The node's remoting port (0: any free port).</param>
+    public HostProcess StartLoad(int orders, bool drain = true, IReadOnlyList<string>? node = null, CommandLogs? logs = null, int port = 0) =>
+        HostProcess.Start(database, port,
         ["load", "--orders", orders.ToString(CultureInfo.InvariantCulture), "--concurrency", FaultScale.Concurrency.ToString(CultureInfo.InvariantCulture),
-            "--retry-unknown", .. Logs.Arguments, .. (drain ? new[] { "--drain" } : [])]);
+            "--retry-unknown", .. (logs ?? Logs).Arguments, .. (drain ? new[] { "--drain" } : []), .. node ?? []]);
 
     /// <summary>Waits until at least <paramref name="answered"/> commands have a final outcome.</summary>
     public Task WaitForAnsweredAsync(HostProcess load, int answered) =>
@@ -131,7 +150,7 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
 
         journal = JournalAudit.ReadJournal(database);
         var ledger = JournalAudit.Ledger(journal, JournalAudit.DeadLetters(database));
-        var audit = JournalAudit.Commands(journal, Logs.Acknowledged(), Logs.Rejected());
+        var audit = JournalAudit.Commands(journal, [.. AllLogs.SelectMany(l => l.Acknowledged())], [.. AllLogs.SelectMany(l => l.Rejected())]);
         var figures = new FaultFigures(scenario, database.Provider, audit.Commands, audit, ledger, before.OpenDeadLetters, deadLettersByHandler, _clock.Elapsed.TotalSeconds);
         output.WriteLine(figures.ToString());
         Console.WriteLine($"[fault figures] {figures}");
@@ -162,7 +181,13 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
         }
     }
 
-    public void Dispose() => Logs.Dispose();
+    public void Dispose()
+    {
+        foreach (var logs in AllLogs)
+        {
+            logs.Dispose();
+        }
+    }
 
     private static JsonElement SummaryOf(string processOutput)
     {

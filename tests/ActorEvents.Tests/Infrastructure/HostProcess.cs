@@ -1,5 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ActorEvents.Messages;
 
 namespace ActorEvents.Tests.Infrastructure;
 
@@ -41,7 +47,13 @@ public sealed class HostProcess : IDisposable
     /// Starts the host with <paramref name="args"/> on <paramref name="database"/> (<c>--provider</c>, a free port, the
     /// connection string as a configuration argument), logging warnings and above.
     /// </summary>
-    public static HostProcess Start(ProcessDatabase database, params string[] args)
+    public static HostProcess Start(ProcessDatabase database, params string[] args) => Start(database, 0, args);
+
+    /// <summary>
+    /// Starts the host as a cluster node on remoting port <paramref name="port"/> (0: any free port), so that other
+    /// processes can join it with <c>--seed</c> <see cref="SeedOf"/>(port); otherwise as <see cref="Start(ProcessDatabase, string[])"/>.
+    /// </summary>
+    public static HostProcess Start(ProcessDatabase database, int port, params string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -51,7 +63,7 @@ public sealed class HostProcess : IDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ActorEvents.Host.dll"));
-        foreach (var arg in args.Concat(["--provider", database.Provider, "--port", "0", $"--ActorEvents:Persistence:ConnectionString={database.ConnectionString}"]))
+        foreach (var arg in args.Concat(["--provider", database.Provider, "--port", port.ToString(CultureInfo.InvariantCulture), $"--ActorEvents:Persistence:ConnectionString={database.ConnectionString}"]))
         {
             start.ArgumentList.Add(arg);
         }
@@ -67,6 +79,59 @@ public sealed class HostProcess : IDisposable
         var exitCode = await process.WaitForExitAsync(timeout);
         return (exitCode, process.Output);
     }
+
+    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago (for a node that others join).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The seed address of a host started on <paramref name="port"/> of 127.0.0.1 (the default actor system name).</summary>
+    public static string SeedOf(int port) => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://actor-events@127.0.0.1:{port}");
+
+    /// <summary>Waits until the node started on <paramref name="port"/> accepts connections (its remoting is up).</summary>
+    public async Task WaitUntilListeningAsync(int port, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            using var client = new TcpClient();
+            try
+            {
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (!_process.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+            catch (SocketException)
+            {
+                throw new TimeoutException($"The host process {(_process.HasExited ? $"exited ({_process.ExitCode})" : "timed out")} before it listened on port {port}:\n{Output}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>subscriptions status --json</c> from a node that joins the cluster of the node on <paramref name="seedPort"/>: the
+    /// live figures of the subscriptions where they run (e.g. <see cref="SubscriptionStatus.SkippedGaps"/>, which only the
+    /// node running a subscription knows).
+    /// </summary>
+    public static async Task<IReadOnlyList<SubscriptionStatus>> SubscriptionStatusAsync(ProcessDatabase database, int seedPort, TimeSpan timeout)
+    {
+        var (exitCode, output) = await RunAsync(database, timeout, "subscriptions", "status", "--json", "--seed", SeedOf(seedPort));
+        Assert.True(exitCode == 0, $"subscriptions status exited with {exitCode}:\n{output}");
+        // The JSON array is written indented on its own lines; log lines (stderr, Akka's stdout logger) surround it.
+        var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        var start = Array.IndexOf(lines, "[");
+        var end = start < 0 ? -1 : Array.IndexOf(lines, "]", start);
+        Assert.True(end > start, $"subscriptions status printed no JSON array:\n{output}");
+        return JsonSerializer.Deserialize<SubscriptionStatus[]>(string.Join('\n', lines[start..(end + 1)]), StatusJson)!;
+    }
+
+    private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>Polls <paramref name="condition"/> every 20 ms; throws when the process exits first or the time is up.</summary>
     public async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan timeout)

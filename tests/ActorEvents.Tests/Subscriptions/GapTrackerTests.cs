@@ -80,6 +80,26 @@ public sealed class GapTrackerTests
     }
 
     [Fact]
+    public void Should_report_how_long_a_declared_gap_was_really_awaited()
+    {
+        var tracker = new GapTracker(TimeSpan.FromSeconds(10), _time);
+        tracker.Advance(0, [1, 3], new TransactionHorizon(90, 100));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        tracker.Advance(1, [3, 5], new TransactionHorizon(95, 110)); // 4 first seen 2 s after 2
+
+        _time.Advance(TimeSpan.FromSeconds(1.5));
+        var ended = tracker.Advance(1, [3, 5], new TransactionHorizon(120, 130)); // every transaction that could hold them ended
+
+        Assert.Equal([2L, 4L], ended.DeclaredGaps);
+        Assert.Equal(TimeSpan.FromSeconds(3.5), ended.Waited); // not the 10 s gap timeout
+        Assert.Equal(TimeSpan.Zero, tracker.Advance(5, [6]).Waited);
+
+        tracker.Advance(6, [8]);
+        _time.Advance(TimeSpan.FromSeconds(12));
+        Assert.Equal(TimeSpan.FromSeconds(12), tracker.Advance(6, [8]).Waited); // declared by the timeout, seen late
+    }
+
+    [Fact]
     public void Should_still_await_a_gap_briefly_even_when_its_transactions_ended()
     {
         var tracker = new GapTracker(TimeSpan.FromSeconds(10), _time);

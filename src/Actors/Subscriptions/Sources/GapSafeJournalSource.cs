@@ -15,7 +15,7 @@ namespace ActorEvents.Actors.Subscriptions.Sources;
 /// element of its stream, so it counts and logs them and moves its position over them.
 /// </summary>
 /// <param name="Orderings">The orderings declared gaps.</param>
-/// <param name="Waited">How long each was awaited.</param>
+/// <param name="Waited">How long the longest-awaited of them was awaited (at most the gap timeout: less when their transactions had all ended).</param>
 internal sealed record SkippedJournalGap(IReadOnlyList<long> Orderings, TimeSpan Waited);
 
 /// <summary>
@@ -59,10 +59,12 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
         var result = new List<EventEnvelope>();
         if (range.DeclaredGaps.Count > 0)
         {
-            log.Warning("Journal orderings {0} never committed within the gap timeout of {1:0.###} s: declared permanent gaps (rolled-back writes) and passed over",
-                string.Join(", ", range.DeclaredGaps), tracker.GapTimeout.TotalSeconds);
+            log.Warning("Journal orderings {0} never committed: declared permanent gaps (rolled-back writes) after {1:0.###} s and passed over "
+                + "({2}; gap timeout {3:0.###} s)",
+                string.Join(", ", range.DeclaredGaps), range.Waited.TotalSeconds,
+                range.Waited >= tracker.GapTimeout ? "the gap timeout passed" : "every transaction that could hold them had ended", tracker.GapTimeout.TotalSeconds);
             result.Add(new EventEnvelope(Offset.Sequence(range.DeclaredGaps[^1]), string.Empty, 0,
-                new SkippedJournalGap(range.DeclaredGaps, tracker.GapTimeout), 0, []));
+                new SkippedJournalGap(range.DeclaredGaps, range.Waited), 0, []));
         }
 
         if (range.SafePosition <= position)

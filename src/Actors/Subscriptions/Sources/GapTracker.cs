@@ -7,7 +7,11 @@ namespace ActorEvents.Actors.Subscriptions.Sources;
 /// </param>
 /// <param name="DeclaredGaps">Orderings declared permanent gaps by this call (a rolled-back or abandoned write).</param>
 /// <param name="OpenGap">The lowest ordering still awaited (a write that may commit late), or null.</param>
-internal sealed record SafeRange(long SafePosition, IReadOnlyList<long> DeclaredGaps, long? OpenGap);
+/// <param name="Waited">
+/// How long the longest-awaited of <paramref name="DeclaredGaps"/> was awaited: the gap timeout, or less when every
+/// transaction that could hold them had ended (zero when none was declared).
+/// </param>
+internal sealed record SafeRange(long SafePosition, IReadOnlyList<long> DeclaredGaps, long? OpenGap, TimeSpan Waited = default);
 
 /// <summary>
 /// Gap-safe reading of the journal's ordering column (a high-water mark, as Marten's async daemon keeps). Orderings are
@@ -45,6 +49,7 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
         var now = _time.GetUtcNow();
         var safe = position;
         List<long>? declared = null;
+        var waited = TimeSpan.Zero;
         long? open = null;
         var previous = position;
         foreach (var ordering in present)
@@ -65,6 +70,7 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
                 if (open is null && IsPermanent(seen, now, transactions))
                 {
                     (declared ??= []).Add(missing);
+                    waited = now - seen.Since > waited ? now - seen.Since : waited;
                     safe = missing;
                 }
                 else
@@ -85,7 +91,7 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
             _firstSeenMissing.Remove(key);
         }
 
-        return new SafeRange(safe, declared ?? [], open);
+        return new SafeRange(safe, declared ?? [], open, waited);
     }
 
     /// <summary>
