@@ -234,6 +234,15 @@ public sealed class PipelineOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
     public TimeSpan ParkingRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long the resolver of a dead letter (a replay, skip or purge) holds the taken entry while it runs its parked
+    /// followers, renewed by every follower it reports done. The entry stays in the store until the last one is; if the
+    /// resolver stops or dies first, the lease runs out and the next refresh of a parking pool of that handler
+    /// (<see cref="ParkingRefreshInterval"/>) runs the followers not reported done — again, for those it had run.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan DeadLetterResolutionLease { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>Settings of the handler pool that runs the events of streaming requests.</summary>

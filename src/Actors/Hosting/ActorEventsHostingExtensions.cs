@@ -56,7 +56,8 @@ public static class ActorEventsHostingExtensions
         services.AddSingleton<EventPipelineLoad>();
         services.AddActorEventsReadSide();
         services.TryAddSingleton<IDeadLetterStore>(provider =>
-            DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, domain.Types));
+            DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, domain.Types,
+                provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Pipeline.DeadLetterResolutionLease));
         foreach (var (service, implementation) in domain.StreamingHandlers)
         {
             services.AddTransient(service, implementation);

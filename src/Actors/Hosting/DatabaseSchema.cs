@@ -62,6 +62,7 @@ public static class DatabaseSchema
             first_failure_at timestamp without time zone NOT NULL,
             last_failure_at timestamp without time zone NOT NULL,
             parked_followers text NOT NULL);
+        ALTER TABLE ae_dead_letters ADD COLUMN IF NOT EXISTS resolving_until timestamp without time zone;
         CREATE TABLE IF NOT EXISTS ae_checkpoints (
             subscription text PRIMARY KEY,
             position bigint NOT NULL,

@@ -298,7 +298,8 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         {
             // In the store now: whoever takes the entry runs it; its request may go on.
             var item = follower.Item;
-            follower.Item = item with { RequestId = 0 };
+            follower.Item = item with { RequestId = 0, FollowerOf = null };
+            FollowerDone(item);
             FinishParked(item, parked);
         }
         else if (recorded.Error is { } error && parked.DeadLetterId is { } id)
@@ -367,6 +368,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         _queue.Completed(item);
         _deps.Load.Count(succeeded: true);
+        FollowerDone(item);
         if (item.DeadLetterId is { } deadLetterId)
         {
             Take(deadLetterId, item.Handler, item.ReplayRequester, replayed: true);
@@ -446,6 +448,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         var item = written.Item;
         _deps.Load.CountDeadLetter();
+        FollowerDone(item);
         if (_parked.TryGetValue(item.Key, out var parked) && parked.DeadLetterId is null)
         {
             Identify(parked, written.Id);
@@ -618,7 +621,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 
         foreach (var follower in _ledger.TakeHere(deadLetterId, recorded, Self))
         {
-            _queue.Enqueue(new WorkItem(0, follower, handler, 0), urgent: false);
+            _queue.Enqueue(new WorkItem(0, follower, handler, 0) { FollowerOf = deadLetterId }, urgent: false);
         }
     }
 
@@ -667,7 +670,8 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         var leftToUs = _ledger.Release(parked.DeadLetterId!.Value, Self) && !parked.TakenBySelf;
         foreach (var follower in parked.Followers.Where(f => leftToUs || !f.Recorded))
         {
-            _queue.Enqueue(follower.Item, urgent: false);
+            // A recorded one run here for the node's taker is one of the taken entry's followers.
+            _queue.Enqueue(follower.Recorded ? follower.Item with { FollowerOf = parked.DeadLetterId } : follower.Item, urgent: false);
         }
 
         Schedule();
@@ -696,6 +700,26 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         parked.KnownSince = ++_epoch;
     }
 
+    /// <summary>A follower of a taken entry finished: the store drops it from the entry (and the entry with its last one).</summary>
+    private void FollowerDone(WorkItem item)
+    {
+        if (item.FollowerOf is not { } id)
+        {
+            return;
+        }
+
+        var log = _log;
+        var eventId = item.Envelope.EventId;
+        _deps.DeadLetters.FollowerDoneAsync(id, eventId).ContinueWith(t =>
+        {
+            if (t.IsFaulted)
+            {
+                // The entry keeps it: when the lease runs out, a pool of the handler runs it again (at least once).
+                log.Warning("Could not report follower {0} of dead letter {1} done ({2})", eventId, id, t.Exception?.GetBaseException().Message);
+            }
+        }, TaskScheduler.Default);
+    }
+
     private void RefreshOpenEntries()
     {
         if (_refreshing)
@@ -705,9 +729,17 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 
         _refreshing = true;
         var since = ++_epoch;
-        _deps.DeadLetters.OpenKeysAsync(_policies.Keys.ToArray()).PipeTo(Self,
-            success: keys => new OpenEntriesRead(since, keys),
-            failure: error => new OpenEntriesFailed(error));
+        var store = _deps.DeadLetters;
+        var handlers = _policies.Keys.ToArray();
+        ReadAsync().PipeTo(Self, failure: error => new OpenEntriesFailed(error));
+        return;
+
+        async Task<object> ReadAsync()
+        {
+            var keys = await store.OpenKeysAsync(handlers).ConfigureAwait(false);
+            var stale = await store.ClaimStaleResolutionsAsync(handlers).ConfigureAwait(false);
+            return new OpenEntriesRead(since, keys, stale);
+        }
     }
 
     /// <summary>
@@ -717,6 +749,17 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void Refreshed(OpenEntriesRead read)
     {
         _refreshing = false;
+        foreach (var stale in read.StaleResolutions)
+        {
+            if (_deps.Subscriptions.Find(stale.Handler) is { } handler)
+            {
+                // Its resolver stopped before reporting every follower done: they run here (those it did run, again).
+                _log.Warning("Resuming dead letter {0} of {1}: its resolver's lease ran out with {2} follower(s) not reported done; running them here",
+                    stale.Id, stale.Handler, stale.ParkedFollowers.Count);
+                TakeOver(stale.Id, stale.ParkedFollowers, handler);
+            }
+        }
+
         var open = read.Entries.Select(e => e.Id).ToHashSet();
         var gone = _parked.Values
             .Where(p => p.DeadLetterId is { } id && p.KnownSince < read.Since && !open.Contains(id) && !_replaying.Contains(id))
@@ -886,7 +929,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 
     private sealed record RefreshDue;
 
-    private sealed record OpenEntriesRead(long Since, IReadOnlyList<DeadLetterKey> Entries);
+    private sealed record OpenEntriesRead(long Since, IReadOnlyList<DeadLetterKey> Entries, IReadOnlyList<DeadLetter> StaleResolutions);
 
     private sealed record OpenEntriesFailed(Exception Error);
 }

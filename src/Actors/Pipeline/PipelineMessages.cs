@@ -47,6 +47,12 @@ public sealed record WorkItem(long RequestId, EventEnvelope Envelope, HandlerDes
     /// <summary>Attempts made before this run of the retry policy started (a replay starts a fresh budget).</summary>
     public int RetryBase { get; init; }
 
+    /// <summary>
+    /// Set when this item is a recorded follower of a taken dead letter: once it finished (handled, dead-lettered, or
+    /// recorded behind another entry) it is reported done to the store, which keeps the entry until its last follower is.
+    /// </summary>
+    public long? FollowerOf { get; init; }
+
     /// <summary>The ordering key: one handler and one aggregate.</summary>
     public OrderingKey Key => new(Handler.Name, Envelope.AggregateType, Envelope.AggregateId);
 }

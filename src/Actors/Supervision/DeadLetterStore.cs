@@ -61,11 +61,27 @@ public interface IDeadLetterStore
     Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Removes an entry and returns it as it was when removed, with every follower recorded up to that moment (null when
-    /// there was none). Whoever takes an entry owns its recorded followers and runs them; a follower appended later is
-    /// refused (<see cref="AddFollowerAsync"/> returns false), so the pool that parked it runs it.
+    /// Takes an entry and returns it as it was when taken, with every follower recorded up to that moment (null when
+    /// there was none, or another resolver holds it). Whoever takes an entry owns its recorded followers and runs them;
+    /// a follower appended later is refused (<see cref="AddFollowerAsync"/> returns false), so the pool that parked it
+    /// runs it. An entry without followers is deleted at once; one with followers stays, out of every listing, in the
+    /// <em>resolving</em> state under a lease until each follower is reported done (<see cref="FollowerDoneAsync"/>) —
+    /// if its resolver dies first, the lease runs out and a pool of the handler resumes it
+    /// (<see cref="ClaimStaleResolutionsAsync"/>).
     /// </summary>
     Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A follower of a taken entry finished (handled, dead-lettered, or recorded behind another entry): it is removed from
+    /// the entry, whose lease is renewed; the entry is deleted with its last follower.
+    /// </summary>
+    Task FollowerDoneAsync(long id, string eventId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Taken entries of these handlers whose resolver's lease ran out (it stopped or died before reporting every
+    /// follower done): claimed under a new lease, with the followers not yet done, for the caller to run.
+    /// </summary>
+    Task<IReadOnlyList<DeadLetter>> ClaimStaleResolutionsAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Takes every entry (as <see cref="TakeAsync"/> does, one by one) and returns them, oldest first — except the
@@ -89,10 +105,14 @@ public sealed record DeadLetterKey(long Id, string Handler, string AggregateType
 public static class DeadLetterStores
 {
     /// <summary>SQL store for SQLite/PostgreSQL, in-memory store for the in-memory provider.</summary>
-    public static IDeadLetterStore Create(PersistenceOptions persistence, MessageTypeRegistry types) =>
+    /// <param name="persistence">Which database.</param>
+    /// <param name="types">The closed type map.</param>
+    /// <param name="resolutionLease">How long a resolver holds a taken entry between reports (default: <see cref="SqlDeadLetterStore.DefaultResolutionLease"/>).</param>
+    public static IDeadLetterStore Create(PersistenceOptions persistence, MessageTypeRegistry types, TimeSpan? resolutionLease = null) =>
         persistence.Provider == PersistenceProviders.InMemory
             ? new InMemoryDeadLetterStore()
-            : new SqlDeadLetterStore(PersistenceHocon.Linq2DbProviderOf(persistence.Provider), PersistenceHocon.ConnectionStringOf(persistence), types);
+            : new SqlDeadLetterStore(PersistenceHocon.Linq2DbProviderOf(persistence.Provider), PersistenceHocon.ConnectionStringOf(persistence), types,
+                resolutionLease);
 }
 
 /// <summary>Dead letters in table <c>ae_dead_letters</c> of the journal's database, through linq2db.</summary>
@@ -101,10 +121,19 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     private readonly DataOptions _options;
     private readonly JsonSerializerOptions _json;
     private readonly bool _createsTable;
+    private readonly TimeSpan _lease;
+
+    /// <summary>How long a resolver holds a taken entry between its reports, unless configured.</summary>
+    public static readonly TimeSpan DefaultResolutionLease = TimeSpan.FromMinutes(2);
 
     /// <summary>Creates the store.</summary>
-    public SqlDeadLetterStore(string linq2DbProvider, string connectionString, MessageTypeRegistry types)
+    /// <param name="linq2DbProvider">linq2db provider name.</param>
+    /// <param name="connectionString">The journal's database.</param>
+    /// <param name="types">The closed type map (envelopes are read tolerantly: an unregistered event stays readable).</param>
+    /// <param name="resolutionLease">How long a resolver holds a taken entry between reports.</param>
+    public SqlDeadLetterStore(string linq2DbProvider, string connectionString, MessageTypeRegistry types, TimeSpan? resolutionLease = null)
     {
+        _lease = resolutionLease ?? DefaultResolutionLease;
         _createsTable = linq2DbProvider.StartsWith("SQLite", StringComparison.Ordinal);
         _options = new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
         _json = ActorEventsSerializer.CreateOptions(types, tolerant: true);
@@ -120,6 +149,12 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
 
         await using var db = new DataConnection(_options);
         await db.CreateTableAsync<DeadLetterRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
+        // Tables created before resolutions had leases.
+        var columns = await db.QueryToListAsync<string>("SELECT name FROM pragma_table_info('ae_dead_letters')", cancellationToken).ConfigureAwait(false);
+        if (!columns.Contains("resolving_until"))
+        {
+            await db.ExecuteAsync("ALTER TABLE ae_dead_letters ADD COLUMN resolving_until TEXT NULL", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -152,7 +187,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     {
         await using var db = new DataConnection(_options);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { } row)
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: null } row)
         {
             return false;
         }
@@ -188,7 +223,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     public async Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
     {
         await using var db = new DataConnection(_options);
-        var query = db.GetTable<DeadLetterRow>().AsQueryable();
+        var query = db.GetTable<DeadLetterRow>().Where(r => r.ResolvingUntil == null);
         if (filter.Handler is { } handler)
         {
             query = query.Where(r => r.Handler == handler);
@@ -212,7 +247,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     public async Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default)
     {
         await using var db = new DataConnection(_options);
-        var row = await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
+        var row = await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id && r.ResolvingUntil == null, cancellationToken).ConfigureAwait(false);
         return row is null ? null : ToDeadLetter(row);
     }
 
@@ -221,14 +256,79 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     {
         await using var db = new DataConnection(_options);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { } row)
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: null } row)
         {
             return null;
         }
 
-        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false);
+        var entry = ToDeadLetter(row);
+        var taken = db.GetTable<DeadLetterRow>().Where(r => r.Id == id);
+        if (entry.ParkedFollowers.Count == 0)
+        {
+            await taken.DeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await taken.Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease).UpdateAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return ToDeadLetter(row);
+        return entry;
+    }
+
+    /// <inheritdoc />
+    public async Task FollowerDoneAsync(long id, string eventId, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: not null } row)
+        {
+            return;
+        }
+
+        var left = Followers(row).Where(f => f.EventId != eventId).ToList();
+        var entry = db.GetTable<DeadLetterRow>().Where(r => r.Id == id);
+        if (left.Count == 0)
+        {
+            await entry.DeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await entry.Set(r => r.ParkedFollowers, JsonSerializer.Serialize(left, _json)).Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease)
+                .UpdateAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetter>> ClaimStaleResolutionsAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        var names = handlers.ToArray();
+        List<long> stale;
+        await using (var db = new DataConnection(_options))
+        {
+            var now = DateTime.UtcNow;
+            stale = await db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler) && r.ResolvingUntil != null && r.ResolvingUntil < now)
+                .OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var claimed = new List<DeadLetter>();
+        foreach (var id in stale)
+        {
+            await using var db = new DataConnection(_options);
+            await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            // Claimed by whoever locks it first while it is still stale.
+            if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is { ResolvingUntil: { } until } row && until < DateTime.UtcNow)
+            {
+                await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease)
+                    .UpdateAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                claimed.Add(ToDeadLetter(row));
+            }
+        }
+
+        return claimed;
     }
 
     /// <inheritdoc />
@@ -238,7 +338,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         var kept = except.ToArray();
         await using (var db = new DataConnection(_options))
         {
-            ids = await db.GetTable<DeadLetterRow>().Where(r => !kept.Contains(r.Handler)).OrderBy(r => r.Id).Select(r => r.Id)
+            ids = await db.GetTable<DeadLetterRow>().Where(r => !kept.Contains(r.Handler) && r.ResolvingUntil == null).OrderBy(r => r.Id).Select(r => r.Id)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -259,7 +359,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     {
         var names = handlers.ToArray();
         await using var db = new DataConnection(_options);
-        return await db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler)).OrderBy(r => r.Id)
+        return await db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler) && r.ResolvingUntil == null).OrderBy(r => r.Id)
             .Select(r => new DeadLetterKey(r.Id, r.Handler, r.AggregateType, r.AggregateId, r.EventId))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -345,6 +445,10 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
 
         [Column("parked_followers", DataType = DataType.Text), NotNull]
         public string ParkedFollowers { get; set; } = "[]";
+
+        /// <summary>Set while a resolver runs the followers of the taken entry: until then it holds it.</summary>
+        [Column("resolving_until"), Nullable]
+        public DateTime? ResolvingUntil { get; set; }
     }
 }
 
@@ -433,9 +537,17 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
     {
         lock (_gate)
         {
+            // Nothing here outlives the process, so there is no resolver to outlive: the entry goes at once.
             return Task.FromResult(_entries.Remove(id, out var entry) ? entry : null);
         }
     }
+
+    /// <inheritdoc />
+    public Task FollowerDoneAsync(long id, string eventId, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DeadLetter>> ClaimStaleResolutionsAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<DeadLetter>>([]);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<DeadLetter>> PurgeAsync(IReadOnlyCollection<string> except, CancellationToken cancellationToken = default)

@@ -18,12 +18,13 @@ public sealed class SharedDeadLetterStoreTests
     private const string Faulty = nameof(FaultyHandler);
 
     private static Task<(ActorEventsTestHost Host, HandlerProbe Probe, FaultSwitch Faults)> StartNodeAsync(
-        TempSqliteDatabase database, FaultSwitch faults, Action<IServiceCollection>? services = null) =>
+        TempSqliteDatabase database, FaultSwitch faults, Action<IServiceCollection>? services = null, string resolutionLease = "00:02:00") =>
         SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), SupervisionHost.Settings(workers: 2, maxRetries: 0, new Dictionary<string, string?>
         {
             ["Persistence:Provider"] = "sqlite",
             ["Persistence:ConnectionString"] = database.ConnectionString,
             ["Pipeline:ParkingRefreshInterval"] = "00:00:00.100",
+            ["Pipeline:DeadLetterResolutionLease"] = resolutionLease,
         }), services, faults);
 
     /// <summary>Sequence numbers of the aggregate's events the handler completed, on every node, sorted: each once.</summary>
@@ -130,6 +131,37 @@ public sealed class SharedDeadLetterStoreTests
         Assert.Equal([HandlerStatus.Succeeded], next.StatusesInOrder());
         Assert.Equal([4L], secondProbe.Handled(Faulty, "busy-a"));
         Assert.Equal([1L, 2L, 3L, 4L], SucceededAnywhere(faults, "busy-a"));
+    }
+
+    [Fact]
+    public async Task Should_run_the_followers_of_a_dead_letter_whose_resolving_node_stopped_before_running_them()
+    {
+        using var database = new TempSqliteDatabase();
+        var faults = new FaultSwitch();
+        faults.FailWhen((_, e) => e is { AggregateId: "crash-a", SequenceNr: 1 } ? new FlakyDependencyException("down") : null);
+        var (first, firstProbe, _) = await StartNodeAsync(database, faults, resolutionLease: "00:00:01");
+        await using var firstNode = first;
+        Assert.Equal([HandlerStatus.DeadLettered, HandlerStatus.Parked, HandlerStatus.Parked],
+            Assert.IsType<CommandAccepted>(await first.SendAsync(new Emit("crash-a", 3))).StatusesInOrder());
+        var entry = Assert.Single(await first.WaitForEntriesAsync(e => e.Count == 1 && e[0].ParkedFollowers.Count == 2, "2 and 3 are recorded on the entry"));
+
+        // A second node replays it: 1 succeeds, the entry is taken, and it stops while its follower 2 is still running.
+        var (second, _, _) = await StartNodeAsync(database, faults, resolutionLease: "00:00:01");
+        var never = new TaskCompletionSource();
+        faults.FailWhen((_, e) => e is { AggregateId: "crash-a", SequenceNr: 2 } ? new HoldSignal(never.Task) : null);
+        Assert.Equal(new DeadLetterReplayed(entry.Id, true, 2, null), await second.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id)));
+        await PipelineHost.WaitUntilAsync(() => faults.Invocations.Any(i => i.Envelope is { AggregateId: "crash-a", SequenceNr: 2 }), "follower 2 runs on the second node");
+        await second.DisposeAsync();
+        Assert.Empty(await first.ListAsync()); // taken: out of the listings, but kept until its followers are done
+
+        // Its lease runs out; the first node's next refresh takes the resolution over and runs 2 and 3.
+        faults.Heal();
+        await PipelineHost.WaitUntilAsync(() => firstProbe.Handled(Faulty, "crash-a").Length == 2, "the first node runs the followers the stopped node left");
+        Assert.Equal([2L, 3L], firstProbe.Handled(Faulty, "crash-a"));
+        Assert.Equal([1L, 2L, 3L], SucceededAnywhere(faults, "crash-a").Distinct()); // 2 was under way on the stopped node too
+        var store = first.Host.Services.GetRequiredService<IDeadLetterStore>();
+        await PipelineHost.WaitUntilAsync(() => store.ClaimStaleResolutionsAsync([Faulty]).Result.Count == 0 && database.Scalar("SELECT COUNT(*) FROM ae_dead_letters") == 0,
+            "the entry is deleted once its last follower is done");
     }
 
     [Fact]

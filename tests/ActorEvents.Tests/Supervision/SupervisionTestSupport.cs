@@ -132,6 +132,12 @@ public abstract class DelegatingDeadLetterStore(IDeadLetterStore inner) : IDeadL
 
     public virtual Task<IReadOnlyList<DeadLetter>> PurgeAsync(IReadOnlyCollection<string> except, CancellationToken cancellationToken = default) => inner.PurgeAsync(except, cancellationToken);
 
+    public virtual Task FollowerDoneAsync(long id, string eventId, CancellationToken cancellationToken = default) =>
+        inner.FollowerDoneAsync(id, eventId, cancellationToken);
+
+    public virtual Task<IReadOnlyList<DeadLetter>> ClaimStaleResolutionsAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
+        inner.ClaimStaleResolutionsAsync(handlers, cancellationToken);
+
     public virtual Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
         inner.OpenKeysAsync(handlers, cancellationToken);
 }
