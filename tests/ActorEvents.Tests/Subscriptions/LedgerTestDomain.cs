@@ -106,12 +106,18 @@ public sealed class LedgerEffectsHandler(DeliveryLog log, ActorSystem system) : 
     public Task HandleAsync(Recorded @event, EventContext context)
     {
         log.Deliveries.Enqueue((context.HandlerName, context.Envelope.EventId, @event.LedgerId, @event.Index, Cluster.Get(system).SelfAddress.ToString(), DateTime.UtcNow));
+        Add(context, @event.LedgerId, @event.Amount);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Registers the addition of one entry of <paramref name="amount"/> to the handler's row of a ledger with the unit of work.</summary>
+    public static void Add(EventContext context, string ledgerId, int amount)
+    {
         var handler = context.HandlerName;
         context.UnitOfWork().Write((db, token) => db.GetTable<LedgerEffectRow>().InsertOrUpdateAsync(
-            () => new LedgerEffectRow { Handler = handler, LedgerId = @event.LedgerId, Applied = 1, AmountSum = @event.Amount },
-            row => new LedgerEffectRow { Applied = row.Applied + 1, AmountSum = row.AmountSum + @event.Amount },
+            () => new LedgerEffectRow { Handler = handler, LedgerId = ledgerId, Applied = 1, AmountSum = amount },
+            row => new LedgerEffectRow { Applied = row.Applied + 1, AmountSum = row.AmountSum + amount },
             token: token));
-        return Task.CompletedTask;
     }
 }
 
@@ -199,16 +205,20 @@ public static class LedgerHost
     public const string CrashOnTerminate = "akka.coordinated-shutdown.run-by-actor-system-terminate = off";
 
     public static IHost Build(TestDatabase database, DeliveryLog log, Action<ActorEventsDomainBuilder> subscriptions,
-        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null) =>
+        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null, Action<IServiceCollection>? services = null) =>
         ActorEventsTestHost.Build(database.Settings(overrides), domain =>
         {
             domain.AddAggregate<LedgerAggregate>();
             subscriptions(domain);
-        }, hocon, services => services.AddSingleton(log));
+        }, hocon, collection =>
+        {
+            collection.AddSingleton(log);
+            services?.Invoke(collection);
+        });
 
     public static Task<ActorEventsTestHost> StartAsync(TestDatabase database, DeliveryLog log, Action<ActorEventsDomainBuilder> subscriptions,
-        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null) =>
-        ActorEventsTestHost.StartAsync(Build(database, log, subscriptions, overrides, hocon));
+        IReadOnlyDictionary<string, string?>? overrides = null, string? hocon = null, Action<IServiceCollection>? services = null) =>
+        ActorEventsTestHost.StartAsync(Build(database, log, subscriptions, overrides, hocon, services));
 
     public static ISubscriptionsClient Subscriptions(this ActorEventsTestHost host) => host.Host.Services.GetRequiredService<ISubscriptionsClient>();
 
