@@ -115,11 +115,18 @@ public sealed record ResumeSubscription(string Name);
 
 /// <summary>
 /// Moves a subscription's checkpoint to <paramref name="Position"/> (0: the start of the journal); it continues from
-/// there. For a projection this does not touch its tables: use <see cref="RebuildProjection"/> to start over cleanly.
+/// there. A handler subscription's guarded handlers skip the events they have a processed-event row for, unless
+/// <paramref name="Rerun"/>. For a projection this does not touch its tables: use <see cref="RebuildProjection"/> to
+/// start over cleanly.
 /// </summary>
 /// <param name="Name">Subscription name.</param>
 /// <param name="Position">The new checkpoint (journal ordering; the next event read is the first after it).</param>
-public sealed record ResetSubscription(string Name, long Position = 0);
+/// <param name="Rerun">
+/// Run the events after <paramref name="Position"/> again: the processed-event rows of the subscription's handlers for
+/// them are deleted with the move, so their effects (and follow-ups) happen again. False: they are skipped where a row
+/// is kept (rows are pruned after <c>Subscriptions:ProcessedEventRetention</c>; an event whose row is gone runs again).
+/// </param>
+public sealed record ResetSubscription(string Name, long Position = 0, bool Rerun = false);
 
 /// <summary>
 /// Rebuilds a projection: its tables are cleared and its checkpoint set to 0 in one transaction, then it replays

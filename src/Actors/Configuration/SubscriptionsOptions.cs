@@ -46,6 +46,20 @@ public sealed class SubscriptionsOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan SourcePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// How long a row of <c>ae_processed_events</c> (a guarded durable handler finished an event) is kept at least. A row
+    /// is pruned only once it is older than this and its event is behind the checkpoint of its handler's subscription
+    /// (and has no open dead letter): a redelivery after a crash finds it. Afterwards only a reset without
+    /// <c>--rerun</c> to an earlier position would have needed it, and then runs the event again. 0 prunes as soon as the
+    /// checkpoint has passed.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan ProcessedEventRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often the cluster's pruner (a singleton, on the nodes that host subscriptions) deletes the rows of <c>ae_processed_events</c> it may.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan ProcessedEventPruneInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Per-subscription overrides by name, e.g. <c>ActorEvents:Subscriptions:Tuning:order-totals:BatchSize=500</c>.</summary>
     public Dictionary<string, SubscriptionTuningOptions> Tuning { get; set; } = new(StringComparer.Ordinal);
 }

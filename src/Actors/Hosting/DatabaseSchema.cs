@@ -73,7 +73,21 @@ public static class DatabaseSchema
             event_id text NOT NULL,
             processed_at timestamp without time zone NOT NULL,
             redeliveries integer NOT NULL,
+            persistence_id text,
+            sequence_nr bigint,
+            causation_id text,
+            follow_ups text,
             CONSTRAINT "PK_ae_processed_events" PRIMARY KEY (handler, event_id));
+        DO $$ BEGIN
+            -- A table of an earlier version: add the columns that link a row to the journal and keep its follow-ups
+            -- (looked up first, so that a node starting on a current table takes no lock on it).
+            IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                           WHERE table_schema = current_schema() AND table_name = 'ae_processed_events' AND column_name = 'follow_ups') THEN
+                ALTER TABLE ae_processed_events ADD COLUMN IF NOT EXISTS persistence_id text, ADD COLUMN IF NOT EXISTS sequence_nr bigint,
+                    ADD COLUMN IF NOT EXISTS causation_id text, ADD COLUMN IF NOT EXISTS follow_ups text;
+            END IF;
+        END $$;
+        CREATE INDEX IF NOT EXISTS ae_processed_events_event_id_idx ON ae_processed_events (event_id);
         """;
 
     /// <summary>Prepares the configured database (nothing to do for the in-memory provider).</summary>

@@ -24,6 +24,9 @@ public static class ReadSideHostingExtensions
     /// <summary>Prefix of the actor name of each subscription's singleton manager (<c>/user/subscription-{name}</c>).</summary>
     public const string ManagerPrefix = "subscription-";
 
+    /// <summary>Actor name of the singleton manager of the <see cref="ProcessedEventPrunerActor"/> (<c>/user/processed-event-pruner</c>).</summary>
+    public const string PrunerName = "processed-event-pruner";
+
     /// <summary>Registers the database view, the checkpoint store, the processed-event guard, the handlers' unit of work and <see cref="ISubscriptionsClient"/>.</summary>
     public static IServiceCollection AddActorEventsReadSide(this IServiceCollection services)
     {
@@ -37,9 +40,9 @@ public static class ReadSideHostingExtensions
     }
 
     /// <summary>
-    /// Creates the read-model tables and starts one cluster singleton per subscription (on nodes with
-    /// <see cref="SubscriptionsOptions.Role"/>, if set), and the node's <see cref="SubscriptionOffice"/> (always, so status
-    /// requests get an answer even where subscriptions do not run).
+    /// Creates the read-model tables and starts one cluster singleton per subscription and the pruner of
+    /// <c>ae_processed_events</c> (on nodes with <see cref="SubscriptionsOptions.Role"/>, if set), and the node's
+    /// <see cref="SubscriptionOffice"/> (always, so status requests get an answer even where subscriptions do not run).
     /// </summary>
     public static AkkaConfigurationBuilder WithActorEventsSubscriptions(this AkkaConfigurationBuilder builder, ActorEventsOptions options, ActorEventsDomain domain)
     {
@@ -71,6 +74,12 @@ public static class ReadSideHostingExtensions
                 return new SubscriptionEntry(definition, profile, runs ? StartSingleton(system, definition, profile, runtime, settings.Role) : null);
             }).ToArray();
             registry.Register<SubscriptionOffice>(system.ActorOf(SubscriptionOffice.Props(entries, runtime), "subscriptions"));
+            if (runs)
+            {
+                var pruner = new ProcessedEventPruner(database, domain.Subscriptions, settings.ProcessedEventRetention);
+                system.ActorOf(ClusterSingletonManager.Props(ProcessedEventPrunerActor.Props(pruner, settings.ProcessedEventPruneInterval), PoisonPill.Instance,
+                    ManagerSettings(system, settings.Role)), PrunerName);
+            }
         });
         return builder;
     }
@@ -78,7 +87,7 @@ public static class ReadSideHostingExtensions
     private static IActorRef StartSingleton(ActorSystem system, SubscriptionDefinition definition, SubscriptionProfile profile, SubscriptionRuntime runtime, string? role)
     {
         var name = ManagerPrefix + definition.Name;
-        var managerSettings = ClusterSingletonManagerSettings.Create(system).WithSingletonName("instance");
+        var managerSettings = ManagerSettings(system, role);
         // Akka.Cluster.Tools 1.5.73 starts the proxy's identification-failure timer with no initial delay, so every
         // start and hand-over logs "failed to find an associated singleton … after 30 seconds" at once. The office
         // reports a subscription that does not answer as unreachable instead.
@@ -87,12 +96,18 @@ public static class ReadSideHostingExtensions
             defaults.ConsiderAppVersion, logSingletonIdentificationFailure: false, defaults.SingletonIdentificationFailurePeriod);
         if (!string.IsNullOrWhiteSpace(role))
         {
-            managerSettings = managerSettings.WithRole(role);
             proxySettings = proxySettings.WithRole(role);
         }
 
         system.ActorOf(ClusterSingletonManager.Props(SubscriptionActor.Props(definition, profile, runtime), StopSubscription.Instance, managerSettings), name);
         return system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}", proxySettings), name + "-proxy");
+    }
+
+    /// <summary>Settings of a singleton manager on the nodes with <paramref name="role"/> (any node when null).</summary>
+    private static ClusterSingletonManagerSettings ManagerSettings(ActorSystem system, string? role)
+    {
+        var settings = ClusterSingletonManagerSettings.Create(system).WithSingletonName("instance");
+        return string.IsNullOrWhiteSpace(role) ? settings : settings.WithRole(role);
     }
 
     private static Task CreateReadModelTablesAsync(ActorEventsDatabase database, IReadOnlyList<Type> schemas, IServiceScopeFactory scopes) =>

@@ -38,7 +38,7 @@ public interface IHandleErrors
 /// </summary>
 public sealed class EventContext
 {
-    private List<IEvent>? _followUps;
+    private List<FollowUpEvent>? _followUps;
 
     internal EventContext(EventEnvelope envelope, string handlerName, int attempt, IServiceProvider services, CancellationToken cancellationToken)
     {
@@ -65,14 +65,24 @@ public sealed class EventContext
     public CancellationToken CancellationToken { get; }
 
     /// <summary>Follow-up events emitted so far.</summary>
-    public IReadOnlyList<IEvent> FollowUps => (IReadOnlyList<IEvent>?)_followUps ?? [];
+    public IReadOnlyList<IEvent> FollowUps => _followUps?.ConvertAll(f => f.Event) ?? [];
+
+    /// <summary>The follow-ups to dispatch once this invocation succeeded, each with the id it got when it was emitted.</summary>
+    internal IReadOnlyList<FollowUpEvent> EmittedFollowUps => (IReadOnlyList<FollowUpEvent>?)_followUps ?? [];
 
     /// <summary>
     /// Emits a follow-up event (python-cqrs <c>handler.events</c>). It runs through the same pipeline after this
     /// handler completes successfully, with this event's correlation id and this event's id as causation id.
-    /// Its type must be registered.
+    /// Its type must be registered. Its event id is given here, once: a guarded durable handler stores its
+    /// follow-ups with its processed-event record, and a redelivery dispatches them again under the same ids.
     /// </summary>
-    public void Emit(IEvent followUp) => (_followUps ??= []).Add(followUp);
+    public void Emit(IEvent followUp) => (_followUps ??= []).Add(new FollowUpEvent(Guid.CreateVersion7().ToString("N"), DateTimeOffset.UtcNow, followUp));
+
+    /// <summary>
+    /// Replaces the follow-ups by those a previous run of this (handler, event) emitted: an invocation filter that skips
+    /// a redelivered event hands back what the handler's effect included, so the pool dispatches it again.
+    /// </summary>
+    internal void RestoreFollowUps(IReadOnlyList<FollowUpEvent> followUps) => _followUps = [.. followUps];
 
     /// <summary>
     /// Metadata for a command sent because of this event: same correlation id, this event as causation,
@@ -81,3 +91,9 @@ public sealed class EventContext
     public CommandMetadata CommandMetadata(string? commandId = null) =>
         new(commandId ?? $"{Envelope.EventId}:{HandlerName}", Envelope.CorrelationId, Envelope.StreamName, ReplyMode.AfterPersist);
 }
+
+/// <summary>A follow-up event as a handler emitted it: the id and time it was given then, and the event.</summary>
+/// <param name="EventId">Its event id (kept when it is dispatched again after a redelivery of its parent).</param>
+/// <param name="EmittedAt">When it was emitted (its envelope's <see cref="EventEnvelope.OccurredAt"/>).</param>
+/// <param name="Event">The event.</param>
+public sealed record FollowUpEvent(string EventId, DateTimeOffset EmittedAt, IEvent Event);

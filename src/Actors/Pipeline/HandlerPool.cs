@@ -785,19 +785,20 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
         }
     }
 
-    private void FollowUp(WorkItem parent, IEvent followUp, RequestProgress? progress, List<WorkItem> items)
+    private void FollowUp(WorkItem parent, FollowUpEvent followUp, RequestProgress? progress, List<WorkItem> items)
     {
         var envelope = parent.Envelope;
-        if (!_deps.Types.TryGet(followUp.GetType(), out var registered))
+        var type = followUp.Event.GetType();
+        if (!_deps.Types.TryGet(type, out var registered))
         {
-            progress?.Outcomes.Add(new HandlerOutcome(parent.Handler.Name, envelope.EventId, followUp.GetType().Name, HandlerStatus.Failed,
-                $"Follow-up event '{followUp.GetType().FullName}' is not registered; it was not dispatched."));
+            progress?.Outcomes.Add(new HandlerOutcome(parent.Handler.Name, envelope.EventId, type.Name, HandlerStatus.Failed,
+                $"Follow-up event '{type.FullName}' is not registered; it was not dispatched."));
             return;
         }
 
-        var child = new EventEnvelope(Guid.CreateVersion7().ToString("N"), registered.Name, registered.Version, DateTimeOffset.UtcNow,
+        var child = new EventEnvelope(followUp.EventId, registered.Name, registered.Version, followUp.EmittedAt,
             _settings.SourceNode, envelope.AggregateType, envelope.AggregateId, 0, envelope.CorrelationId, envelope.EventId,
-            envelope.StreamName, followUp);
+            envelope.StreamName, followUp.Event);
         var depth = parent.Depth + 1;
         if (depth > _settings.MaxFollowUpDepth)
         {
@@ -979,7 +980,7 @@ public sealed class HandlerWorker : ReceiveActor
     private async ValueTask<WorkDone> RunAsync(WorkItem item, RetryOptions policy, Action abandoned)
     {
         var envelope = item.Envelope;
-        IReadOnlyList<IEvent> followUps = [];
+        IReadOnlyList<FollowUpEvent> followUps = [];
         HandlerFailure? failure = null;
         var scope = _scopes.CreateAsyncScope();
         using var timeout = new CancellationTokenSource(policy.InvocationTimeout);
@@ -1023,7 +1024,7 @@ public sealed class HandlerWorker : ReceiveActor
 
         if (failure is null)
         {
-            followUps = context!.FollowUps;
+            followUps = context!.EmittedFollowUps;
         }
 
         var outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType,

@@ -77,9 +77,9 @@ public sealed record RunWork(WorkItem Item, Supervision.RetryOptions Policy);
 /// <summary>Worker → pool: an item finished.</summary>
 /// <param name="Item">The item.</param>
 /// <param name="Outcome">How it went.</param>
-/// <param name="FollowUps">Follow-up events it emitted (only when it succeeded).</param>
+/// <param name="FollowUps">Follow-up events it emitted, or a redelivery handed back (only when it succeeded).</param>
 /// <param name="Failure">What went wrong, when it failed.</param>
-public sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<IEvent> FollowUps, Supervision.HandlerFailure? Failure = null);
+public sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<FollowUpEvent> FollowUps, Supervision.HandlerFailure? Failure = null);
 
 /// <summary>How the handler pool orders events.</summary>
 public enum EventOrdering

@@ -20,7 +20,10 @@ public sealed record Checkpoint(string Subscription, long Position, bool Paused,
 /// </summary>
 public sealed class CheckpointStore(ActorEventsDatabase database)
 {
-    /// <summary>Creates <c>ae_checkpoints</c> and <c>ae_processed_events</c> on SQLite (PostgreSQL: <see cref="DatabaseSchema"/> does).</summary>
+    /// <summary>
+    /// Creates <c>ae_checkpoints</c> and <c>ae_processed_events</c> on SQLite, adding the columns a table of an earlier
+    /// version lacks (PostgreSQL: <see cref="DatabaseSchema"/> does both).
+    /// </summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
         if (database.IsPostgreSql)
@@ -31,6 +34,15 @@ public sealed class CheckpointStore(ActorEventsDatabase database)
         await using var db = database.Open();
         await db.CreateTableAsync<CheckpointRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
         await db.CreateTableAsync<ProcessedEventRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
+
+        // A table of an earlier version lacks the columns that link a row to the journal and keep its follow-ups.
+        var columns = await db.QueryToListAsync<string>("SELECT name FROM pragma_table_info('ae_processed_events')", cancellationToken).ConfigureAwait(false);
+        foreach (var (name, type) in ProcessedEventRow.AddedColumns.Where(c => !columns.Contains(c.Name)))
+        {
+            await db.ExecuteAsync($"ALTER TABLE ae_processed_events ADD COLUMN {name} {type} NULL", cancellationToken).ConfigureAwait(false);
+        }
+
+        await db.ExecuteAsync($"CREATE INDEX IF NOT EXISTS {ProcessedEventRow.EventIdIndex} ON ae_processed_events (event_id)", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The stored checkpoint of a subscription, or null when it never ran.</summary>
@@ -113,8 +125,9 @@ public sealed class CheckpointStore(ActorEventsDatabase database)
             .UpdateAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>A row of <c>ae_checkpoints</c>.</summary>
     [Table("ae_checkpoints")]
-    private sealed class CheckpointRow
+    internal sealed class CheckpointRow
     {
         [PrimaryKey, Column("subscription", Length = 200), NotNull]
         public string Subscription { get; set; } = string.Empty;
@@ -150,4 +163,30 @@ internal sealed class ProcessedEventRow
 
     [Column("redeliveries"), NotNull]
     public int Redeliveries { get; set; }
+
+    /// <summary>The event's stream (the journal's persistence id); null in rows written before it was recorded.</summary>
+    [Column("persistence_id", DataType = DataType.Text), Nullable]
+    public string? PersistenceId { get; set; }
+
+    /// <summary>
+    /// The event's sequence number in its stream, which with <see cref="PersistenceId"/> finds its journal row (and ordering);
+    /// 0 for a follow-up event, which is not in the journal; null in rows written before it was recorded.
+    /// </summary>
+    [Column("sequence_nr"), Nullable]
+    public long? SequenceNr { get; set; }
+
+    /// <summary>The event's causation id: for a follow-up event, the id of the event whose handler emitted it.</summary>
+    [Column("causation_id", DataType = DataType.Text), Nullable]
+    public string? CausationId { get; set; }
+
+    /// <summary>The follow-up events the handler emitted (JSON of <see cref="Pipeline.FollowUpEvent"/>s; null: none), dispatched again on a redelivery.</summary>
+    [Column("follow_ups", DataType = DataType.Text), Nullable]
+    public string? FollowUps { get; set; }
+
+    /// <summary>Columns added after the table's first version, with their SQLite types (PostgreSQL: <see cref="DatabaseSchema"/>).</summary>
+    internal static readonly (string Name, string Type)[] AddedColumns =
+        [("persistence_id", "TEXT"), ("sequence_nr", "INTEGER"), ("causation_id", "TEXT"), ("follow_ups", "TEXT")];
+
+    /// <summary>The index by event id alone: the pruner looks for the row of a follow-up's parent event by its id.</summary>
+    internal const string EventIdIndex = "ae_processed_events_event_id_idx";
 }

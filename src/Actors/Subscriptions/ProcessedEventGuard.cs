@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Text.Json;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
+using ActorEvents.Actors.Serialization;
+using ActorEvents.Messages;
 using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
@@ -76,15 +79,18 @@ public static class HandlerUnitOfWorkExtensions
 /// not <see cref="NaturallyIdempotentAttribute">naturally idempotent</see> is guarded by the (handler, event id) row in
 /// <c>ae_processed_events</c>. First it looks for the row (a read, no lock): found, the event was handled before (a
 /// redelivery after a crash, or the durable copy of a Both handler that already ran in the request) — the handler is
-/// skipped and the redelivery counted. Not found: the handler runs with a read-only <see cref="HandlerUnitOfWork"/>,
-/// collecting its writes; once it returned, one short transaction inserts the row and runs the writes, and both commit
-/// together. If the row appeared meanwhile (another run of the same event finished first) the insert fails on its key,
-/// the transaction rolls back and the writes never happen. A failure anywhere leaves nothing behind, so a retry starts clean.
+/// skipped, the redelivery counted, and the follow-up events that run emitted are handed back to be dispatched again
+/// (under their first ids: their own guarded handlers skip them if they ran). Not found: the handler runs with a
+/// read-only <see cref="HandlerUnitOfWork"/>, collecting its writes; once it returned, one short transaction inserts the
+/// row (with the event's place in the journal and its follow-ups) and runs the writes, and both commit together. If the
+/// row appeared meanwhile (another run of the same event finished first) the insert fails on its key, the transaction
+/// rolls back and the writes never happen. A failure anywhere leaves nothing behind, so a retry starts clean.
 /// No transaction is open while user code runs: on SQLite the write lock is held only for the final insert and writes.
 /// </summary>
-public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandlerInvocationFilter
+public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEventsDomain domain) : IHandlerInvocationFilter
 {
     private readonly ConcurrentDictionary<HandlerDescriptor, bool> _guarded = new();
+    private readonly JsonSerializerOptions _json = ActorEventsSerializer.CreateOptions(domain.Types);
 
     /// <summary>Whether invocations of this handler are guarded.</summary>
     public bool Guards(HandlerDescriptor handler) => database.IsAvailable && _guarded.GetOrAdd(handler, h =>
@@ -100,10 +106,11 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
         }
 
         var token = context.CancellationToken;
-        var eventId = context.Envelope.EventId;
+        var envelope = context.Envelope;
         await using var db = database.Open();
-        if (await CountRedeliveryAsync(db, handler.Name, eventId, token).ConfigureAwait(false))
+        if (await CountRedeliveryAsync(db, handler.Name, envelope.EventId, token).ConfigureAwait(false) is { } processed)
         {
+            context.RestoreFollowUps(ReadFollowUps(processed.Json));
             return;
         }
 
@@ -119,19 +126,26 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
             unit.End();
         }
 
+        var row = new ProcessedEventRow
+        {
+            Handler = handler.Name, EventId = envelope.EventId, ProcessedAt = DateTime.UtcNow, PersistenceId = envelope.StreamName,
+            SequenceNr = envelope.SequenceNr, CausationId = envelope.CausationId, FollowUps = WriteFollowUps(context.EmittedFollowUps),
+        };
         await database.SetReadOnlyAsync(db, readOnly: false, CancellationToken.None).ConfigureAwait(false);
         await using var transaction = await database.BeginUnitOfWorkAsync(db, CancellationToken.None).ConfigureAwait(false);
         try
         {
-            await db.InsertAsync(new ProcessedEventRow { Handler = handler.Name, EventId = eventId, ProcessedAt = DateTime.UtcNow }, token: CancellationToken.None)
-                .ConfigureAwait(false);
+            await db.InsertAsync(row, token: CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {
             await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-            if (await IsProcessedAsync(handler.Name, eventId).ConfigureAwait(false))
+            await using var check = database.Open();
+            if (await FindAsync(check, handler.Name, envelope.EventId, CancellationToken.None).ConfigureAwait(false) is { } winner)
             {
-                return; // another run of this event committed first: its effect stands, these writes never happen
+                // Another run of this event committed first: its effect (follow-ups included) stands, these writes never happen.
+                context.RestoreFollowUps(ReadFollowUps(winner.Json));
+                return;
             }
 
             throw;
@@ -145,26 +159,59 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Counts a redelivery if (handler, event) was processed before; true when it was.</summary>
-    private static async Task<bool> CountRedeliveryAsync(DataConnection db, string handler, string eventId, CancellationToken token)
+    /// <summary>Counts a redelivery if (handler, event) was processed before; its stored follow-ups when it was, null when not.</summary>
+    private static async Task<StoredFollowUps?> CountRedeliveryAsync(DataConnection db, string handler, string eventId, CancellationToken token)
     {
-        var processed = db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler && r.EventId == eventId);
-        if (!await processed.AnyAsync(token).ConfigureAwait(false))
+        if (await FindAsync(db, handler, eventId, token).ConfigureAwait(false) is not { } found)
         {
-            return false;
+            return null;
         }
 
-        await processed.Set(r => r.Redeliveries, r => r.Redeliveries + 1).UpdateAsync(token).ConfigureAwait(false);
-        return true;
+        await db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler && r.EventId == eventId)
+            .Set(r => r.Redeliveries, r => r.Redeliveries + 1).UpdateAsync(token).ConfigureAwait(false);
+        return found;
     }
 
-    private async Task<bool> IsProcessedAsync(string handler, string eventId)
+    /// <summary>The follow-ups stored with the (handler, event) row, or null when there is no row.</summary>
+    private static async Task<StoredFollowUps?> FindAsync(DataConnection db, string handler, string eventId, CancellationToken token)
     {
-        await using var db = database.Open();
-        return await db.GetTable<ProcessedEventRow>().AnyAsync(r => r.Handler == handler && r.EventId == eventId).ConfigureAwait(false);
+        var found = await db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler && r.EventId == eventId)
+            .Select(r => new { r.FollowUps }).FirstOrDefaultAsync(token).ConfigureAwait(false);
+        return found is null ? null : new StoredFollowUps(found.FollowUps);
     }
 
-    /// <summary>Redeliveries recorded for these handlers (all time, from the table).</summary>
+    /// <summary>The follow-ups a handler emitted, as stored with its row (null: none). Those of unregistered types are never dispatched, so not stored.</summary>
+    private string? WriteFollowUps(IReadOnlyList<FollowUpEvent> followUps)
+    {
+        var dispatched = followUps.Where(f => domain.Types.TryGet(f.Event.GetType(), out _)).ToArray();
+        return dispatched.Length == 0 ? null : JsonSerializer.Serialize(dispatched, _json);
+    }
+
+    /// <summary>The stored follow-ups; one whose type is no longer registered could not be dispatched, and is left out.</summary>
+    private IReadOnlyList<FollowUpEvent> ReadFollowUps(string? json)
+    {
+        if (json is null)
+        {
+            return [];
+        }
+
+        var followUps = new List<FollowUpEvent>();
+        foreach (var stored in JsonSerializer.Deserialize<List<StoredFollowUp>>(json, _json) ?? [])
+        {
+            try
+            {
+                followUps.Add(new FollowUpEvent(stored.EventId, stored.EmittedAt, stored.Event.Deserialize<IEvent>(_json)!));
+            }
+            catch (UnregisteredTypeException)
+            {
+                // Removed since: the pool would refuse to dispatch it anyway.
+            }
+        }
+
+        return followUps;
+    }
+
+    /// <summary>Redeliveries recorded for these handlers (one SUM query over the rows still kept: pruning removes their counts).</summary>
     public async Task<long> RedeliveriesAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
     {
         if (!database.IsAvailable || handlers.Count == 0)
@@ -176,4 +223,10 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database) : IHandler
         return await db.GetTable<ProcessedEventRow>().Where(r => handlers.Contains(r.Handler))
             .SumAsync(r => (long?)r.Redeliveries, cancellationToken).ConfigureAwait(false) ?? 0;
     }
+
+    /// <summary>A processed row's follow-ups, as stored (null: none).</summary>
+    private sealed record StoredFollowUps(string? Json);
+
+    /// <summary>A stored <see cref="FollowUpEvent"/> with its event still as JSON, so that one of an unregistered type can be left out.</summary>
+    private sealed record StoredFollowUp(string EventId, DateTimeOffset EmittedAt, JsonElement Event);
 }

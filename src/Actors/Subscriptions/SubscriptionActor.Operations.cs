@@ -76,7 +76,7 @@ internal sealed partial class SubscriptionActor
                         throw new InvalidSubscriptionPositionException($"Position {reset.Position} is beyond the journal's head ({head}): the events after the head are not written yet.");
                     }
 
-                    await checkpoints.MoveAsync(name, reset.Position).ConfigureAwait(false);
+                    await SubscriptionReset.MoveAsync(_runtime.Database, _definition, reset.Position, reset.Rerun).ConfigureAwait(false);
                 }, () => MovedTo(reset.Position, null));
                 break;
             case RebuildProjection when _projection is null:

@@ -17,7 +17,8 @@ public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long 
 /// <summary>
 /// Builds a <see cref="SubscriptionStatus"/>: the live figures of the running instance (or, when it is unreachable,
 /// the stored checkpoint) with what the database says — head and lag of its source, redeliveries its handlers skipped,
-/// their dead letters and the events parked behind them. A database error becomes the status's last error.
+/// their dead letters and the events parked behind them, each a COUNT or SUM query (no row is read). A database error
+/// becomes the status's last error.
 /// </summary>
 public static class SubscriptionStatusReader
 {
@@ -51,11 +52,11 @@ public static class SubscriptionStatusReader
             lag = await runtime.Head.LagAsync(definition.Tag, position).ConfigureAwait(false);
             var handlers = definition.Handlers.Handlers.Select(h => h.Name).ToArray();
             redeliveries = await runtime.Guard.RedeliveriesAsync(handlers).ConfigureAwait(false);
-            foreach (var handler in handlers)
+            // A projection's dead letters are filed under its own name.
+            string[] filedUnder = definition.Kind == SubscriptionKind.Projection ? [definition.Name] : handlers;
+            if (filedUnder.Length > 0)
             {
-                var entries = await runtime.DeadLetters.ListAsync(new DeadLetterFilter(Handler: handler)).ConfigureAwait(false);
-                deadLetters += entries.Count;
-                parked += entries.Sum(e => e.ParkedFollowers.Count);
+                (deadLetters, parked) = await runtime.DeadLetters.CountAsync(filedUnder).ConfigureAwait(false);
             }
         }
         catch (Exception e)

@@ -22,8 +22,8 @@ public interface ISubscriptionsClient
     /// <summary>Resumes a paused subscription.</summary>
     Task<SubscriptionOperationCompleted> ResumeAsync(string name, CancellationToken cancellationToken = default);
 
-    /// <summary>Moves a subscription's checkpoint.</summary>
-    Task<SubscriptionOperationCompleted> ResetAsync(string name, long position = 0, CancellationToken cancellationToken = default);
+    /// <summary>Moves a subscription's checkpoint; with <paramref name="rerun"/> its handlers run the events after it again (see <see cref="ResetSubscription"/>).</summary>
+    Task<SubscriptionOperationCompleted> ResetAsync(string name, long position = 0, bool rerun = false, CancellationToken cancellationToken = default);
 
     /// <summary>Rebuilds a projection from the start of the journal.</summary>
     Task<SubscriptionOperationCompleted> RebuildAsync(string name, CancellationToken cancellationToken = default);
@@ -58,8 +58,8 @@ public sealed class SubscriptionsClient(IRequiredActor<SubscriptionOffice> offic
         AskAsync<SubscriptionOperationCompleted>(new ResumeSubscription(name), cancellationToken);
 
     /// <inheritdoc />
-    public Task<SubscriptionOperationCompleted> ResetAsync(string name, long position = 0, CancellationToken cancellationToken = default) =>
-        AskAsync<SubscriptionOperationCompleted>(new ResetSubscription(name, position), cancellationToken);
+    public Task<SubscriptionOperationCompleted> ResetAsync(string name, long position = 0, bool rerun = false, CancellationToken cancellationToken = default) =>
+        AskAsync<SubscriptionOperationCompleted>(new ResetSubscription(name, position, rerun), cancellationToken);
 
     /// <inheritdoc />
     public Task<SubscriptionOperationCompleted> RebuildAsync(string name, CancellationToken cancellationToken = default) =>

@@ -91,7 +91,15 @@ public interface IDeadLetterStore
 
     /// <summary>The open entries of the given handlers, as keys only (no envelopes), oldest first.</summary>
     Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default);
+
+    /// <summary>How many entries the given handlers have and how many followers are parked on them, counted by the store (no entry is read).</summary>
+    Task<DeadLetterCount> CountAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Open dead letters of some handlers, counted.</summary>
+/// <param name="Entries">Entries.</param>
+/// <param name="ParkedFollowers">Followers parked on them.</param>
+public sealed record DeadLetterCount(int Entries, int ParkedFollowers);
 
 /// <summary>Which (handler, aggregate) an open dead letter holds back.</summary>
 /// <param name="Id">The entry's id.</param>
@@ -364,6 +372,22 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
             .ToListAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    public async Task<DeadLetterCount> CountAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        var names = handlers.ToArray();
+        await using var db = new DataConnection(_options);
+        var entries = db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler) && r.ResolvingUntil == null);
+        var count = await entries.CountAsync(cancellationToken).ConfigureAwait(false);
+        var parked = count == 0 ? 0 : await entries.SumAsync(r => (long?)JsonArrayLength(r.ParkedFollowers), cancellationToken).ConfigureAwait(false) ?? 0;
+        return new DeadLetterCount(count, (int)parked);
+    }
+
+    /// <summary>The length of a JSON array, computed by the database.</summary>
+    [Sql.Expression(ProviderName.SQLite, "json_array_length({0})", ServerSideOnly = true)]
+    [Sql.Expression(ProviderName.PostgreSQL, "json_array_length(CAST({0} AS json))", ServerSideOnly = true)]
+    private static long JsonArrayLength(string json) => throw new InvalidOperationException($"{nameof(JsonArrayLength)} runs in the database only ({json.Length} characters).");
+
     /// <summary>
     /// Deletes an entry inside the caller's transaction on the journal's database (a projection resolves its own entry
     /// in the transaction that applies it); false when it was gone already.
@@ -571,6 +595,16 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         {
             return Task.FromResult<IReadOnlyList<DeadLetterKey>>(_entries.Values.Where(e => handlers.Contains(e.Handler))
                 .Select(e => new DeadLetterKey(e.Id, e.Handler, e.Envelope.AggregateType, e.Envelope.AggregateId, e.Envelope.EventId)).ToArray());
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<DeadLetterCount> CountAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var entries = _entries.Values.Where(e => handlers.Contains(e.Handler)).ToArray();
+            return Task.FromResult(new DeadLetterCount(entries.Length, entries.Sum(e => e.ParkedFollowers.Count)));
         }
     }
 }

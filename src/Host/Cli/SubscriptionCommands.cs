@@ -52,20 +52,26 @@ public static class SubscriptionCommands
             (client, name, _) => client.ResumeAsync(name)));
 
         var to = new Option<long>("--to") { Description = "The new checkpoint (journal position); the next event read is the first after it.", DefaultValueFactory = _ => 0 };
-        subscriptions.Subcommands.Add(Named("reset", "Move a subscription's checkpoint (default: to the start of the journal); it continues from there.",
-            (client, name, parse) => client.ResetAsync(name, parse.GetValue(to)), to));
+        var rerun = new Option<bool>("--rerun")
+        {
+            Description = "Run the events after the new checkpoint again: their processed-event rows are deleted, so the guarded handlers apply their effects " +
+                "(and emit their follow-ups) again. Without it they skip every event whose row is kept.",
+        };
+        subscriptions.Subcommands.Add(Named("reset",
+            "Move a subscription's checkpoint (default: to the start of the journal); it continues from there, its guarded handlers skipping what they processed unless --rerun.",
+            (client, name, parse) => client.ResetAsync(name, parse.GetValue(to), parse.GetValue(rerun)), [to, rerun]));
 
         var noWait = new Option<bool>("--no-wait") { Description = "Return once the rebuild has started instead of waiting until the projection has caught up." };
         subscriptions.Subcommands.Add(Named("rebuild", "Clear a projection's tables, reset its checkpoint and replay the journal, while the rest keeps running.",
-            (client, name, _) => client.RebuildAsync(name), noWait, waitUntilCaughtUp: parse => !parse.GetValue(noWait)));
+            (client, name, _) => client.RebuildAsync(name), [noWait], waitUntilCaughtUp: parse => !parse.GetValue(noWait)));
         return subscriptions;
 
         Command Named(string verb, string description, Func<ISubscriptionsClient, string, ParseResult, Task<SubscriptionOperationCompleted>> operation,
-            Option? option = null, Func<ParseResult, bool>? waitUntilCaughtUp = null)
+            IReadOnlyList<Option>? options = null, Func<ParseResult, bool>? waitUntilCaughtUp = null)
         {
             var name = new Argument<string>("name") { Description = "The subscription or projection (see subscriptions status)." };
             var command = new Command(verb, description) { name };
-            if (option is not null)
+            foreach (var option in options ?? [])
             {
                 command.Options.Add(option);
             }

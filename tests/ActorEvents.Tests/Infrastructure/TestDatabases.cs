@@ -1,4 +1,6 @@
+using System.Data.Common;
 using ActorEvents.Actors.Configuration;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace ActorEvents.Tests.Infrastructure;
@@ -37,16 +39,25 @@ public static class TestDatabases
         PersistenceProviders.PostgreSql => new TestDatabase(provider, null),
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, null),
     };
+
+    /// <summary>
+    /// A database that holds this test's rows alone: a temp SQLite file, or a PostgreSQL database created for the test
+    /// (and dropped with it) — for tests whose operations reach every row of a table (pruning, purging).
+    /// </summary>
+    public static TestDatabase CreateIsolated(string provider) => provider == PersistenceProviders.PostgreSql
+        ? new TestDatabase(provider, null, ProcessDatabase.Postgres("ae_test"))
+        : Create(provider);
 }
 
-/// <summary>One test's database. Tests on PostgreSQL share the database, so they use unique aggregate ids.</summary>
-public sealed class TestDatabase(string provider, TempSqliteDatabase? sqlite) : IDisposable
+/// <summary>One test's database. Tests on the shared PostgreSQL database use unique aggregate ids.</summary>
+public sealed class TestDatabase(string provider, TempSqliteDatabase? sqlite, ProcessDatabase? postgres = null) : IDisposable
 {
     /// <summary>Provider name.</summary>
     public string Provider { get; } = provider;
 
     /// <summary>Connection string.</summary>
     public string ConnectionString => sqlite?.ConnectionString
+        ?? postgres?.ConnectionString
         ?? TestDatabases.PostgresConnectionString
         ?? throw new InvalidOperationException($"{TestDatabases.PostgresVariable} is not set.");
 
@@ -60,19 +71,24 @@ public sealed class TestDatabase(string provider, TempSqliteDatabase? sqlite) : 
     }
 
     /// <summary>Runs a scalar query.</summary>
-    public long Scalar(string sql)
-    {
-        if (sqlite is not null)
-        {
-            return sqlite.Scalar(sql);
-        }
+    public long Scalar(string sql) => Convert.ToInt64(Run(sql, command => command.ExecuteScalar()), System.Globalization.CultureInfo.InvariantCulture);
 
-        using var connection = new NpgsqlConnection(ConnectionString);
+    /// <summary>Runs a statement (e.g. to set up a table as an earlier version left it).</summary>
+    public void Execute(string sql) => Run(sql, command => command.ExecuteNonQuery());
+
+    private T Run<T>(string sql, Func<DbCommand, T> run)
+    {
+        using DbConnection connection = sqlite is not null ? new SqliteConnection(ConnectionString) : new NpgsqlConnection(ConnectionString);
         connection.Open();
-        using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return run(command);
     }
 
     /// <inheritdoc />
-    public void Dispose() => sqlite?.Dispose();
+    public void Dispose()
+    {
+        sqlite?.Dispose();
+        postgres?.Dispose();
+    }
 }

@@ -113,12 +113,18 @@ public sealed class LedgerEffectsHandler(DeliveryLog log, ActorSystem system) : 
     public Task HandleAsync(Recorded @event, EventContext context)
     {
         log.Deliveries.Enqueue((context.HandlerName, context.Envelope.EventId, @event.LedgerId, @event.Index, Cluster.Get(system).SelfAddress.ToString(), DateTime.UtcNow));
+        Add(context, @event.LedgerId, @event.Amount);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Registers the addition of one entry of <paramref name="amount"/> to the handler's row of a ledger with the unit of work.</summary>
+    public static void Add(EventContext context, string ledgerId, int amount)
+    {
         var handler = context.HandlerName;
         context.UnitOfWork().Write((db, token) => db.GetTable<LedgerEffectRow>().InsertOrUpdateAsync(
-            () => new LedgerEffectRow { Handler = handler, LedgerId = @event.LedgerId, Applied = 1, AmountSum = @event.Amount },
-            row => new LedgerEffectRow { Applied = row.Applied + 1, AmountSum = row.AmountSum + @event.Amount },
+            () => new LedgerEffectRow { Handler = handler, LedgerId = ledgerId, Applied = 1, AmountSum = amount },
+            row => new LedgerEffectRow { Applied = row.Applied + 1, AmountSum = row.AmountSum + amount },
             token: token));
-        return Task.CompletedTask;
     }
 }
 

@@ -62,6 +62,32 @@ public sealed class SubscriptionCliTests : IDisposable
         Assert.Contains("NotAProjection", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Should_run_a_handler_subscription_again_from_the_command_line_with_rerun_and_skip_what_it_processed_without()
+    {
+        await WriteOrdersAsync("cli-r", 2, waitForSubscriptions: true);
+        Assert.Equal(2, await ShipmentsAsync());
+
+        // Without --rerun the guarded ledger handler skips the shipments it recorded.
+        var (reset, _) = await RunAsync("subscriptions", "reset", "order-shipments", "--to", "0");
+        Assert.Equal(0, reset);
+        Assert.Equal(2, await ShipmentsAsync());
+
+        // With --rerun its rows are cleared with the move: both shipments are recorded a second time.
+        var (rerun, rerunOutput) = await RunAsync("subscriptions", "reset", "order-shipments", "--to", "0", "--rerun");
+        Assert.Equal(0, rerun);
+        Assert.Contains("order-shipments: reset done", rerunOutput, StringComparison.Ordinal);
+        Assert.Equal(4, await ShipmentsAsync());
+    }
+
+    /// <summary>Shipments in the durable shipment ledger of <c>sku-cli</c>, once the subscriptions of a node on the database have caught up.</summary>
+    private async Task<long> ShipmentsAsync()
+    {
+        await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.SqliteSettings(_database));
+        await host.Host.Services.GetRequiredService<ISubscriptionsClient>().WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(20));
+        return (await host.Client.QueryAsync(new GetShippedUnits())).ValueOrThrow().Skus.Single(s => s.Sku == "sku-cli").Shipments;
+    }
+
     /// <summary>Places and ships orders of 1 × 10.00 through a node on the database, then stops it.</summary>
     private async Task WriteOrdersAsync(string prefix, int orders, bool waitForSubscriptions)
     {

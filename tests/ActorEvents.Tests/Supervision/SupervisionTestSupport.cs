@@ -140,6 +140,9 @@ public abstract class DelegatingDeadLetterStore(IDeadLetterStore inner) : IDeadL
 
     public virtual Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
         inner.OpenKeysAsync(handlers, cancellationToken);
+
+    public virtual Task<DeadLetterCount> CountAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default) =>
+        inner.CountAsync(handlers, cancellationToken);
 }
 
 /// <summary>An in-memory dead-letter store whose <see cref="AddAsync"/> throws the first <c>failures</c> times.</summary>
