@@ -42,9 +42,20 @@ public sealed class SubscriptionsOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan GapTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often a subscription that has caught up looks at the journal again.</summary>
+    /// <summary>
+    /// How often the node looks at the journal's head for its subscriptions (one query per node, however many
+    /// subscriptions it runs; writes of this node are seen at once without it), and how long a subscription waits
+    /// before it looks again at a gap (a write in flight).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan SourcePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The node's subscriptions wait on one shared watch of the journal's head and read the journal only when it moved
+    /// past their position (the default). False: each subscription that has caught up reads the journal itself every
+    /// <see cref="SourcePollInterval"/>, as before the shared watch (kept for comparison: see bench/README.md).
+    /// </summary>
+    public bool SharedJournalHead { get; set; } = true;
 
     /// <summary>Per-subscription overrides by name, e.g. <c>ActorEvents:Subscriptions:Tuning:order-totals:BatchSize=500</c>.</summary>
     public Dictionary<string, SubscriptionTuningOptions> Tuning { get; set; } = new(StringComparer.Ordinal);
