@@ -46,16 +46,14 @@ public sealed class JournalHeadWatchTests(ITestOutputHelper output)
             ["Subscriptions:SourcePollInterval"] = "00:01:00",
         });
         var projection = ProjectionName(0);
+        await PipelineHost.WaitUntilAsync(() => JournalReadStats.Of(host.System).SourceReads >= 1, "the projection has read the empty journal");
 
-        for (var i = 1; i <= 3; i++)
-        {
-            await host.RecordAsync($"{run}-a", 2);
-            await PipelineHost.WaitUntilAsync(() => log.Distinct(projection, run) == 2 * i, $"write {i} is projected", TimeSpan.FromSeconds(20));
-        }
+        await host.RecordAsync($"{run}-a", 2);
 
+        await PipelineHost.WaitUntilAsync(() => log.Distinct(projection, run) == 2, "the write is projected", TimeSpan.FromSeconds(20));
         var stats = JournalReadStats.Of(host.System);
         output.WriteLine($"{provider}: {stats}");
-        Assert.True(stats.CommitNotices >= 3, stats.ToString());
+        Assert.True(stats.CommitNotices >= 1, stats.ToString());
     }
 
     /// <summary>Journal reads of a node with this many caught-up projections while 10 looks at the head pass (or, polling each on its own, 1 s).</summary>

@@ -6,7 +6,7 @@ namespace ActorEvents.Actors.Subscriptions.Sources;
 
 /// <summary>
 /// The journal's head as this node knows it: the highest ordering seen committed. Immutable; <see cref="Superseded"/>
-/// completes once a newer snapshot is published (the head moved, or a local commit was reported).
+/// completes once a newer snapshot is published (the head moved).
 /// </summary>
 internal sealed class JournalHeadSnapshot(long head)
 {
@@ -88,19 +88,16 @@ internal sealed class JournalHeadWatch : IExtension
 
     internal void CountSourceRead() => Interlocked.Increment(ref _sourceReads);
 
-    /// <summary>
-    /// Publishes a head (called by the <see cref="JournalHeadPoller"/> only: one writer). A head that did not move is
-    /// published only when <paramref name="always"/> (a local commit: it may have filled a gap below the head).
-    /// </summary>
-    internal void Publish(long head, bool always)
+    /// <summary>Publishes a head that moved (called by the <see cref="JournalHeadPoller"/> only: one writer).</summary>
+    internal void Publish(long head)
     {
         var previous = _current;
-        if (head <= previous.Head && !always)
+        if (head <= previous.Head)
         {
             return;
         }
 
-        Volatile.Write(ref _current, new JournalHeadSnapshot(Math.Max(head, previous.Head)));
+        Volatile.Write(ref _current, new JournalHeadSnapshot(head));
         previous.Supersede();
     }
 }
@@ -150,7 +147,7 @@ internal sealed class JournalHeadPoller : ReceiveActor, IWithTimers
         {
             if (committed.HighestOrdering is { } ordering)
             {
-                _watch.Publish(ordering, always: true);
+                _watch.Publish(ordering);
             }
             else if (_readers > 0)
             {
@@ -166,7 +163,7 @@ internal sealed class JournalHeadPoller : ReceiveActor, IWithTimers
                 _log.Info("The journal's head can be read again (ordering {0})", read.Head);
             }
 
-            _watch.Publish(read.Head, always: false);
+            _watch.Publish(read.Head);
         });
         Receive<HeadReadFailed>(failed =>
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Persistence.Query;
 
 namespace ActorEvents.Actors.Subscriptions.Sources;
@@ -7,11 +8,12 @@ namespace ActorEvents.Actors.Subscriptions.Sources;
 /// read is at once (a subscription catching up does not wait); after that, with the node's shared
 /// <see cref="JournalHeadWatch"/>:
 /// <list type="bullet">
-/// <item>a read that found events is followed by the next one as long as the head is beyond the position (a backlog);</item>
-/// <item>at or past the head the stream waits, without a query, until the watch publishes a head beyond its position;</item>
+/// <item>while the head is beyond what the last read reached (a backlog), the next read follows at once;</item>
+/// <item>at the head the stream waits, without a query, until the watch publishes a head beyond its position; it then
+/// reads at once after a quiet spell, and at most once per poll interval while events keep coming (so a steady trickle
+/// of commits costs each subscription one read per interval, not one per commit);</item>
 /// <item>a read that found nothing although the head is beyond the position met an open gap (a write still in flight):
-/// the next read waits for the poll interval, or less if a local commit is published meanwhile (it may fill the gap),
-/// so the <see cref="GapTracker"/> sees the gap age exactly as before.</item>
+/// the next read follows after the poll interval, as before, so the <see cref="GapTracker"/> sees the gap age as before.</item>
 /// </list>
 /// Without the shared watch (<see cref="JournalHeadWatch.Shared"/> off) it reads as every stream did before: after a
 /// read that found nothing, once the poll interval has passed.
@@ -24,6 +26,9 @@ internal sealed class JournalSourceCursor : IDisposable
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _hasRead;
     private bool _foundNothing;
+    private bool _caughtUpWithEvents;
+    private long _headAtRead;
+    private long _readAt;
     private int _disposed;
 
     internal JournalSourceCursor(JournalHeadWatch watch, long position, TimeSpan pollInterval, bool shared)
@@ -40,40 +45,20 @@ internal sealed class JournalSourceCursor : IDisposable
     /// <summary>Waits until the journal may hold something new for the stream; false once the stream stopped.</summary>
     public async Task<bool> WaitForNewOrderingsAsync()
     {
-        if (!_hasRead)
+        if (_hasRead)
         {
-            return true;
-        }
-
-        if (!_shared)
-        {
-            if (_foundNothing)
-            {
-                await Task.WhenAny(Task.Delay(_pollInterval), _closed.Task).ConfigureAwait(false);
-            }
-
-            return !_closed.Task.IsCompleted;
-        }
-
-        var head = _watch.Current;
-        if (_foundNothing && head.Head > Position)
-        {
-            await Task.WhenAny(head.Superseded, Task.Delay(_pollInterval), _closed.Task).ConfigureAwait(false);
-            return !_closed.Task.IsCompleted;
-        }
-
-        while (head.Head <= Position)
-        {
-            await Task.WhenAny(head.Superseded, _closed.Task).ConfigureAwait(false);
-            if (_closed.Task.IsCompleted)
+            var read = _shared
+                ? await WaitForHeadAsync().ConfigureAwait(false)
+                : !_foundNothing || await PauseAsync(_pollInterval).ConfigureAwait(false);
+            if (!read)
             {
                 return false;
             }
-
-            head = _watch.Current;
         }
 
-        return true;
+        _headAtRead = _watch.Current.Head;
+        _readAt = Stopwatch.GetTimestamp();
+        return !_closed.Task.IsCompleted;
     }
 
     /// <summary>Takes what a read returned: the position moves to its last element.</summary>
@@ -86,6 +71,8 @@ internal sealed class JournalSourceCursor : IDisposable
         {
             Position = ((Sequence)page[^1].Offset).Value;
         }
+
+        _caughtUpWithEvents = !_foundNothing && Position >= _headAtRead;
     }
 
     /// <summary>The stream stopped: a pending wait ends, and the watch no longer counts it.</summary>
@@ -101,5 +88,37 @@ internal sealed class JournalSourceCursor : IDisposable
         {
             _watch.ReaderClosed();
         }
+    }
+
+    private async Task<bool> WaitForHeadAsync()
+    {
+        var head = _watch.Current;
+        if (head.Head > Position)
+        {
+            // Found nothing below a higher head: an open gap. Otherwise a backlog: read on at once.
+            return !_foundNothing || await PauseAsync(_pollInterval).ConfigureAwait(false);
+        }
+
+        while (head.Head <= Position)
+        {
+            await Task.WhenAny(head.Superseded, _closed.Task).ConfigureAwait(false);
+            if (_closed.Task.IsCompleted)
+            {
+                return false;
+            }
+
+            head = _watch.Current;
+        }
+
+        // New events after a read that had caught up with events of its own: at most one read per poll interval.
+        var sinceRead = Stopwatch.GetElapsedTime(_readAt);
+        return !_caughtUpWithEvents || sinceRead >= _pollInterval || await PauseAsync(_pollInterval - sinceRead).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for <paramref name="delay"/>; false when the stream stopped meanwhile.</summary>
+    private async Task<bool> PauseAsync(TimeSpan delay)
+    {
+        await Task.WhenAny(Task.Delay(delay), _closed.Task).ConfigureAwait(false);
+        return !_closed.Task.IsCompleted;
     }
 }
