@@ -44,8 +44,8 @@ public sealed class SubscriptionsOptions
 
     /// <summary>
     /// How often the node looks at the journal's head for its subscriptions (one query per node, however many
-    /// subscriptions it runs; writes of this node are seen at once without it), and how long a subscription waits
-    /// before it looks again at a gap (a write in flight).
+    /// subscriptions it runs; writes of this node are seen at once without it); also how often, at most, a caught-up
+    /// subscription reads while events keep coming, and how long it waits before it looks again at a gap (a write in flight).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan SourcePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
