@@ -27,6 +27,9 @@ public enum BenchScenario
 
     /// <summary>The mediator matrix: handlers per event, parallel on/off, handler work, one or 64 callers.</summary>
     Mediator,
+
+    /// <summary>What 1 and N projections cost the node, idle and under a steady load, with per-subscription polling and with the shared journal head.</summary>
+    Subscriptions,
 }
 
 /// <summary>Which database holds the journal.</summary>
@@ -148,6 +151,12 @@ public sealed record BenchOptions
     /// </summary>
     public bool WriterAb { get; init; } = true;
 
+    /// <summary>Projections of <c>subscriptions</c>, compared with one.</summary>
+    public int Subscriptions { get; init; } = 30;
+
+    /// <summary>Commands per second of <c>subscriptions</c>' steady load.</summary>
+    public double Rate { get; init; } = 50;
+
     /// <summary>Sample allocations by type during each measured window (adds some overhead; for diagnosis, not for the figures).</summary>
     public bool AllocationProfile { get; init; }
 
@@ -185,5 +194,7 @@ public sealed record BenchOptions
         Require(ScaleMaxAggregates >= 1, "--scale-max-aggregates must be at least 1.");
         Require(ScaleMaxHandlers is >= 1 and <= 1024, "--scale-max-handlers must be 1–1024.");
         Require(Shards is >= 1 and <= 10_000, "--shards must be 1–10000.");
+        Require(Subscriptions is >= 2 and <= 1000, "--subscriptions must be 2–1000.");
+        Require(double.IsFinite(Rate) && Rate is > 0 and <= 100_000, "--rate must be above 0 and at most 100000 commands/s.");
     }
 }

@@ -97,6 +97,39 @@ public sealed record BenchResult
     /// <summary>With <c>--alloc-profile</c>: the types that took the most allocated bytes in the window (sampled), with their share.</summary>
     public string? Allocations { get; init; }
 
+    /// <summary><c>subscriptions</c>: projections the node ran.</summary>
+    public int? Subscriptions { get; init; }
+
+    /// <summary><c>subscriptions</c>, no commands running: the node's journal reads per second (head queries + source reads, <see cref="ActorEvents.Actors.Subscriptions.JournalReadStats"/>).</summary>
+    public double? IdleJournalReadsPerSec { get; init; }
+
+    /// <summary><c>subscriptions</c>, no commands running: statements per second through the read side's database connections.</summary>
+    public double? IdleStatementsPerSec { get; init; }
+
+    /// <summary><c>subscriptions</c>, no commands running: CPU milliseconds the process spent per second.</summary>
+    public double? IdleCpuMsPerSec { get; init; }
+
+    /// <summary><c>subscriptions</c>, under the steady load: the node's journal reads per second.</summary>
+    public double? JournalReadsPerSec { get; init; }
+
+    /// <summary><c>subscriptions</c>, under the steady load: statements per second through the read side's connections (reads, checkpoints).</summary>
+    public double? StatementsPerSec { get; init; }
+
+    /// <summary><c>subscriptions</c>, under the steady load: CPU milliseconds the process spent per second.</summary>
+    public double? CpuMsPerSec { get; init; }
+
+    /// <summary><c>subscriptions</c>: events projected per second in the window, all projections together.</summary>
+    public double? ProjectedEventsPerSec { get; init; }
+
+    /// <summary><c>subscriptions</c>: median time from an event's decision to its projection, ms (every projection's delivery counts).</summary>
+    public double? DeliveryP50Ms { get; init; }
+
+    /// <summary><c>subscriptions</c>: 99th percentile of that time, ms.</summary>
+    public double? DeliveryP99Ms { get; init; }
+
+    /// <summary><c>subscriptions</c>: after the load stopped, how long until every projection had every event, ms.</summary>
+    public double? DrainMs { get; init; }
+
     /// <summary>Extra details (settings that matter for reading the figures).</summary>
     public string? Notes { get; init; }
 }
@@ -151,7 +184,10 @@ public sealed record BenchReport
     /// <summary>One entry per measured run.</summary>
     public required IReadOnlyList<BenchResult> Results { get; init; }
 
-    /// <summary>For <c>compare</c>: <c>pipeline/baseline</c> and <c>journal/ceiling</c> events/s ratios.</summary>
+    /// <summary>
+    /// For <c>compare</c>: <c>pipeline/baseline</c> and <c>journal/ceiling</c> events/s ratios; for <c>subscriptions</c>: the
+    /// cost of N subscriptions over that of one (journal reads, statements, CPU; idle and loaded), without and with the shared head.
+    /// </summary>
     public IReadOnlyDictionary<string, RatioSummary>? Ratios { get; init; }
 
     /// <summary>For <c>compare</c>: CPU time per event of the pipeline ÷ that of the baseline, per round (how many times more CPU the runtime spends).</summary>

@@ -80,6 +80,9 @@ public static class BenchRunner
             case BenchScenario.Mediator:
                 (results, summary) = await MediatorScenario.RunAsync(options, progress, cancellationToken).ConfigureAwait(false);
                 break;
+            case BenchScenario.Subscriptions:
+                (results, ratios, summary) = await SubscriptionsScenario.RunAsync(options, database, progress, cancellationToken).ConfigureAwait(false);
+                break;
             default:
                 throw new ArgumentException($"Unknown scenario {options.Scenario}.");
         }
@@ -127,6 +130,8 @@ public static class BenchRunner
             ["snapshotEvery"] = Invariant($"{options.SnapshotEvery}"),
             ["shards"] = Invariant($"{options.Shards}"),
             ["rounds"] = Invariant($"{options.Rounds}"),
+            ["subscriptions"] = Invariant($"{options.Subscriptions}"),
+            ["rate"] = Invariant($"{options.Rate} commands/s"),
             ["hoconTuning"] = options.HoconTuning ? string.Join(", ", Infrastructure.JournalTuning.Files().Select(Path.GetFileName)) : "off",
             ["loadAverageAtStart"] = Scenarios.SystemLoad.OneMinute()?.ToString(CultureInfo.InvariantCulture) ?? "?",
         };

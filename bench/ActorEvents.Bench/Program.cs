@@ -22,7 +22,7 @@ public static class Program
         var defaults = new BenchOptions();
         var scenario = new Argument<BenchScenario>("scenario")
         {
-            Description = "pipeline | baseline | ceiling | compare | recovery | scale | mediator",
+            Description = "pipeline | baseline | ceiling | compare | recovery | scale | mediator | subscriptions",
         };
         var duration = new Option<double>("--duration") { Description = "Measured seconds per run", DefaultValueFactory = _ => defaults.Duration.TotalSeconds };
         var warmup = new Option<double>("--warmup") { Description = "Unmeasured warm-up seconds per run", DefaultValueFactory = _ => defaults.Warmup.TotalSeconds };
@@ -54,6 +54,8 @@ public static class Program
         var hocon = new Option<bool>("--hocon-tuning") { Description = "Apply hocon/*.conf (except logging) to pipeline and baseline, as the node does (true | false)", DefaultValueFactory = _ => defaults.HoconTuning };
         var journalWriter = new Option<JournalWriter>("--journal-writer") { Description = "GroupCommit | Plugin: the SQL journal's write path (Persistence:JournalWriter) of pipeline and baseline", DefaultValueFactory = _ => defaults.JournalWriter };
         var writerAb = new Option<bool>("--writer-ab") { Description = "compare on a database: also run the baseline on the plugin's writer each round and report group-commit/plugin (true | false)", DefaultValueFactory = _ => defaults.WriterAb };
+        var subscriptions = new Option<int>("--subscriptions") { Description = "subscriptions: projections compared with one", DefaultValueFactory = _ => defaults.Subscriptions };
+        var rate = new Option<double>("--rate") { Description = "subscriptions: commands per second of the steady load", DefaultValueFactory = _ => defaults.Rate };
         var output = new Option<FileInfo?>("--out") { Description = "Write the JSON report to this file" };
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars" };
 
@@ -62,7 +64,7 @@ public static class Program
         [
             duration, warmup, db, aggregates, commands, eventsPerCommand, handlersPerEvent, maxConcurrent, ordering, parallel, replyMode,
             callers, handlerWork, rounds, payload, snapshotEvery, recoveryMax, recoverySnapshot, scaleAggregates, scaleHandlers, passivate,
-            shards, prime, hocon, journalWriter, writerAb, allocations, output, noProgress,
+            shards, prime, hocon, journalWriter, writerAb, subscriptions, rate, allocations, output, noProgress,
         ];
         foreach (var option in options)
         {
@@ -102,6 +104,8 @@ public static class Program
                     HoconTuning = parse.GetValue(hocon),
                     JournalWriter = parse.GetValue(journalWriter),
                     WriterAb = parse.GetValue(writerAb),
+                    Subscriptions = parse.GetValue(subscriptions),
+                    Rate = parse.GetValue(rate),
                     Prime = parse.GetValue(prime),
                     AllocationProfile = parse.GetValue(allocations),
                     CommandLine = "dotnet run -c Release --project bench/ActorEvents.Bench -- " + string.Join(' ', parse.Tokens.Select(t => t.Value)),

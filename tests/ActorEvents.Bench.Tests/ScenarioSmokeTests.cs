@@ -56,6 +56,14 @@ public sealed class InMemorySmokeTests
     }
 
     [Fact]
+    public async Task Should_refuse_subscriptions_on_the_in_memory_journal()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            BenchRunner.RunAsync(Tiny with { Scenario = BenchScenario.Subscriptions, Database = BenchDatabase.InMem }));
+        Assert.Contains("--db sqlite", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Should_sweep_aggregates_and_handler_pool_size_with_efficiency_in_scale()
     {
         var report = await BenchRunner.RunAsync(Tiny with
@@ -132,6 +140,28 @@ public sealed class SqliteSmokeTests
             Assert.True(min > 0 && min <= median && median <= max, $"{name}: {ratio}");
             Assert.Equal(2, ratio.GetProperty("values").GetArrayLength());
         }
+    }
+
+    [Fact]
+    public async Task Should_measure_one_and_n_projections_idle_and_under_a_steady_load_with_and_without_the_shared_head_on_sqlite()
+    {
+        var report = await BenchRunner.RunAsync(Tiny with
+        {
+            Scenario = BenchScenario.Subscriptions, Database = BenchDatabase.Sqlite, Subscriptions = 3, Rate = 40, Duration = TimeSpan.FromSeconds(0.5),
+        });
+
+        var results = ReportShape.Results(report, "subscriptions");
+        Assert.Equal(["1 projection, polling", "3 projections, polling", "1 projection, shared head", "3 projections, shared head"],
+            results.Select(r => r.GetProperty("variant").GetString()));
+        Assert.Equal([1, 3, 1, 3], results.Select(r => r.GetProperty("subscriptions").GetInt32()));
+        foreach (var figure in new[] { "idleJournalReadsPerSec", "idleCpuMsPerSec", "journalReadsPerSec", "statementsPerSec", "cpuMsPerSec", "projectedEventsPerSec" })
+        {
+            Assert.All(results, r => Assert.True(r.GetProperty(figure).GetDouble() > 0, $"{r.GetProperty("variant").GetString()}: {figure} is {r.GetProperty(figure)}"));
+        }
+
+        var ratio = ReportShape.Ratios(report).GetProperty("idle journal reads/s 3/1 · shared head");
+        Assert.True(ratio.GetProperty("median").GetDouble() > 0, ratio.ToString());
+        Assert.StartsWith("HEADLINE 3 projections ÷ 1, idle", report.Summary[0], StringComparison.Ordinal);
     }
 
     [Fact]

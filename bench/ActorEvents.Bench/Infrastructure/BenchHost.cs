@@ -43,6 +43,12 @@ internal sealed record PipelineHostSettings
 
     public JournalWriter JournalWriter { get; init; } = JournalWriter.GroupCommit;
 
+    /// <summary>Projections (<see cref="BenchProjector"/>) reading the bench aggregate's tag.</summary>
+    public int Projections { get; init; }
+
+    /// <summary><c>Subscriptions:SharedJournalHead</c>: one head watch per node (true), or each subscription polling (false).</summary>
+    public bool SharedJournalHead { get; init; } = true;
+
     public static PipelineHostSettings From(BenchOptions options) => new()
     {
         HandlersPerEvent = options.HandlersPerEvent,
@@ -72,6 +78,8 @@ internal sealed class BenchHost : IAsyncDisposable
         Workload = host.Services.GetRequiredService<BenchWorkload>();
         Load = host.Services.GetRequiredService<EventPipelineLoad>();
         Registry = host.Services.GetRequiredService<ActorRegistry>();
+        ReadSide = host.Services.GetRequiredService<BenchReadSide>();
+        Database = host.Services.GetRequiredService<ActorEventsDatabase>();
     }
 
     public IHost Host { get; }
@@ -85,6 +93,10 @@ internal sealed class BenchHost : IAsyncDisposable
     public EventPipelineLoad Load { get; }
 
     public ActorRegistry Registry { get; }
+
+    public BenchReadSide ReadSide { get; }
+
+    public ActorEventsDatabase Database { get; }
 
     public static Dictionary<string, string?> Configuration(BenchDb db, PipelineHostSettings settings)
     {
@@ -102,6 +114,7 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Pipeline:ConcurrentEventHandleEnable"] = settings.Parallel ? "true" : "false",
             ["Pipeline:Ordering"] = settings.Ordering.ToString(),
             ["Pipeline:ReplyMode"] = settings.ReplyMode.ToString(),
+            ["Subscriptions:SharedJournalHead"] = settings.SharedJournalHead ? "true" : "false",
         };
         if (settings.MaxConcurrentHandlers is { } max)
         {
@@ -122,7 +135,15 @@ internal sealed class BenchHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(Configuration(db, settings));
         ConfigureLogging(builder.Logging);
         builder.Services.AddSingleton(new BenchWorkload { Work = settings.Work });
-        builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddBenchDomain(settings.HandlersPerEvent),
+        builder.Services.AddSingleton<BenchReadSide>();
+        builder.Services.AddActorEvents(builder.Configuration, domain =>
+            {
+                domain.AddBenchDomain(settings.HandlersPerEvent);
+                for (var i = 0; i < settings.Projections; i++)
+                {
+                    domain.AddProjection<BenchProjector>(BenchReadSide.ProjectionName(i), projection => projection.Tag = BenchReadSide.Tag);
+                }
+            },
             (akka, _) =>
             {
                 if (settings.HoconTuning)

@@ -12,12 +12,19 @@ internal delegate Task<string?> SendCommand(int caller, long sequence, Cancellat
 /// <param name="Commands">Commands to complete instead of a time window.</param>
 /// <param name="Warmup">Unmeasured time before the window.</param>
 /// <param name="PrimePerCaller">Unmeasured commands each caller sends before the warm-up (e.g. one per aggregate it owns).</param>
-internal sealed record LoadSpec(int Callers, TimeSpan Duration, long? Commands, TimeSpan Warmup, int PrimePerCaller = 0);
+/// <param name="CommandsPerSecond">
+/// A steady load instead of a closed loop: the callers together send this many commands per second in the warm-up and
+/// the window (each waits for its turn, and for its reply), or fewer when replies take longer than the turns allow.
+/// </param>
+internal sealed record LoadSpec(int Callers, TimeSpan Duration, long? Commands, TimeSpan Warmup, int PrimePerCaller = 0, double? CommandsPerSecond = null);
 
 /// <summary>Optional live gauges sampled while the window is open.</summary>
 /// <param name="RunningHandlers">Handlers running right now (averaged into <see cref="LoadResult.MeanGauge"/>).</param>
 /// <param name="HandlerCounters">Handler runs and busy ticks so far (their deltas over the window land in the result).</param>
-internal sealed record LoadGauges(Func<int>? RunningHandlers, Func<(long Runs, long BusyTicks)>? HandlerCounters = null);
+/// <param name="WindowOpened">Called right before the measured window opens (to take the scenario's own counters).</param>
+/// <param name="WindowClosed">Called right after it closed.</param>
+internal sealed record LoadGauges(Func<int>? RunningHandlers, Func<(long Runs, long BusyTicks)>? HandlerCounters = null, Action? WindowOpened = null,
+    Action? WindowClosed = null);
 
 /// <summary>What a window measured. Latencies are in microseconds.</summary>
 internal sealed record LoadResult(
@@ -78,11 +85,10 @@ internal static class LoadDriver
 
     public static HistogramBase NewHistogram() => new LongConcurrentHistogram(1, HighestMicros, 3);
 
-    public static void Record(HistogramBase histogram, long startTimestamp)
-    {
-        var micros = (long)Stopwatch.GetElapsedTime(startTimestamp).TotalMicroseconds;
-        histogram.RecordValue(Math.Clamp(micros, 1, HighestMicros));
-    }
+    public static void Record(HistogramBase histogram, long startTimestamp) => Record(histogram, Stopwatch.GetElapsedTime(startTimestamp));
+
+    public static void Record(HistogramBase histogram, TimeSpan elapsed) =>
+        histogram.RecordValue(Math.Clamp((long)elapsed.TotalMicroseconds, 1, HighestMicros));
 
     public static async Task<LoadResult> RunAsync(
         LoadSpec spec, SendCommand send, BenchProgressScope progress, LoadGauges? gauges = null, CancellationToken cancellationToken = default)
@@ -102,13 +108,15 @@ internal static class LoadDriver
         if (spec.Warmup > TimeSpan.Zero)
         {
             progress.Phase("warm-up");
-            await DriveAsync(spec.Callers, sequences, send, null, null, spec.Warmup, null, progress, null, cancellationToken).ConfigureAwait(false);
+            await DriveAsync(spec.Callers, sequences, send, null, null, spec.Warmup, null, progress, null, cancellationToken, rate: spec.CommandsPerSecond)
+                .ConfigureAwait(false);
         }
 
         progress.Phase("measuring");
         var histogram = NewHistogram();
         var gauge = new GaugeSampler(gauges);
         var countersBefore = gauges?.HandlerCounters?.Invoke() ?? default;
+        gauges?.WindowOpened?.Invoke();
         var cpuBefore = Environment.CpuUsage.TotalTime;
         var runtimeBefore = RuntimeCounters.Now();
         var sampler = AllocationSampler.Current;
@@ -117,8 +125,9 @@ internal static class LoadDriver
         var stopwatch = Stopwatch.StartNew();
         var (commands, errors, firstError) = await DriveAsync(
             spec.Callers, sequences, send, histogram, gauge, spec.Commands is null ? spec.Duration : null, spec.Commands, progress, stopwatch,
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, rate: spec.CommandsPerSecond).ConfigureAwait(false);
         var elapsed = stopwatch.Elapsed;
+        gauges?.WindowClosed?.Invoke();
         var allocated = GC.GetTotalAllocatedBytes(true) - allocatedBefore;
         var countersAfter = gauges?.HandlerCounters?.Invoke() ?? default;
         return new LoadResult(commands, errors, firstError, elapsed, histogram, allocated, gauge.PeakWorkingSet, gauge.MeanGauge,
@@ -128,7 +137,7 @@ internal static class LoadDriver
 
     private static async Task<(long Commands, long Errors, string? FirstError)> DriveAsync(
         int callers, long[] sequences, SendCommand send, HistogramBase? histogram, GaugeSampler? gauge, TimeSpan? duration, long? commands,
-        BenchProgressScope progress, Stopwatch? measured, CancellationToken cancellationToken, int perCaller = 0)
+        BenchProgressScope progress, Stopwatch? measured, CancellationToken cancellationToken, int perCaller = 0, double? rate = null)
     {
         var clock = measured ?? Stopwatch.StartNew();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -141,11 +150,22 @@ internal static class LoadDriver
         {
             await Task.Yield();
             var sent = 0;
+            var turn = 0L;
             while (!stop.IsCancellationRequested)
             {
                 if (perCaller > 0 && sent++ >= perCaller)
                 {
                     return;
+                }
+
+                if (rate is { } perSecond)
+                {
+                    // A turn after the window is not waited for: the window closes on time.
+                    var due = TimeSpan.FromSeconds((turn++ * callers + caller) / perSecond);
+                    if ((duration is { } end && due >= end) || !await WaitForTurnAsync(clock, due, stop.Token).ConfigureAwait(false))
+                    {
+                        return;
+                    }
                 }
 
                 if (commands is { } limit && Interlocked.Increment(ref issued) > limit)
@@ -213,6 +233,26 @@ internal static class LoadDriver
 
         await all.ConfigureAwait(false);
         return (Interlocked.Read(ref completed), Interlocked.Read(ref errors), firstError);
+    }
+
+    /// <summary>Waits until <paramref name="due"/> on <paramref name="clock"/>; false when stopped meanwhile.</summary>
+    private static async Task<bool> WaitForTurnAsync(Stopwatch clock, TimeSpan due, CancellationToken cancellationToken)
+    {
+        var wait = due - clock.Elapsed;
+        if (wait <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        try
+        {
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     /// <summary>Samples the working set and the optional gauge.</summary>

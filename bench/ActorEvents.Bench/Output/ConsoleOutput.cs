@@ -127,6 +127,17 @@ internal static class ConsoleOutput
             ("CPU µs/cmd", false, r => r.CpuUsPerCommand is { } cpuPerCommand ? F(cpuPerCommand, "N0") : string.Empty),
             ("peak WS MiB", false, r => F(r.PeakWorkingSetBytes / 1048576.0, "N0")),
             ("eff.", true, r => r.Efficiency is { } efficiency ? F(efficiency, "0.000") : string.Empty),
+            ("subs", true, r => r.Subscriptions?.ToString(CultureInfo.InvariantCulture) ?? string.Empty),
+            ("idle reads/s", true, r => Optional(r.IdleJournalReadsPerSec, "N1")),
+            ("idle stmts/s", false, r => Optional(r.IdleStatementsPerSec, "N1")),
+            ("idle CPU ms/s", true, r => Optional(r.IdleCpuMsPerSec, "N1")),
+            ("reads/s", true, r => Optional(r.JournalReadsPerSec, "N1")),
+            ("stmts/s", false, r => Optional(r.StatementsPerSec, "N1")),
+            ("CPU ms/s", true, r => Optional(r.CpuMsPerSec, "N1")),
+            ("projected ev/s", false, r => Optional(r.ProjectedEventsPerSec, "N0")),
+            ("delivery p50 ms", false, r => Optional(r.DeliveryP50Ms, "0.0")),
+            ("delivery p99 ms", true, r => Optional(r.DeliveryP99Ms, "0.0")),
+            ("drain ms", false, r => Optional(r.DrainMs, "N0")),
             ("cpu", false, r => r.ProcessCpuShare is { } cpu ? F(cpu * 100, "0") + "%" : string.Empty),
             ("load", false, r => r.LoadAverage is { } loadAverage ? F(loadAverage, "0.0") : string.Empty),
             ("errors", true, r => r.Errors == 0 ? "0" : $"[red]{r.Errors}[/]"),
@@ -184,4 +195,6 @@ internal static class ConsoleOutput
     }
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Optional(double? value, string format) => value is { } figure ? F(figure, format) : string.Empty;
 }

@@ -42,7 +42,11 @@ public sealed class SubscriptionsOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan GapTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often a subscription that has caught up looks at the journal again.</summary>
+    /// <summary>
+    /// How often the node looks at the journal's head for its subscriptions (one query per node, however many
+    /// subscriptions it runs; writes of this node are seen at once without it); also how often, at most, a caught-up
+    /// subscription reads while events keep coming, and how long it waits before it looks again at a gap (a write in flight).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan SourcePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -59,6 +63,13 @@ public sealed class SubscriptionsOptions
     /// <summary>How often the cluster's pruner (a singleton, on the nodes that host subscriptions) deletes the rows of <c>ae_processed_events</c> it may.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ProcessedEventPruneInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The node's subscriptions wait on one shared watch of the journal's head and read the journal only when it moved
+    /// past their position (the default). False: each subscription that has caught up reads the journal itself every
+    /// <see cref="SourcePollInterval"/>, as before the shared watch (kept for comparison: see bench/README.md).
+    /// </summary>
+    public bool SharedJournalHead { get; set; } = true;
 
     /// <summary>Per-subscription overrides by name, e.g. <c>ActorEvents:Subscriptions:Tuning:order-totals:BatchSize=500</c>.</summary>
     public Dictionary<string, SubscriptionTuningOptions> Tuning { get; set; } = new(StringComparer.Ordinal);

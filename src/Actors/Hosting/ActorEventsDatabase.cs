@@ -22,6 +22,7 @@ namespace ActorEvents.Actors.Hosting;
 public sealed class ActorEventsDatabase
 {
     private readonly DataOptions? _options;
+    private readonly StatementCounter _statements = new();
 
     /// <summary>Creates the database description for the configured provider.</summary>
     public ActorEventsDatabase(PersistenceOptions persistence)
@@ -43,7 +44,14 @@ public sealed class ActorEventsDatabase
                     return Task.CompletedTask;
                 })
             : new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
+        _options = _options.UseInterceptor(_statements);
     }
+
+    /// <summary>
+    /// Statements sent through this database's connections since it was created (subscriptions' journal reads,
+    /// checkpoints, projections, processed-event records; not the journal's own writes): for tests and the bench.
+    /// </summary>
+    public long Statements => _statements.Statements;
 
     /// <summary>The persistence provider (<see cref="PersistenceProviders"/>).</summary>
     public string Provider { get; }

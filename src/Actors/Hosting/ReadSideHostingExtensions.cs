@@ -53,6 +53,7 @@ public static class ReadSideHostingExtensions
             var scopes = resolver.GetService<IServiceScopeFactory>();
             var settings = options.Subscriptions;
             var runs = settings.Enabled && database.IsAvailable && domain.Subscriptions.Count > 0;
+            Subscriptions.Sources.JournalHeadWatch.Get(system).Configure(settings.SharedJournalHead);
             if (database.IsAvailable)
             {
                 checkpoints.InitializeAsync().GetAwaiter().GetResult();

@@ -13,7 +13,8 @@ internal interface IJournalRowWriter : IAsyncDisposable
     /// by <paramref name="deadline"/>, <see cref="JournalCommitUncertainException"/> when the batch was sent and its
     /// commit may or may not have happened, and any other exception when the transaction rolled back.
     /// </summary>
-    Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken);
+    /// <returns>The highest ordering the committed batch took (the journal's head as this write left it, at least).</returns>
+    Task<long> InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -30,10 +31,11 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
     private SqliteCommand? _commit;
     private SqliteCommand? _rollback;
 
-    public Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
+    public Task<long> InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var committing = false;
+        var highest = 0L;
         try
         {
             var (connection, insertRow, insertTag) = Prepared();
@@ -63,6 +65,7 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
                     }
 
                     var ordering = (long)insertRow.ExecuteScalar()!;
+                    highest = Math.Max(highest, ordering);
                     if (insertTag is null)
                     {
                         continue;
@@ -81,7 +84,7 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
 
             committing = true;
             _commit!.ExecuteNonQuery();
-            return Task.CompletedTask;
+            return Task.FromResult(highest);
         }
         catch (Exception error) when (committing)
         {
@@ -227,7 +230,7 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
 /// <summary>
 /// PostgreSQL: one statement per batch (atomic on its own), the rows passed as arrays and inserted through
 /// <c>unnest … WITH ORDINALITY</c> in write order, their tag rows inserted from the returned orderings in the same
-/// statement: one round trip and one commit for the whole batch. Safe for concurrent batches (each takes its own
+/// statement, which answers the highest ordering taken: one round trip and one commit for the whole batch. Safe for concurrent batches (each takes its own
 /// connection from the one data source).
 /// </summary>
 internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
@@ -245,7 +248,7 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
         _sql = BuildSql(layout);
     }
 
-    public async Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
+    public async Task<long> InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         var count = writes.Sum(w => w.Rows.Count);
         var created = new long[count];
@@ -305,9 +308,10 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
         command.Parameters.Add(new NpgsqlParameter<string[]>("tag_pid", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. tagPersistenceIds] });
         command.Parameters.Add(new NpgsqlParameter<long[]>("tag_seq", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. tagSequenceNrs] });
         command.Parameters.Add(new NpgsqlParameter<string[]>("tag", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. tagValues] });
+        object? highest;
         try
         {
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            highest = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (ServerError(error) is { } server)
         {
@@ -322,6 +326,8 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
             var first = writes[0].Rows[0];
             throw new JournalCommitUncertainException(error, token => IsWrittenAsync(backend, first, token));
         }
+
+        return highest is long ordering ? ordering : 0;
     }
 
     private static PostgresException? ServerError(Exception error)
@@ -386,20 +392,28 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
                  AS r(created, pid, seq, message, manifest, identifier, tags, n)
             ORDER BY r.n
             """;
+        // The statement answers the highest ordering it took, so the node's subscriptions learn of the commit without a query.
         if (layout.TagTable is null)
         {
-            return insertRows;
+            return $"""
+                WITH inserted AS (
+                {insertRows}
+                RETURNING {c.Ordering} AS ordering)
+                SELECT MAX(ordering) FROM inserted
+                """;
         }
 
         var (orderingId, tag, sequenceNumber, persistenceId) = layout.TagColumns;
         return $"""
             WITH inserted AS (
             {insertRows}
-            RETURNING {c.Ordering} AS ordering, {c.PersistenceId} AS pid, {c.SequenceNumber} AS seq)
+            RETURNING {c.Ordering} AS ordering, {c.PersistenceId} AS pid, {c.SequenceNumber} AS seq),
+            tagged AS (
             INSERT INTO {layout.TagTable} ({orderingId}, {tag}, {sequenceNumber}, {persistenceId})
             SELECT inserted.ordering, t.tag, t.seq, t.pid
             FROM unnest(@tag_pid, @tag_seq, @tag) AS t(pid, seq, tag)
-            JOIN inserted ON inserted.pid = t.pid AND inserted.seq = t.seq
+            JOIN inserted ON inserted.pid = t.pid AND inserted.seq = t.seq)
+            SELECT MAX(ordering) FROM inserted
             """;
     }
 }

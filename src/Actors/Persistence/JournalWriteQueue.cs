@@ -74,6 +74,7 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
     private readonly Task[] _loops;
     private readonly int _maxRowsPerTransaction;
     private readonly Action<Exception, int> _onBatchFailure;
+    private readonly Action<long?> _onCommitted;
     private readonly JournalWriteTimeouts _timeouts;
     private readonly TimeProvider _time;
     private long _transactions;
@@ -89,8 +90,12 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
     /// <param name="onBatchFailure">Told about a failed batch (error, writes in it) before its writes are retried one by one.</param>
     /// <param name="timeouts">Deadlines of a write (null: <see cref="JournalWriteTimeouts.Default"/>).</param>
     /// <param name="time">The clock of the deadlines (null: the system clock).</param>
+    /// <param name="onCommitted">
+    /// Told about each committed transaction, before its writes are acknowledged: the highest ordering it took, or null
+    /// when that is not known (an uncertain commit read back as written). Called on a writer loop; it must not block.
+    /// </param>
     public JournalWriteQueue(IJournalRowWriter writer, int concurrentTransactions, int capacity, int maxRowsPerTransaction, Action<Exception, int> onBatchFailure,
-        JournalWriteTimeouts? timeouts = null, TimeProvider? time = null)
+        JournalWriteTimeouts? timeouts = null, TimeProvider? time = null, Action<long?>? onCommitted = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrentTransactions, 1);
         _queue = Channel.CreateBounded<JournalWrite>(new BoundedChannelOptions(Math.Max(1, capacity))
@@ -102,6 +107,7 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
         _writer = writer;
         _maxRowsPerTransaction = Math.Max(1, maxRowsPerTransaction);
         _onBatchFailure = onBatchFailure;
+        _onCommitted = onCommitted ?? (_ => { });
         _timeouts = timeouts ?? JournalWriteTimeouts.Default;
         _time = time ?? TimeProvider.System;
         _loops = [.. Enumerable.Range(0, concurrentTransactions).Select(_ => Task.Run(() => RunAsync(writer)))];
@@ -185,8 +191,8 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
         Exception error;
         try
         {
-            await writer.InsertAsync(batch, batch.Min(w => w.Deadline), CancellationToken.None).ConfigureAwait(false);
-            Committed(batch);
+            var highest = await writer.InsertAsync(batch, batch.Min(w => w.Deadline), CancellationToken.None).ConfigureAwait(false);
+            Committed(batch, highest);
             return;
         }
         catch (JournalWriteExpiredException expired)
@@ -214,7 +220,7 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
             switch (await ResolveAsync(uncertain).ConfigureAwait(false))
             {
                 case true:
-                    Committed(batch);
+                    Committed(batch, highestOrdering: null);
                     return;
                 case null:
                     foreach (var write in batch)
@@ -279,8 +285,9 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
         }
     }
 
-    private void Committed(IReadOnlyList<JournalWrite> writes)
+    private void Committed(IReadOnlyList<JournalWrite> writes, long? highestOrdering)
     {
+        _onCommitted(highestOrdering);
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _writes, writes.Count);
         Interlocked.Add(ref _rows, writes.Sum(w => w.Rows.Count));

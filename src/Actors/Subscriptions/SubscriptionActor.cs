@@ -103,7 +103,7 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
         _runtime = runtime;
         _tracker = new CheckpointTracker(profile.CheckpointEvery);
         _node = Cluster.Get(Context.System).SelfAddress.ToString();
-        _source = new GapSafeJournalSource(runtime.Database, new JournalRowDecoder((ExtendedActorSystem)Context.System, runtime.Types), definition.Tag,
+        _source = new GapSafeJournalSource(runtime.Database, JournalHeadWatch.Get(Context.System), new JournalRowDecoder((ExtendedActorSystem)Context.System, runtime.Types), definition.Tag,
             runtime.Options.GapTimeout, runtime.Options.SourcePollInterval, _log);
         _state = () => SubscriptionState.Starting;
         Become(Loading);

@@ -213,7 +213,7 @@ public sealed class JournalWriteQueueTests
         /// <summary>What reading an uncertain commit back finds.</summary>
         public Func<bool> ReadBack { get; init; } = () => throw new InvalidOperationException("unreadable");
 
-        public async Task InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
+        public async Task<long> InsertAsync(IReadOnlyList<JournalWrite> writes, DateTimeOffset deadline, CancellationToken cancellationToken)
         {
             if (Interlocked.Increment(ref _calls) == 1)
             {
@@ -234,6 +234,7 @@ public sealed class JournalWriteQueueTests
 
             Committed.Add([.. writes.Select(w => w.Rows[0].PersistenceId)]);
             RowCounts.Add(writes.Sum(w => w.Rows.Count));
+            return RowCounts.Sum();
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

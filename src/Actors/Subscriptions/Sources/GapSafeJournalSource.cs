@@ -23,9 +23,11 @@ internal sealed record SkippedJournalGap(IReadOnlyList<long> Orderings, TimeSpan
 /// tables and gap-safe: it hands out events only up to the <see cref="GapTracker">safe position</see>, so an event whose
 /// transaction commits late (a slower writer, another node) is never skipped; an ordering still missing after the gap
 /// timeout is declared a permanent gap (a rolled-back write) and reported as a <see cref="SkippedJournalGap"/> element.
+/// A row that cannot be decoded is handed out as an envelope holding an <see cref="Messages.UndecodableEvent"/>
+/// (<see cref="JournalRowDecoder"/>), for the sink to dead-letter.
 /// </summary>
-internal sealed class GapSafeJournalSource(ActorEventsDatabase database, JournalRowDecoder decoder, string? tag, TimeSpan gapTimeout,
-    TimeSpan pollInterval, ILoggingAdapter log)
+internal sealed class GapSafeJournalSource(ActorEventsDatabase database, JournalHeadWatch heads, JournalRowDecoder decoder, string? tag,
+    TimeSpan gapTimeout, TimeSpan pollInterval, ILoggingAdapter log)
 {
     /// <summary>Orderings read per look at the journal's order.</summary>
     private const int ScanSize = 10_000;
@@ -34,18 +36,27 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
     public Source<EventEnvelope, NotUsed> From(long position, int pageSize)
     {
         var tracker = new GapTracker(gapTimeout);
-        // One read per pull (after a pause when the previous read found nothing), so a stopped stream stops reading.
-        return Source.UnfoldAsync((Position: position, Idle: false), async state =>
-        {
-            if (state.Idle)
+        // One read per pull, and only when the journal may hold something new for it: the node's JournalHeadWatch tells
+        // when the head moved past the position, so an idle stream does not query (see JournalSourceCursor). A stopped
+        // stream closes its cursor, which ends its wait.
+        return Source.UnfoldResourceAsync<IReadOnlyList<EventEnvelope>, JournalSourceCursor>(
+            () => Task.FromResult(heads.OpenCursor(database, position, pollInterval)),
+            async cursor =>
             {
-                await Task.Delay(pollInterval).ConfigureAwait(false);
-            }
+                if (!await cursor.WaitForNewOrderingsAsync().ConfigureAwait(false))
+                {
+                    return Akka.Util.Option<IReadOnlyList<EventEnvelope>>.None;
+                }
 
-            var page = await ReadAsync(tracker, state.Position, pageSize).ConfigureAwait(false);
-            var next = page.Count > 0 ? ((Sequence)page[^1].Offset).Value : state.Position;
-            return Akka.Util.Option<((long, bool), IReadOnlyList<EventEnvelope>)>.Create(((next, page.Count == 0), page));
-        }).SelectMany(page => page);
+                var page = await ReadAsync(tracker, cursor.Position, pageSize).ConfigureAwait(false);
+                cursor.Read(page);
+                return Akka.Util.Option<IReadOnlyList<EventEnvelope>>.Create(page);
+            },
+            cursor =>
+            {
+                cursor.Dispose();
+                return Task.FromResult(Done.Instance);
+            }).SelectMany(page => page);
     }
 
     /// <summary>The next events after <paramref name="position"/> that are safe to hand out (empty: nothing new yet).</summary>
