@@ -68,7 +68,8 @@ public static class ReadSideHostingExtensions
             var runtime = new SubscriptionRuntime(
                 runs ? PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceHocon.ReadJournalPluginId) : null,
                 checkpoints, resolver.GetService<JournalHead>(), database, resolver.GetService<ProcessedEventGuard>(), scopes,
-                domain.Types, resolver.GetService<IDeadLetterStore>(), options.Pipeline, settings);
+                domain.Types, resolver.GetService<IDeadLetterStore>(), options.Pipeline, settings,
+                TrustTransactionHorizon: options.Persistence.JournalWriter == JournalWriter.GroupCommit);
             var entries = domain.Subscriptions.Select(definition =>
             {
                 var profile = SubscriptionProfiles.Effective(definition, settings);

@@ -385,11 +385,16 @@ internal sealed class PostgreSqlJournalRowWriter : IJournalRowWriter
             values.Add("r.tags");
         }
 
+        // The transaction takes its id before its orderings (the join needs it before any row reaches the insert): a
+        // reader that sees one of these orderings missing then finds this transaction in its snapshot's horizon until it
+        // ends, which is what lets subscriptions judge a gap by the horizon (GapTracker) instead of waiting the timeout.
         var insertRows = $"""
             INSERT INTO {layout.JournalTable} ({string.Join(", ", columns)})
             SELECT {string.Join(", ", values)}
             FROM unnest(@created, @pid, @seq, @message, @manifest, @identifier, @tags) WITH ORDINALITY
                  AS r(created, pid, seq, message, manifest, identifier, tags, n)
+            CROSS JOIN (SELECT pg_current_xact_id()) AS x(id)
+            WHERE x.id IS NOT NULL
             ORDER BY r.n
             """;
         // The statement answers the highest ordering it took, so the node's subscriptions learn of the commit without a query.

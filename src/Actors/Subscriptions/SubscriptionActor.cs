@@ -29,6 +29,11 @@ namespace ActorEvents.Actors.Subscriptions;
 /// <param name="DeadLetters">The dead-letter store.</param>
 /// <param name="Pipeline">Pipeline settings (retry policy, ordering, follow-up depth).</param>
 /// <param name="Options">Subscription settings.</param>
+/// <param name="TrustTransactionHorizon">
+/// True when every journal row is written by ActorEvents' group-commit writer, whose PostgreSQL transactions take
+/// their id before their orderings: a gap may then be judged by the transaction horizon. False (Akka.Persistence.Sql's
+/// own writer): only the gap timeout declares a gap.
+/// </param>
 public sealed record SubscriptionRuntime(
     SqlReadJournal? ReadJournal,
     CheckpointStore Checkpoints,
@@ -39,7 +44,8 @@ public sealed record SubscriptionRuntime(
     MessageTypeRegistry Types,
     IDeadLetterStore DeadLetters,
     PipelineOptions Pipeline,
-    SubscriptionsOptions Options);
+    SubscriptionsOptions Options,
+    bool TrustTransactionHorizon = true);
 
 /// <summary>The message the cluster singleton manager sends a subscription when its node hands it over.</summary>
 public sealed record StopSubscription
@@ -104,7 +110,7 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
         _tracker = new CheckpointTracker(profile.CheckpointEvery);
         _node = Cluster.Get(Context.System).SelfAddress.ToString();
         _source = new GapSafeJournalSource(runtime.Database, JournalHeadWatch.Get(Context.System), new JournalRowDecoder((ExtendedActorSystem)Context.System, runtime.Types), definition.Tag,
-            runtime.Options.GapTimeout, runtime.Options.SourcePollInterval, _log);
+            runtime.Options.GapTimeout, runtime.Options.SourcePollInterval, _log) { TrustTransactionHorizon = runtime.TrustTransactionHorizon };
         _state = () => SubscriptionState.Starting;
         Become(Loading);
     }

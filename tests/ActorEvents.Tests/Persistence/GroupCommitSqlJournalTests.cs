@@ -70,6 +70,41 @@ public sealed class GroupCommitSqlJournalTests
         }
     }
 
+    /// <summary>
+    /// Gap-safe reading judges a missing ordering by PostgreSQL's transaction horizon, which is only sound if a
+    /// transaction has its id before it takes an ordering: a trigger that runs after each row's ordering is taken and
+    /// before the row is stored sees whether the transaction already has an id.
+    /// </summary>
+    [Faults.PostgreSqlFact]
+    public async Task Should_take_the_transaction_id_before_the_first_ordering_on_postgresql()
+    {
+        using var database = TestDatabases.CreateIsolated(PersistenceProviders.PostgreSql);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        using var system = Start(database, JournalWriter.GroupCommit);
+        var first = system.ActorOf(Props.Create(() => new LedgerActor($"xid-{run}-0", run)));
+        Assert.IsType<Appended>(await first.Ask<object>(new Append(["creates the tables"]), Timeout));
+        await using (var connection = new Npgsql.NpgsqlConnection(database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var probe = new Npgsql.NpgsqlCommand("""
+                CREATE TABLE xid_probe (ordering bigint, had_id boolean);
+                CREATE FUNCTION xid_probe() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    INSERT INTO xid_probe VALUES (NEW.ordering, pg_current_xact_id_if_assigned() IS NOT NULL);
+                    RETURN NEW;
+                END $$;
+                CREATE TRIGGER xid_probe BEFORE INSERT ON journal FOR EACH ROW EXECUTE FUNCTION xid_probe();
+                """, connection);
+            await probe.ExecuteNonQueryAsync();
+        }
+
+        var actors = Enumerable.Range(1, 10).Select(i => system.ActorOf(Props.Create(() => new LedgerActor($"xid-{run}-{i}", run)))).ToArray();
+        Assert.All(await Task.WhenAll(actors.Select(a => a.Ask<object>(new Append(["a", "b", "c"]), Timeout))), reply => Assert.IsType<Appended>(reply));
+        Assert.Equal(30, database.Scalar("SELECT COUNT(*) FROM xid_probe"));
+        Assert.Equal(0, database.Scalar("SELECT COUNT(*) FROM xid_probe WHERE NOT had_id"));
+        await system.Terminate();
+    }
+
     [Theory]
     [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
     public async Task Should_fail_only_the_actor_whose_rows_conflict_and_commit_the_writes_of_the_others(string provider)

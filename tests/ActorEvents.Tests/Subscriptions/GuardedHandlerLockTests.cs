@@ -8,6 +8,7 @@ using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Host.Domain.Users;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Pipeline;
 using LinqToDB;
 using LinqToDB.Mapping;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +50,9 @@ public sealed class GuardedHandlerLockTests(ITestOutputHelper output)
         var first = Assert.Single(log.Results);
         Assert.Equal("1:Accepted", first); // the first ReduceStock, on the first attempt: no Timeout, no NotPersisted, no retry
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the effect took {clock.Elapsed} (it used to take ~10 s)");
-        Assert.Equal(1, database.Scalar("SELECT COUNT(*) FROM ae_processed_events WHERE event_id = $e", ("$e", shipped.Events[0].EventId)));
+        // The processed row commits once the handler returned, just after the command it sent.
+        await PipelineHost.WaitUntilAsync(() => database.Scalar("SELECT COUNT(*) FROM ae_processed_events WHERE event_id = $e", ("$e", shipped.Events[0].EventId)) == 1,
+            "the shipment is recorded as processed by the handler");
     }
 
     [Fact]

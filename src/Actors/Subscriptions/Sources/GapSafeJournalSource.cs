@@ -32,6 +32,9 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
     /// <summary>Orderings read per look at the journal's order.</summary>
     private const int ScanSize = 10_000;
 
+    /// <summary>Whether a gap may be judged by PostgreSQL's transaction horizon (see <see cref="SubscriptionRuntime.TrustTransactionHorizon"/>).</summary>
+    public bool TrustTransactionHorizon { get; init; } = true;
+
     /// <summary>A live stream of the source from <paramref name="position"/> (exclusive), <paramref name="pageSize"/> events per read.</summary>
     public Source<EventEnvelope, NotUsed> From(long position, int pageSize)
     {
@@ -109,7 +112,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
     /// <summary>PostgreSQL's transaction horizon, read only when there is a gap to judge (null on SQLite: one writer, no gaps in flight).</summary>
     private async Task<TransactionHorizon?> HorizonAsync(DataConnection db, IReadOnlyList<long> present, long position)
     {
-        if (!database.IsPostgreSql || present.Count == 0 || present[^1] - position == present.Count)
+        if (!database.IsPostgreSql || !TrustTransactionHorizon || present.Count == 0 || present[^1] - position == present.Count)
         {
             return null;
         }
