@@ -60,9 +60,8 @@ public sealed class ParkedFollowerCheckpointTests
         // The node is gone (its memory with it); a new one replays the dead letter: the recorded follower runs.
         log.FailOn = _ => false;
         await using var restarted = await LedgerHost.StartAsync(database, log, Subscriptions, overrides);
-        var office = await restarted.Host.Services.GetRequiredService<IRequiredActor<DeadLetterOffice>>().GetAsync();
-        var entry = Assert.Single((await office.Ask<DeadLetterList>(new ListDeadLetters(new DeadLetterFilter()), TimeSpan.FromSeconds(10))).Entries);
-        Assert.Equal(new DeadLetterReplayed(entry.Id, true, 1, null), await office.Ask<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id), TimeSpan.FromSeconds(15)));
+        var entry = Assert.Single(await restarted.ListAsync());
+        Assert.Equal(new DeadLetterReplayed(entry.Id, true, 1, null), await restarted.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id)));
         await PipelineHost.WaitUntilAsync(() => restarted.EffectRowsAsync(handler, "held").Result is [{ Applied: 2 }], "entries 1 and 2 of 'held' are applied");
     }
 

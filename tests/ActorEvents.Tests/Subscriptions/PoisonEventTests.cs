@@ -5,6 +5,7 @@ using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
+using ActorEvents.Tests.Supervision;
 using Akka.Actor;
 using Akka.Hosting;
 using LinqToDB;
@@ -49,7 +50,7 @@ public sealed class PoisonEventTests
         var rows = (await host.ProjectionRowsAsync("")).ToDictionary(r => r.LedgerId);
         Assert.Equal((3L, 3L, 0L), (rows["healthy"].Events, rows["healthy"].LastIndex, rows["healthy"].OutOfOrder));
         Assert.Equal((1L, 1L), (rows["poisoned"].Events, rows["poisoned"].LastIndex)); // 3 and 4 wait behind 2
-        var entry = Assert.Single(await ListAsync(host));
+        var entry = Assert.Single(await host.ListAsync());
         Assert.Equal((Projection, 2L, 3), (entry.Handler, entry.Envelope.SequenceNr, entry.Attempts));
         Assert.Equal("System.OverflowException", entry.ErrorType);
         Assert.Equal([3L, 4L], entry.ParkedFollowers.Select(f => f.SequenceNr));
@@ -58,21 +59,20 @@ public sealed class PoisonEventTests
         await host.RecordAsync("poisoned", 1);
         await host.RecordAsync("healthy", 1);
         await CaughtUpAsync(host);
-        Assert.Equal([3L, 4L, 5L], Assert.Single(await ListAsync(host)).ParkedFollowers.Select(f => f.SequenceNr));
+        Assert.Equal([3L, 4L, 5L], Assert.Single(await host.ListAsync()).ParkedFollowers.Select(f => f.SequenceNr));
         Assert.Equal(4L, (await host.ProjectionRowsAsync("healthy")).Single().Events);
 
         // While the projector still fails, a replay fails and changes nothing.
-        var office = await Office(host);
-        var failed = await office.Ask<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id), TimeSpan.FromSeconds(15));
+        var failed = await host.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id));
         Assert.False(failed.Succeeded);
-        Assert.Equal(4, Assert.Single(await ListAsync(host)).Attempts);
+        Assert.Equal(4, Assert.Single(await host.ListAsync()).Attempts);
 
         // Fixed: the replay applies 2, then 3..5, in the transaction that removes the entry.
         log.ProjectorPoisoned = false;
-        Assert.Equal(new DeadLetterReplayed(entry.Id, true, 3, null), await office.Ask<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id), TimeSpan.FromSeconds(15)));
+        Assert.Equal(new DeadLetterReplayed(entry.Id, true, 3, null), await host.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id)));
         var replayed = (await host.ProjectionRowsAsync("poisoned")).Single();
         Assert.Equal((5L, 5L, 0L, 4L + LedgerProjector.PoisonAmount), (replayed.Events, replayed.LastIndex, replayed.OutOfOrder, replayed.AmountSum));
-        Assert.Empty(await ListAsync(host));
+        Assert.Empty(await host.ListAsync());
 
         await host.RecordAsync("poisoned", 1);
         await CaughtUpAsync(host);
@@ -93,13 +93,12 @@ public sealed class PoisonEventTests
         }
 
         await CaughtUpAsync(host);
-        var entries = await ListAsync(host);
+        var entries = await host.ListAsync();
         Assert.Equal(["skipped", "purged"], entries.Select(e => e.Envelope.AggregateId));
-        var office = await Office(host);
-        Assert.Equal(new DeadLetterSkipped(entries[0].Id, 2), await office.Ask<DeadLetterSkipped>(new SkipDeadLetter(entries[0].Id), TimeSpan.FromSeconds(15)));
-        Assert.Equal(new DeadLettersPurged(1), await office.Ask<DeadLettersPurged>(new PurgeDeadLetters(), TimeSpan.FromSeconds(15)));
+        Assert.Equal(new DeadLetterSkipped(entries[0].Id, 2), await host.AskOfficeAsync<DeadLetterSkipped>(new SkipDeadLetter(entries[0].Id)));
+        Assert.Equal(new DeadLettersPurged(1), await host.AskOfficeAsync<DeadLettersPurged>(new PurgeDeadLetters()));
 
-        Assert.Empty(await ListAsync(host));
+        Assert.Empty(await host.ListAsync());
         foreach (var row in await host.ProjectionRowsAsync(""))
         {
             Assert.Equal((2L, 3L, 2L), (row.Events, row.LastIndex, row.AmountSum)); // 2 and 3 applied, 1 never
@@ -136,9 +135,9 @@ public sealed class PoisonEventTests
         await using (var reader = await LedgerHost.StartAsync(database, log, Subscriptions, QuickRetries))
         {
             await CaughtUpAsync(reader);
-            await PipelineHost.WaitUntilAsync(() => ListAsync(reader).Result is { Count: 2 } all && all.All(e => e.ParkedFollowers.Count == 1),
+            await PipelineHost.WaitUntilAsync(() => reader.ListAsync().Result is { Count: 2 } all && all.All(e => e.ParkedFollowers.Count == 1),
                 "the undecodable event is dead-lettered for the projection and for the handler, with entry 3 parked behind it");
-            var entries = await ListAsync(reader);
+            var entries = await reader.ListAsync();
             Assert.Equal([Projection, handler], entries.Select(e => e.Handler).Order(StringComparer.Ordinal).Reverse());
             foreach (var entry in entries)
             {
@@ -154,27 +153,26 @@ public sealed class PoisonEventTests
 
             // Replaying needs the type: refused, the entry stays.
             projectionEntry = entries.Single(e => e.Handler == Projection).Id;
-            var refused = await (await Office(reader)).Ask<DeadLetterReplayed>(new ReplayDeadLetter(projectionEntry), TimeSpan.FromSeconds(15));
+            var refused = await reader.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(projectionEntry));
             Assert.False(refused.Succeeded);
             Assert.Contains("cannot be decoded", refused.Error, StringComparison.Ordinal);
-            Assert.Equal(2, (await ListAsync(reader)).Count);
+            Assert.Equal(2, (await reader.ListAsync()).Count);
         }
 
         // The next version registers the type again: both entries replay, and what was parked follows in order.
         await using var fixedHost = await LedgerHost.StartAsync(database, log, domain => Subscriptions(domain.AddMessageType<Archived>()), QuickRetries);
-        var office = await Office(fixedHost);
-        var decoded = await ListAsync(fixedHost);
+        var decoded = await fixedHost.ListAsync();
         Assert.All(decoded, e => Assert.IsType<Archived>(e.Envelope.Event));
         foreach (var entry in decoded)
         {
-            Assert.Equal(new DeadLetterReplayed(entry.Id, true, 1, null), await office.Ask<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id), TimeSpan.FromSeconds(15)));
+            Assert.Equal(new DeadLetterReplayed(entry.Id, true, 1, null), await fixedHost.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id)));
         }
 
         var renamed = (await fixedHost.ProjectionRowsAsync("renamed")).Single();
         Assert.Equal((3L, 3L, 0L), (renamed.Events, renamed.LastIndex, renamed.OutOfOrder));
         await PipelineHost.WaitUntilAsync(() => fixedHost.EffectRowsAsync(handler, "renamed").Result.Single().Applied == 2,
             "the handler's parked entry 3 runs (entry 2, now an Archived event, is none of its events)");
-        Assert.Empty(await ListAsync(fixedHost));
+        Assert.Empty(await fixedHost.ListAsync());
     }
 
     /// <summary>Every event of the source handled (projected, dead-lettered or parked), whatever the state says of the parked ones.</summary>
@@ -185,9 +183,4 @@ public sealed class PoisonEventTests
         return await host.StatusAsync(Projection);
     }
 
-    private static async Task<IActorRef> Office(ActorEventsTestHost host) =>
-        await host.Host.Services.GetRequiredService<IRequiredActor<DeadLetterOffice>>().GetAsync();
-
-    private static async Task<IReadOnlyList<DeadLetter>> ListAsync(ActorEventsTestHost host) =>
-        (await (await Office(host)).Ask<DeadLetterList>(new ListDeadLetters(new DeadLetterFilter()), TimeSpan.FromSeconds(10))).Entries;
 }
