@@ -81,6 +81,8 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
                 new SkippedJournalGap(range.DeclaredGaps, range.Waited), 0, []));
         }
 
+        var declaredGapAhead = range.DeclaredGaps.Count > 0;
+
         if (range.SafePosition <= position)
         {
             return result;
@@ -101,12 +103,14 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
         }
 
         // Nothing of the source up to the safe position after the last row read: the position may move to it.
-        if (read.Count < pageSize && (result.Count == 0 || ((Sequence)result[^1].Offset).Value < safe))
+        if (read.Count < pageSize && (result.Count == 0 || OffsetOf(result[^1]) < safe))
         {
             result.Add(new EventEnvelope(Offset.Sequence(safe), string.Empty, 0, SourcePassedOver.Instance, 0, []));
         }
 
-        return result;
+        // In journal order: the gap marker moves a subscription's position to the last declared gap, so it must come
+        // after every row below that gap (a batch that ended at the marker would otherwise pass over those rows).
+        return result.Count > 1 && declaredGapAhead ? result.OrderBy(OffsetOf).ToList() : result;
     }
 
     /// <summary>PostgreSQL's transaction horizon, read only when there is a gap to judge (null on SQLite: one writer, no gaps in flight).</summary>
@@ -133,6 +137,8 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
     }
 
     private object Decode(JournalTableRow row) => decoder.Decode(row);
+
+    private static long OffsetOf(EventEnvelope element) => ((Sequence)element.Offset).Value;
 }
 
 /// <summary>The source read up to this ordering and found nothing more of its own: the position may move here.</summary>
