@@ -73,9 +73,6 @@ public sealed record StopSubscription
 /// </remarks>
 internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
 {
-    // Events read from the journal per query (the batches downstream are the profile's size): as Akka's read journal buffers.
-    private const int SourcePageSize = 500;
-
     private readonly SubscriptionDefinition _definition;
     private readonly SubscriptionProfile _profile;
     private readonly SubscriptionRuntime _runtime;
@@ -287,7 +284,7 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
         StopStream();
         var generation = _generation;
         // Gap-safe: events are handed out only up to an ordering below which nothing can still commit.
-        var live = _source.From(_tracker.Position, Math.Max(_profile.BatchSize, SourcePageSize))
+        var live = _source.From(_tracker.Position, Math.Max(_profile.BatchSize, GapSafeJournalSource.DefaultPageSize))
             .ViaMaterialized(KillSwitches.Single<JournalEnvelope>(), Keep.Right);
         // Without a poll interval a batch is whatever arrived while the previous one was handled; with one, events are
         // gathered until the batch is full or the interval has passed (a backlog fills batches at once).

@@ -33,6 +33,47 @@ public sealed class JournalHeadWatchTests(ITestOutputHelper output)
         Assert.True(thirtyPolling.SourceReads >= 30, $"30 polling subscriptions read their sources only {thirtyPolling.SourceReads} times");
     }
 
+    [Fact]
+    public async Task Should_read_the_journal_for_thirty_busy_projections_of_one_tag_less_than_twice_as_often_as_for_one()
+    {
+        var one = await BusyReadsAsync(projections: 1);
+        var thirty = await BusyReadsAsync(projections: 30);
+        output.WriteLine($"journal reads while 100 events come in 20 commands: 1 projection {one}; 30 projections {thirty}");
+
+        // The caught-up projections are served by the node's tail of their tag: one read of the journal for all of them.
+        Assert.True(thirty.SourceReads < 2 * one.SourceReads, $"30 projections read the journal {thirty.SourceReads} times, 1 read it {one.SourceReads} times");
+    }
+
+    /// <summary>Source reads of a node with this many projections of one tag while 20 commands of 5 events come in; each projection gets each event once.</summary>
+    private static async Task<JournalReadStats> BusyReadsAsync(int projections)
+    {
+        using var database = ProcessDatabase.Sqlite();
+        var log = new DeliveryLog();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        await using var host = await StartAsync(database, log, projections, new Dictionary<string, string?>());
+        await host.RecordAsync($"{run}-warm", 1);
+        for (var i = 0; i < projections; i++)
+        {
+            await host.WaitUntilCaughtUpAsync(ProjectionName(i));
+        }
+
+        var before = JournalReadStats.Of(host.System);
+        for (var command = 0; command < 20; command++)
+        {
+            await host.RecordAsync($"{run}-busy", 5, perCommand: 5);
+        }
+
+        await PipelineHost.WaitUntilAsync(() => Enumerable.Range(0, projections).All(i => log.Count(ProjectionName(i), $"{run}-busy") >= 100),
+            "every projection has every event");
+        var reads = Delta(JournalReadStats.Of(host.System), before);
+        for (var i = 0; i < projections; i++)
+        {
+            Assert.Equal((100, 100), (log.Count(ProjectionName(i), $"{run}-busy"), log.Distinct(ProjectionName(i), $"{run}-busy")));
+        }
+
+        return reads;
+    }
+
     [Theory]
     [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
     public async Task Should_deliver_a_local_write_without_waiting_for_the_poll_interval(string provider)

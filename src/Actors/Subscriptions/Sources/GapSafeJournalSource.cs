@@ -1,4 +1,5 @@
 using ActorEvents.Actors.Hosting;
+using Akka.Actor;
 using Akka;
 using Akka.Event;
 using Akka.Persistence.Query;
@@ -32,8 +33,20 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
     /// <summary>Orderings read per look at the journal's order.</summary>
     private const int ScanSize = 10_000;
 
+    /// <summary>Events read per query unless a stream asks for more.</summary>
+    public const int DefaultPageSize = 500;
+
+    /// <summary>How long the tail waits for a node-wide read of the source before the stream fails (and restarts).</summary>
+    private static readonly TimeSpan TailTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>Whether a gap may be judged by PostgreSQL's transaction horizon (see <see cref="SubscriptionRuntime.TrustTransactionHorizon"/>).</summary>
     public bool TrustTransactionHorizon { get; init; } = true;
+
+    /// <summary>The tag it reads (null: every event).</summary>
+    public string? Tag => tag;
+
+    /// <summary>How long a missing ordering is awaited.</summary>
+    public TimeSpan GapTimeout => gapTimeout;
 
     /// <summary>A live stream of the source from <paramref name="position"/> (exclusive), <paramref name="pageSize"/> events per read.</summary>
     public Source<EventEnvelope, NotUsed> From(long position, int pageSize)
@@ -51,7 +64,12 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
                     return Akka.Util.Option<IReadOnlyList<EventEnvelope>>.None;
                 }
 
-                var page = await ReadAsync(tracker, cursor.Position, pageSize).ConfigureAwait(false);
+                // A caught-up stream is served by the node's tail of this source (one journal read for all of them); one that
+                // is catching up reads the journal itself.
+                var shared = heads.Shared
+                    ? (await heads.Tails.Ask<TailPage>(new ReadTail(this, cursor.Position, pageSize), TailTimeout).ConfigureAwait(false)).Events
+                    : null;
+                var page = shared ?? await ReadAsync(tracker, cursor.Position, pageSize).ConfigureAwait(false);
                 cursor.Read(page);
                 return Akka.Util.Option<IReadOnlyList<EventEnvelope>>.Create(page);
             },
@@ -65,6 +83,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
     /// <summary>The next events after <paramref name="position"/> that are safe to hand out (empty: nothing new yet).</summary>
     internal async Task<IReadOnlyList<EventEnvelope>> ReadAsync(GapTracker tracker, long position, int pageSize)
     {
+        heads.CountSourceRead();
         await using var db = database.Open();
         var journal = db.GetTable<JournalTableRow>();
         var present = await journal.Where(r => r.Ordering > position).OrderBy(r => r.Ordering).Select(r => r.Ordering).Take(ScanSize)

@@ -42,8 +42,14 @@ internal sealed class JournalHeadWatch : IExtension
     private long _commitNotices;
 
     /// <summary>Created once per actor system by <see cref="JournalHeadWatchProvider"/>.</summary>
-    public JournalHeadWatch(ExtendedActorSystem system) =>
+    public JournalHeadWatch(ExtendedActorSystem system)
+    {
         _poller = system.SystemActorOf(Akka.Actor.Props.Create(() => new JournalHeadPoller(this)), "actor-events-journal-head");
+        Tails = system.SystemActorOf(Akka.Actor.Props.Create(() => new SourceTails()), "actor-events-source-tails");
+    }
+
+    /// <summary>The node's tails of its sources (<see cref="SourceTails"/>), which serve the caught-up streams.</summary>
+    public IActorRef Tails { get; }
 
     /// <summary>The watch of <paramref name="system"/>.</summary>
     public static JournalHeadWatch Get(ActorSystem system) => system.WithExtension<JournalHeadWatch, JournalHeadWatchProvider>();

@@ -64,7 +64,6 @@ internal sealed class JournalSourceCursor : IDisposable
     /// <summary>Takes what a read returned: the position moves to its last element.</summary>
     public void Read(IReadOnlyList<EventEnvelope> page)
     {
-        _watch.CountSourceRead();
         _hasRead = true;
         _foundNothing = page.Count == 0;
         if (!_foundNothing)
