@@ -176,7 +176,7 @@ public static class ActorEventsHostingExtensions
                 // Durable-only handlers are in no request pool: their dead letters are replayed by a pool of their own.
                 durablePool = system.ActorOf(HandlerPool.Props(
                     HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node),
-                    new HandlerPoolDependencies(domain.Handlers.For(HandlerDelivery.Durable), domain.Types, new HandlerPoolLoad(), scopes, deadLetters, guard)),
+                    new HandlerPoolDependencies(domain.Handlers.For(HandlerDelivery.Durable), domain.Types, load.DurableReplay, scopes, deadLetters, guard)),
                     "durable-replay-pool");
             }
 

@@ -184,6 +184,9 @@ public sealed class EventPipelineLoad
 
     /// <summary>The streaming pool.</summary>
     public HandlerPoolLoad Streaming { get; } = new();
+
+    /// <summary>The pool that replays the dead letters of durable-only handlers (and runs their parked followers).</summary>
+    public HandlerPoolLoad DurableReplay { get; } = new();
 }
 
 /// <summary>Office → pool: replay a dead letter.</summary>

@@ -76,10 +76,12 @@ public static class DeadLetterCommands
             var office = await host.Services.GetRequiredService<IRequiredActor<DeadLetterOffice>>().GetAsync().ConfigureAwait(false);
             var reply = await office.Ask<object>(request, AskTimeout).ConfigureAwait(false);
 
-            // Followers released by a replay or skip run in this node's pool: let them finish before it stops.
-            var load = host.Services.GetRequiredService<EventPipelineLoad>().Request;
+            // Followers released by a replay or skip run in this node's pools (the request pool, or the durable replay pool of
+            // durable-only handlers): let them finish before it stops.
+            var pipeline = host.Services.GetRequiredService<EventPipelineLoad>();
+            HandlerPoolLoad[] pools = [pipeline.Request, pipeline.DurableReplay];
             var deadline = DateTime.UtcNow + AskTimeout;
-            while ((load.Queued > 0 || load.Running > 0 || load.Retrying > 0) && DateTime.UtcNow < deadline)
+            while (pools.Any(load => load.Queued > 0 || load.Running > 0 || load.Retrying > 0) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20).ConfigureAwait(false);
             }
