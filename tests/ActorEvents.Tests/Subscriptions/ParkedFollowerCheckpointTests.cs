@@ -6,12 +6,7 @@ using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using ActorEvents.Tests.Supervision;
-using Akka.Actor;
-using Akka.Hosting;
-using LinqToDB;
-using LinqToDB.Data;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace ActorEvents.Tests.Subscriptions;
 
@@ -40,7 +35,7 @@ public sealed class ParkedFollowerCheckpointTests
             await host.RecordAsync("held", 2);
             await host.RecordAsync("other", 3);
             await PipelineHost.WaitUntilAsync(() => store.WaitingAppends == 1, "entry 2 of 'held' waits to be recorded on the dead letter of entry 1");
-            var follower = await OrderingAsync(database, "held", 2);
+            var follower = database.Scalar($"SELECT ordering FROM journal WHERE persistence_id = '{LedgerAggregate.TypeName}-held' AND sequence_number = 2");
 
             // The append is held: the checkpoint stays before the follower, whatever comes after it.
             await Task.Delay(500);
@@ -65,12 +60,6 @@ public sealed class ParkedFollowerCheckpointTests
         await PipelineHost.WaitUntilAsync(() => restarted.EffectRowsAsync(handler, "held").Result is [{ Applied: 2 }], "entries 1 and 2 of 'held' are applied");
     }
 
-    private static async Task<long> OrderingAsync(TestDatabase database, string ledger, long sequenceNr)
-    {
-        await using var db = new DataConnection(new DataOptions().UseSQLite(database.ConnectionString));
-        return await db.ExecuteAsync<long>("SELECT ordering FROM journal WHERE persistence_id = @id AND sequence_number = @nr",
-            new DataParameter("id", $"{LedgerAggregate.TypeName}-{ledger}"), new DataParameter("nr", sequenceNr));
-    }
 }
 
 /// <summary>The node's dead-letter store, with every append of a parked follower held until <see cref="Release"/>.</summary>
@@ -79,8 +68,7 @@ public sealed class FollowerGatedDeadLetterStore(IDeadLetterStore inner) : Deleg
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _waiting;
 
-    public static void Register(IServiceCollection services) => services.AddSingleton<IDeadLetterStore>(provider => new FollowerGatedDeadLetterStore(
-        DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, provider.GetRequiredService<ActorEventsDomain>().Types)));
+    public static void Register(IServiceCollection services) => services.AddSingleton<IDeadLetterStore>(provider => new FollowerGatedDeadLetterStore(NodeStore(provider)));
 
     public static FollowerGatedDeadLetterStore Of(ActorEventsTestHost host) => (FollowerGatedDeadLetterStore)host.Host.Services.GetRequiredService<IDeadLetterStore>();
 

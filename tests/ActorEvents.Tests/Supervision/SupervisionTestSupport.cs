@@ -113,6 +113,10 @@ public sealed class ThirdFaultyHandler(FaultSwitch faults, HandlerProbe probe) :
 /// <summary>A dead-letter store that passes every call to another one; derive to change a few.</summary>
 public abstract class DelegatingDeadLetterStore(IDeadLetterStore inner) : IDeadLetterStore
 {
+    /// <summary>The store a node of these options and domain would use (to wrap in a derived store registered before <c>AddActorEvents</c>).</summary>
+    public static IDeadLetterStore NodeStore(IServiceProvider provider) =>
+        DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, provider.GetRequiredService<ActorEventsDomain>().Types);
+
     public virtual Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
 
     public virtual Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default) => inner.AddAsync(entry, cancellationToken);
@@ -176,7 +180,7 @@ public sealed class GatedDeadLetterStore(IDeadLetterStore inner) : DelegatingDea
 
     /// <summary>The store of a node's options and domain, gated (register it before <c>AddActorEvents</c>); <paramref name="failReads"/> from the start.</summary>
     public static void Register(IServiceCollection services, bool failReads = false) => services.AddSingleton<IDeadLetterStore>(provider => new GatedDeadLetterStore(
-        DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, provider.GetRequiredService<ActorEventsDomain>().Types))
+        NodeStore(provider))
     {
         FailReads = failReads,
     });

@@ -157,7 +157,8 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
 
     private object Decode(JournalTableRow row) => decoder.Decode(row);
 
-    private static long OffsetOf(EventEnvelope element) => ((Sequence)element.Offset).Value;
+    /// <summary>The journal ordering of an element this source hands out.</summary>
+    internal static long OffsetOf(EventEnvelope element) => ((Sequence)element.Offset).Value;
 }
 
 /// <summary>The source read up to this ordering and found nothing more of its own: the position may move here.</summary>

@@ -120,11 +120,11 @@ internal sealed class SourceTail : ReceiveActor
         if (extended.After == _safeTo && extended.Page.Count > 0)
         {
             _elements.AddRange(extended.Page);
-            _safeTo = Math.Max(_safeTo, OffsetOf(extended.Page[^1]));
+            _safeTo = Math.Max(_safeTo, GapSafeJournalSource.OffsetOf(extended.Page[^1]));
             if (_elements.Count > Capacity)
             {
                 var dropped = _elements.Count - Capacity;
-                _from = OffsetOf(_elements[dropped - 1]);
+                _from = GapSafeJournalSource.OffsetOf(_elements[dropped - 1]);
                 _elements.RemoveRange(0, dropped);
             }
         }
@@ -145,7 +145,7 @@ internal sealed class SourceTail : ReceiveActor
         while (low < high)
         {
             var middle = (low + high) / 2;
-            if (OffsetOf(_elements[middle]) <= position)
+            if (GapSafeJournalSource.OffsetOf(_elements[middle]) <= position)
             {
                 low = middle + 1;
             }
@@ -158,7 +158,6 @@ internal sealed class SourceTail : ReceiveActor
         return _elements.GetRange(low, Math.Min(pageSize, _elements.Count - low));
     }
 
-    private static long OffsetOf(EventEnvelope element) => ((Sequence)element.Offset).Value;
 
     private sealed record Extended(long After, IReadOnlyList<EventEnvelope> Page);
 }
