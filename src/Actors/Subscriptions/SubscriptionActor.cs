@@ -96,6 +96,9 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     private long? _rebuildTarget;
     private long _nextBatchId;
     private bool _paused;
+
+    /// <summary>Set once, when it enters <see cref="HandingOver"/> (no state leads out of it but stopping).</summary>
+    private bool _handingOver;
     private Func<SubscriptionState> _state;
 
     /// <summary>Creates the subscription.</summary>
@@ -204,6 +207,7 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     /// <summary>Its node hands it over: the running step finishes, the position reached is stored, then it stops.</summary>
     private void HandingOver()
     {
+        _handingOver = true;
         _state = () => SubscriptionState.Running;
         Receive<Tick>(tick => tick.Kind == TickKind.HandOverDeadline, _ =>
         {
@@ -263,6 +267,13 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     /// <summary>Into <see cref="Running"/> (with a fresh stream from the position) or <see cref="Paused"/>.</summary>
     private void Resume()
     {
+        // A step that ends during the hand-over (an operator's pause, resume or reset) does not start the stream again.
+        if (_handingOver)
+        {
+            Next();
+            return;
+        }
+
         if (_paused)
         {
             StopStream();
@@ -342,7 +353,7 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
             return;
         }
 
-        if (_stopping)
+        if (_handingOver)
         {
             FinishHandOver();
             return;
@@ -529,11 +540,8 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
 
     // ---- hand-over ----
 
-    private bool _stopping;
-
     private void HandOver()
     {
-        _stopping = true;
         StopStream();
         Become(HandingOver);
         Timers.StartSingleTimer(TickKind.HandOverDeadline, new Tick(TickKind.HandOverDeadline), _runtime.Options.HandOverTimeout);
