@@ -311,6 +311,7 @@ public static class LoadJob
                     catch (OperationCanceledException)
                     {
                         // Stopped while waiting: the last reply is the final one.
+                        result = Final(result, replies);
                         Record(command, aggregate, commandId, result, replies);
                         return result;
                     }
@@ -318,10 +319,26 @@ public static class LoadJob
                     continue;
                 }
 
+                result = Final(result, replies);
                 Record(command, aggregate, commandId, result, replies);
                 return result;
             }
         }
+
+        /// <summary>
+        /// The command's outcome once it is sent no more: a last reply that says "not written by this attempt" after an
+        /// earlier attempt was answered <see cref="RejectionCode.Timeout"/> or <see cref="RejectionCode.OutcomeUnknown"/> leaves
+        /// the command's fate unknown (that attempt may have been written), so it is logged as <see cref="RejectionCode.OutcomeUnknown"/>.
+        /// </summary>
+        private static CommandResult Final(CommandResult last, IReadOnlyList<string> replies) =>
+            last is CommandRejected { Code: var code } && !MaybeWritten(code)
+                && replies.Take(replies.Count - 1).FirstOrDefault(r => Enum.TryParse<RejectionCode>(r, out var earlier) && MaybeWritten(earlier)) is { } maybe
+                ? new CommandRejected(RejectionCode.OutcomeUnknown,
+                    $"Gave up after {replies.Count} attempts, the last answered {code}; an earlier attempt was answered {maybe} and may have been written.")
+                {
+                    CommandId = last.CommandId,
+                }
+                : last;
 
         private void Record(ICommand command, string aggregate, string commandId, CommandResult result, IReadOnlyList<string> replies)
         {
