@@ -1,5 +1,6 @@
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Host.Domain;
+using ActorEvents.Host.Logging;
 using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,8 @@ public static class NodeHost
         }
 
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // Logs go to stderr: stdout is the program's own output (tables, --json), which a script may parse.
+        builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddSampleServices();
         builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddSampleDomain(), (akka, _) =>
         {
@@ -41,6 +44,8 @@ public static class NodeHost
                 akka.AddHoconFile(file, HoconAddMode.Prepend);
             }
 
+            // Akka's own minimal logger (start-up and shut-down lines, before and after the bridge below) writes to stderr too.
+            akka.AddHocon(StandardErrorLogger.Hocon, HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
