@@ -1,6 +1,7 @@
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Host.Domain;
 using ActorEvents.Host.Logging;
+using ActorEvents.Host.Operations;
 using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +38,8 @@ public static class NodeHost
         // Logs go to stderr: stdout is the program's own output (tables, --json), which a script may parse.
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddSampleServices();
+        // OTLP export of the ActorEvents metrics and traces, when ActorEvents:Operations:OtlpEndpoint is set.
+        builder.Services.AddActorEventsTelemetry(OperationsOptions.From(builder.Configuration), prometheus: false);
         builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddSampleDomain(), (akka, _) =>
         {
             foreach (var file in HoconFiles())
