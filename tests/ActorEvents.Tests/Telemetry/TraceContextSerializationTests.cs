@@ -1,14 +1,10 @@
-using System.Collections.Immutable;
 using System.Text;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Host.Domain;
 using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
-using Akka.Actor;
-using Akka.Actor.Setup;
-using Akka.Configuration;
-using Akka.Serialization;
+using ActorEvents.Tests.Serialization;
 
 namespace ActorEvents.Tests.Telemetry;
 
@@ -18,11 +14,7 @@ public sealed class TraceContextSerializationTests : Akka.TestKit.Xunit2.TestKit
     private static readonly MessageTypeRegistry Registry = new ActorEventsDomainBuilder().AddSampleDomain().Build().Types;
 
     public TraceContextSerializationTests()
-        : base(BootstrapSetup.Create()
-            .WithConfig(ConfigurationFactory.ParseString("akka.loglevel = WARNING"))
-            .And(SerializationSetup.Create(system => ImmutableHashSet.Create(
-                SerializerDetails.Create("actor-events", new ActorEventsSerializer(system, Registry), ActorEventsSerializer.BoundTypes.ToImmutableHashSet())))),
-            "trace-context-tests")
+        : base(ActorEventsSerializerTests.Setup(Registry), "trace-context-tests")
     {
     }
 
