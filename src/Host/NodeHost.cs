@@ -7,6 +7,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace ActorEvents.Host;
 
@@ -37,6 +39,14 @@ public static class NodeHost
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         // Logs go to stderr: stdout is the program's own output (tables, --json), which a script may parse.
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        // Behind a gate, so that the demo's live progress display is not broken up by log lines (they follow it).
+        foreach (var registration in builder.Services.Where(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)).ToArray())
+        {
+            builder.Services.Remove(registration);
+        }
+
+        builder.Services.AddSingleton<ILoggerProvider>(provider => new HeldConsoleLoggerProvider(new ConsoleLoggerProvider(
+            provider.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>(), provider.GetServices<ConsoleFormatter>())));
         builder.Services.AddSampleServices();
         // OTLP export of the ActorEvents metrics and traces, when ActorEvents:Operations:OtlpEndpoint is set.
         builder.Services.AddActorEventsTelemetry(OperationsOptions.From(builder.Configuration), prometheus: false);
