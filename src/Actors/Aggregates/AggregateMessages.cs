@@ -13,7 +13,11 @@ namespace ActorEvents.Actors.Aggregates;
 /// <param name="CorrelationId">Correlation id for its events.</param>
 /// <param name="OriginStream">Origin stream for its events.</param>
 /// <param name="Dispatch">Where the aggregate sends the persisted events (null: nowhere).</param>
-public sealed record AggregateRequest(ICommand Command, string CommandId, string CorrelationId, string? OriginStream, EventDispatch? Dispatch = null);
+public sealed record AggregateRequest(ICommand Command, string CommandId, string CorrelationId, string? OriginStream, EventDispatch? Dispatch = null)
+{
+    /// <summary>W3C <c>traceparent</c> of the command's span, which the persist span and the events continue.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>
 /// Where an aggregate sends the events it persisted for a request. The aggregate sends them itself, right

@@ -5,6 +5,7 @@ using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Subscriptions.Sinks;
 using ActorEvents.Actors.Subscriptions.Sources;
 using ActorEvents.Actors.Supervision;
+using ActorEvents.Actors.Telemetry;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Cluster;
@@ -96,6 +97,8 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     private long? _rebuildTarget;
     private long _nextBatchId;
     private bool _paused;
+    private bool _publishingStatus;
+    private DateTimeOffset? _stalledSince;
 
     /// <summary>Set once, when it enters <see cref="HandingOver"/> (no state leads out of it but stopping).</summary>
     private bool _handingOver;
@@ -138,11 +141,20 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
             _sink = _projection = new ProjectionSink(_definition, _runtime);
         }
 
+        if (_runtime.Options.MetricsInterval > TimeSpan.Zero)
+        {
+            Timers.StartPeriodicTimer(TickKind.PublishStatus, new Tick(TickKind.PublishStatus), TimeSpan.Zero, _runtime.Options.MetricsInterval);
+        }
+
         Load();
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => StopStream();
+    protected override void PostStop()
+    {
+        TelemetryBoard.RemoveSubscription(Self.Path.ToStringWithUid());
+        StopStream();
+    }
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
@@ -228,6 +240,20 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
         Receive<StepFailed>(StepFailedOn);
         Receive<Tick>(tick => tick.Kind == TickKind.IdleCheckpoint, _ => WriteCheckpointWhenIdle());
         Receive<GetSubscriptionStatus>(_ => ReplyStatus(Sender, status => status));
+        Receive<Tick>(tick => tick.Kind == TickKind.PublishStatus, _ =>
+        {
+            if (!_publishingStatus)
+            {
+                _publishingStatus = true;
+                ReplyStatus(Self, status => new StatusRead(status));
+            }
+        });
+        Receive<StatusRead>(read =>
+        {
+            _publishingStatus = false;
+            _stalledSince = read.Status.State == SubscriptionState.Stalled ? _stalledSince ?? DateTimeOffset.UtcNow : null;
+            TelemetryBoard.PublishSubscription(Self.Path.ToStringWithUid(), _node, read.Status, _stalledSince);
+        });
         OperatorRequests(request =>
         {
             _operations.Enqueue((request, Sender));
@@ -589,7 +615,11 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
         RetryBatch,
         Reload,
         HandOverDeadline,
+        PublishStatus,
     }
+
+    /// <summary>The status this instance read for the gauges and the readiness check.</summary>
+    private sealed record StatusRead(SubscriptionStatus Status);
 
     private sealed record Tick(TickKind Kind);
 
