@@ -50,6 +50,12 @@ public sealed class AggregateActor : ReceivePersistentActor
     // Writes of earlier incarnations whose outcome was unknown: settled once recovery completed.
     private readonly IReadOnlyList<UnconfirmedWrite> _unconfirmed;
 
+    // Recovery passes over every snapshot (an earlier incarnation was offered one that cannot be read).
+    private readonly bool _fromEventsOnly;
+
+    // The snapshot offered cannot be read: this incarnation ends after recovery and the next rebuilds from the events.
+    private string? _unreadableSnapshot;
+
     /// <summary>Creates the actor for one aggregate instance.</summary>
     public AggregateActor(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId)
         : this(definition, registry, settings, aggregateId, [])
@@ -58,9 +64,10 @@ public sealed class AggregateActor : ReceivePersistentActor
 
     /// <summary>Creates the actor for one aggregate instance that settles an earlier incarnation's unconfirmed writes after recovery.</summary>
     public AggregateActor(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId,
-        IReadOnlyList<UnconfirmedWrite> unconfirmed)
+        IReadOnlyList<UnconfirmedWrite> unconfirmed, bool fromEventsOnly = false)
     {
         _unconfirmed = unconfirmed;
+        _fromEventsOnly = fromEventsOnly;
         _definition = definition;
         _registry = registry;
         _settings = settings;
@@ -72,6 +79,12 @@ public sealed class AggregateActor : ReceivePersistentActor
         Recover<SnapshotOffer>(offer =>
         {
             var snapshot = (AggregateSnapshot)offer.Snapshot;
+            if (snapshot.State is UnreadableSnapshot unreadable)
+            {
+                _unreadableSnapshot = $"{unreadable.Reason} (snapshot at {offer.Metadata.SequenceNr})";
+                return;
+            }
+
             _state = snapshot.State;
             _exists = true;
             _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
@@ -79,7 +92,16 @@ public sealed class AggregateActor : ReceivePersistentActor
         });
         Recover<EventEnvelope>(Recovered);
         Recover<Tagged>(tagged => Recovered((EventEnvelope)tagged.Payload));
-        Recover<RecoveryCompleted>(_ => SettleUnconfirmedWrites());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            if (_unreadableSnapshot is { } reason)
+            {
+                RebuildFromEvents(reason);
+                return;
+            }
+
+            SettleUnconfirmedWrites();
+        });
 
         Command<AggregateRequest>(Handle);
         Command<AggregateStop>(_ => Context.Stop(Self));
@@ -95,6 +117,9 @@ public sealed class AggregateActor : ReceivePersistentActor
     /// <inheritdoc />
     public override string PersistenceId { get; }
 
+    /// <inheritdoc />
+    public override Recovery Recovery => _fromEventsOnly ? new Recovery(SnapshotSelectionCriteria.None) : base.Recovery;
+
     /// <summary>Props of the bare entity actor.</summary>
     public static Props Props(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId) =>
         Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId));
@@ -109,7 +134,7 @@ public sealed class AggregateActor : ReceivePersistentActor
         IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId,
         TimeSpan minBackoff, TimeSpan maxBackoff) =>
         Akka.Actor.Props.Create(() => new AggregateSupervisor(
-            unconfirmed => Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId, unconfirmed)),
+            (unconfirmed, fromEventsOnly) => Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId, unconfirmed, fromEventsOnly)),
             minBackoff, maxBackoff));
 
     /// <summary>
@@ -144,11 +169,30 @@ public sealed class AggregateActor : ReceivePersistentActor
         Context.Parent.Tell(new UnconfirmedWritesSettled(_unconfirmed.Count));
     }
 
-    private void Recovered(EventEnvelope envelope)
+    /// <summary>
+    /// A stored event, in today's shape: its upcasters may have made several events of it (applied in order, sharing its
+    /// sequence number) or none (it was persisted all the same, so the aggregate exists).
+    /// </summary>
+    private void Recovered(EventEnvelope stored)
     {
-        _state = _definition.Apply(_state, envelope.Event);
+        foreach (var envelope in _registry.Upcasters.Upcast(stored))
+        {
+            _state = _definition.Apply(_state, envelope.Event);
+            _recent.Recovered(envelope);
+        }
+
         _exists = true;
-        _recent.Recovered(envelope);
+    }
+
+    /// <summary>
+    /// The snapshot recovery started from cannot be read (its state's shape changed): what was recovered is not the state.
+    /// This incarnation hands its commands back and ends; the next recovers from the events alone (and snapshots anew).
+    /// </summary>
+    private void RebuildFromEvents(string reason)
+    {
+        _log.Warning("Aggregate {0}: {1}. Rebuilding its state from its events, passing over its snapshots.", PersistenceId, reason);
+        Context.Parent.Tell(new AggregateIncarnationEnding(null, RestartAtOnce: true) { FromEventsOnly = true });
+        Become(HandingBack);
     }
 
     private void Handle(AggregateRequest request)
@@ -205,8 +249,7 @@ public sealed class AggregateActor : ReceivePersistentActor
             var @event = decision.Events[i];
             if (!_registry.TryGet(@event.GetType(), out var registered))
             {
-                Reject(request, RejectionCode.UnregisteredType,
-                    $"Event type '{@event.GetType().FullName}' is not registered; nothing was persisted.");
+                Reject(request, RejectionCode.UnregisteredType, $"{_registry.NotWritable(@event.GetType())} Nothing was persisted.");
                 return;
             }
 

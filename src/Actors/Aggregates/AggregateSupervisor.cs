@@ -19,7 +19,11 @@ public sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvel
 /// True after a rejection (nothing was written, the journal works): restart without backoff. The aggregate restarts so
 /// that its next events continue the stored sequence numbers without a gap.
 /// </param>
-internal sealed record AggregateIncarnationEnding(UnconfirmedWrite? Unconfirmed, bool RestartAtOnce);
+internal sealed record AggregateIncarnationEnding(UnconfirmedWrite? Unconfirmed, bool RestartAtOnce)
+{
+    /// <summary>The next incarnations recover from the events alone: the snapshot this one was offered cannot be read.</summary>
+    public bool FromEventsOnly { get; init; }
+}
 
 /// <summary>
 /// The supervisor's answer to <see cref="AggregateIncarnationEnding"/> with <c>RestartAtOnce</c>: from now on it holds new
@@ -44,15 +48,19 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
 {
     private const string ChildName = "aggregate";
 
-    private readonly Func<IReadOnlyList<UnconfirmedWrite>, Props> _childProps;
+    private readonly Func<IReadOnlyList<UnconfirmedWrite>, bool, Props> _childProps;
     private readonly TimeSpan _minBackoff;
     private readonly TimeSpan _maxBackoff;
     private readonly List<UnconfirmedWrite> _unconfirmed = [];
     private IActorRef _child = ActorRefs.Nobody;
     private DateTime _childStartedAt;
     private int _restarts;
+    private bool _fromEventsOnly;
 
-    public AggregateSupervisor(Func<IReadOnlyList<UnconfirmedWrite>, Props> childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
+    /// <param name="childProps">The props of an incarnation: given the unconfirmed writes to settle, and whether to pass over snapshots.</param>
+    /// <param name="minBackoff">The first restart delay.</param>
+    /// <param name="maxBackoff">The longest restart delay.</param>
+    public AggregateSupervisor(Func<IReadOnlyList<UnconfirmedWrite>, bool, Props> childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
     {
         _childProps = childProps;
         _minBackoff = minBackoff;
@@ -74,6 +82,8 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
             {
                 _unconfirmed.Add(unconfirmed);
             }
+
+            _fromEventsOnly |= ending.FromEventsOnly;
 
             if (ending.RestartAtOnce)
             {
@@ -153,7 +163,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
 
     private void StartChild()
     {
-        _child = Context.Watch(Context.ActorOf(_childProps([.. _unconfirmed]), ChildName));
+        _child = Context.Watch(Context.ActorOf(_childProps([.. _unconfirmed], _fromEventsOnly), ChildName));
         _childStartedAt = DateTime.UtcNow;
     }
 
