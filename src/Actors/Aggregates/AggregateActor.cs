@@ -345,10 +345,36 @@ public sealed class AggregateActor : ReceivePersistentActor
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
+        if (Unreadable(reason) is { } unreadable)
+        {
+            // Not a fault that passes: a stored event of a type or version this node does not know. No restart loop.
+            _log.Error(reason,
+                "Recovery of aggregate {0} failed at event {1}: a stored event cannot be read on this node ({2}). It is not restarted: "
+                + "commands get UnreadableStream until it passivates; run the version of the domain that knows the event.",
+                PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(), _ => "?" }, unreadable);
+            Context.Parent.Tell(new AggregateUnreadable(unreadable));
+            base.OnRecoveryFailure(reason, message);
+            return;
+        }
+
         _log.Error(reason,
             "Recovery of aggregate {0} failed at event {1}: {2}. The entity stays down until its supervisor retries; commands get AggregateUnavailable.",
             PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(), _ => "?" }, reason.Message);
         base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>What cannot be read, when a recovery failure is an event this node cannot deserialize.</summary>
+    private static string? Unreadable(Exception reason)
+    {
+        for (var e = reason; e is not null; e = e.InnerException)
+        {
+            if (e is System.Runtime.Serialization.SerializationException or UnregisteredTypeException or System.Text.Json.JsonException)
+            {
+                return e.Message;
+            }
+        }
+
+        return reason is AggregateException aggregate ? aggregate.InnerExceptions.Select(Unreadable).FirstOrDefault(m => m is not null) : null;
     }
 
     private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes, EventDispatch? Dispatch);

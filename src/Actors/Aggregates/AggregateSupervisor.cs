@@ -34,6 +34,14 @@ internal sealed record AggregateEndingAcknowledged
     public static readonly AggregateEndingAcknowledged Instance = new();
 }
 
+/// <summary>
+/// Told by an aggregate whose recovery failed because a stored event cannot be read on this node (its type or version is
+/// unknown here): retrying cannot help until the node runs newer code, so the supervisor answers
+/// <see cref="RejectionCode.UnreadableStream"/> instead of restarting it, until it passivates.
+/// </summary>
+/// <param name="Reason">What could not be read.</param>
+internal sealed record AggregateUnreadable(string Reason);
+
 /// <summary>Told by an aggregate once it recovered and settled the first <paramref name="Count"/> unconfirmed writes it was given.</summary>
 /// <param name="Count">How many of the unconfirmed writes it was given are settled (dispatched, or found not written).</param>
 internal sealed record UnconfirmedWritesSettled(int Count);
@@ -94,6 +102,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
             Become(() => Ending(ending.RestartAtOnce));
         });
         Receive<UnconfirmedWritesSettled>(settled => _unconfirmed.RemoveRange(0, Math.Min(settled.Count, _unconfirmed.Count)));
+        Receive<AggregateUnreadable>(Unreadable);
         Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => ChildEnded(restartAtOnce: false));
         Receive<AggregateStop>(stop =>
         {
@@ -114,6 +123,8 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     /// <summary>Waiting out the backoff: commands are answered AggregateUnavailable.</summary>
     private void BackingOff()
     {
+        // The child's Terminated may come before what it said last.
+        Receive<AggregateUnreadable>(Unreadable);
         Receive<RestartAggregate>(_ =>
         {
             StartChild();
@@ -123,6 +134,25 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
             "The aggregate is restarting after a failure; nothing of this command was persisted. Retry with the same command id.")
         { CommandId = request.CommandId }));
         Receive<AggregateStop>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>
+    /// The stream cannot be read on this node: no restart (it would fail the same way), every command is answered
+    /// <see cref="RejectionCode.UnreadableStream"/> until passivation or hand-off stops this supervisor.
+    /// </summary>
+    private void Unreadable(AggregateUnreadable unreadable)
+    {
+        Timers.Cancel(RestartAggregate.Instance);
+        Become(() =>
+        {
+            Receive<AggregateRequest>(request => Sender.Tell(new CommandRejected(RejectionCode.UnreadableStream,
+                $"This node cannot read the aggregate's events ({unreadable.Reason}); nothing of this command was persisted. "
+                + "Retry once the node runs the version that knows them.")
+            { CommandId = request.CommandId }));
+            Receive<AggregateStop>(_ => Context.Stop(Self));
+            ReceiveAny(_ => { });
+        });
+        Stash.UnstashAll();
     }
 
     /// <summary>Passivation or hand-off: the child answers what is in its mailbox, then stops, and so does this.</summary>

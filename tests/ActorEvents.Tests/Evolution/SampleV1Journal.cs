@@ -37,6 +37,33 @@ public static class SampleV1Journal
     public static IReadOnlyList<JsonObject> Messages => [.. Fixture["journal"]!.AsArray().Select(r => r!["message"]!.AsObject())];
 
     /// <summary>
+    /// Rows in the fixture's shape for <see cref="Insert"/>: one event each, of a name and version (newer, older or unknown to
+    /// this code), its data as JSON, tagged with its aggregate type; orderings and sequence numbers as given.
+    /// </summary>
+    public static JsonObject Journal(params (long Ordering, string AggregateType, string AggregateId, long SequenceNr, string Type, int Version, string Data)[] rows)
+    {
+        var journal = new JsonArray();
+        var tags = new JsonArray();
+        foreach (var (ordering, aggregateType, aggregateId, sequenceNr, type, version, data) in rows)
+        {
+            var persistenceId = StreamNames.For(aggregateType, aggregateId);
+            journal.Add(new JsonObject
+            {
+                ["ordering"] = ordering, ["created"] = 638_000_000_000_000_000L + ordering, ["persistence_id"] = persistenceId, ["sequence_number"] = sequenceNr,
+                ["manifest"] = "ae.envelope", ["identifier"] = 4747, ["writer_uuid"] = "earlier",
+                ["message"] = JsonNode.Parse($$$"""
+                    {"eventId":"e{{{ordering}}}","eventType":"{{{type}}}","schemaVersion":{{{version}}},"occurredAt":"2025-01-02T03:04:05+00:00","sourceNode":"n",
+                     "aggregateType":"{{{aggregateType}}}","aggregateId":"{{{aggregateId}}}","sequenceNr":{{{sequenceNr}}},"correlationId":"c{{{ordering}}}",
+                     "causationId":"c{{{ordering}}}","originStream":null,"event":{"type":"{{{type}}}","version":{{{version}}},"data":{{{data}}}}}
+                    """),
+            });
+            tags.Add(new JsonObject { ["ordering_id"] = ordering, ["tag"] = $"aggregate:{aggregateType}", ["sequence_nr"] = sequenceNr, ["persistence_id"] = persistenceId });
+        }
+
+        return new JsonObject { ["journal"] = journal, ["tags"] = tags, ["snapshot"] = new JsonArray() };
+    }
+
+    /// <summary>
     /// Inserts the fixture's rows into <paramref name="database"/>, whose journal tables exist (a host started on it once) and
     /// are empty; their orderings are kept, and PostgreSQL's ordering sequence moved past them.
     /// </summary>

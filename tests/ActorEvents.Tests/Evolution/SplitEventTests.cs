@@ -27,29 +27,10 @@ public sealed class SplitEventTests
         .AddProjection<NotesProjector>("notes", p => p.Tag = AggregateActor.AggregateTagPrefix + "notebook");
 
     /// <summary>notebook-n-1 as an earlier version stored it: a v1 pair (ordering 1), a v1 ping (2), a v2 note (3).</summary>
-    private static JsonObject Rows()
-    {
-        JsonObject Row(long ordering, string type, int version, string data) => new()
-        {
-            ["ordering"] = ordering, ["created"] = 638_000_000_000_000_000L + ordering, ["persistence_id"] = "notebook-n-1", ["sequence_number"] = ordering,
-            ["manifest"] = "ae.envelope", ["identifier"] = 4747, ["writer_uuid"] = "earlier",
-            ["message"] = JsonNode.Parse($$$"""
-                {"eventId":"e{{{ordering}}}","eventType":"{{{type}}}","schemaVersion":{{{version}}},"occurredAt":"2025-01-02T03:04:05+00:00","sourceNode":"n",
-                 "aggregateType":"notebook","aggregateId":"n-1","sequenceNr":{{{ordering}}},"correlationId":"c{{{ordering}}}","causationId":"c{{{ordering}}}","originStream":null,
-                 "event":{"type":"{{{type}}}","version":{{{version}}},"data":{{{data}}}}}
-                """),
-        };
-        JsonObject Tag(long ordering) => new() { ["ordering_id"] = ordering, ["tag"] = "aggregate:notebook", ["sequence_nr"] = ordering, ["persistence_id"] = "notebook-n-1" };
-        return new JsonObject
-        {
-            ["journal"] = new JsonArray(
-                Row(1, "notebook.noted", 1, """{"notebookId":"n-1","index":1,"first":"one","second":"two"}"""),
-                Row(2, "notebook.pinged", 1, """{"notebookId":"n-1"}"""),
-                Row(3, "notebook.noted", 2, """{"notebookId":"n-1","index":3,"text":"three"}""")),
-            ["tags"] = new JsonArray(Tag(1), Tag(2), Tag(3)),
-            ["snapshot"] = new JsonArray(),
-        };
-    }
+    private static JsonObject Rows() => SampleV1Journal.Journal(
+        (1, "notebook", "n-1", 1, "notebook.noted", 1, """{"notebookId":"n-1","index":1,"first":"one","second":"two"}"""),
+        (2, "notebook", "n-1", 2, "notebook.pinged", 1, """{"notebookId":"n-1"}"""),
+        (3, "notebook", "n-1", 3, "notebook.noted", 2, """{"notebookId":"n-1","index":3,"text":"three"}"""));
 
     [Theory]
     [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
