@@ -92,6 +92,13 @@ public enum RejectionCode
     /// written, and their handlers run either way.
     /// </summary>
     OutcomeUnknown = 15,
+
+    /// <summary>
+    /// This node cannot read the aggregate's stored events: one is of an event type or a schema version it does not know
+    /// (a newer node wrote it, e.g. during a rolling upgrade). Nothing was persisted, and the aggregate is not recovered
+    /// again until it passivates; retry once the node runs the version that knows the event.
+    /// </summary>
+    UnreadableStream = 16,
 }
 
 /// <summary>How one handler fared with one event.</summary>

@@ -27,6 +27,13 @@ public sealed class MessageNameAttribute(string name) : Attribute
     /// <summary>The stable wire name.</summary>
     public string Name { get; } = name;
 
-    /// <summary>Schema version of the payload; raise it when the shape changes incompatibly.</summary>
+    /// <summary>Schema version of the payload; raise it when the shape changes incompatibly (and register an upcaster from the old version).</summary>
     public int Version { get; init; } = 1;
+
+    /// <summary>
+    /// Marks an old version of an event, kept only to read the rows stored in its shape: it is the source of a typed
+    /// upcaster to the next version, and never written (writers always write the newest version of a name; persisting or
+    /// sending a superseded type is refused).
+    /// </summary>
+    public bool Superseded { get; init; }
 }

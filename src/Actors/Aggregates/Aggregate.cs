@@ -74,6 +74,12 @@ public abstract class Aggregate<TState, TCommand, TEvent> : IAggregateDefinition
     /// <summary>Pure: the state after an event.</summary>
     public abstract TState Apply(TState state, TEvent @event);
 
+    /// <summary>
+    /// Version of the state's shape in snapshots (default 1). Raise it when <typeparamref name="TState"/> changes so that
+    /// older snapshots no longer fit: they are then passed over, and the state is rebuilt from the events (and snapshotted anew).
+    /// </summary>
+    public virtual int StateVersion => 1;
+
     /// <summary>What a command expects of the aggregate's existence. Default: it must exist.</summary>
     public virtual CommandExpectation Expect(TCommand command) => CommandExpectation.MustExist;
 
@@ -127,6 +133,9 @@ public interface IAggregateDefinition
 
     /// <summary>Initial state.</summary>
     object InitialState { get; }
+
+    /// <summary>Version of the state's shape in snapshots: a snapshot of another version is rebuilt from the events.</summary>
+    int StateVersion => 1;
 
     /// <summary>Decides a command.</summary>
     AggregateDecision Decide(object state, ICommand command);

@@ -52,6 +52,12 @@ public sealed class AggregateActor : ReceivePersistentActor
     // Writes of earlier incarnations whose outcome was unknown: settled once recovery completed.
     private readonly IReadOnlyList<UnconfirmedWrite> _unconfirmed;
 
+    // Recovery passes over every snapshot (an earlier incarnation was offered one that cannot be read).
+    private readonly bool _fromEventsOnly;
+
+    // The snapshot offered cannot be read: this incarnation ends after recovery and the next rebuilds from the events.
+    private string? _unreadableSnapshot;
+
     /// <summary>Creates the actor for one aggregate instance.</summary>
     public AggregateActor(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId)
         : this(definition, registry, settings, aggregateId, [])
@@ -60,9 +66,10 @@ public sealed class AggregateActor : ReceivePersistentActor
 
     /// <summary>Creates the actor for one aggregate instance that settles an earlier incarnation's unconfirmed writes after recovery.</summary>
     public AggregateActor(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId,
-        IReadOnlyList<UnconfirmedWrite> unconfirmed)
+        IReadOnlyList<UnconfirmedWrite> unconfirmed, bool fromEventsOnly = false)
     {
         _unconfirmed = unconfirmed;
+        _fromEventsOnly = fromEventsOnly;
         _definition = definition;
         _registry = registry;
         _settings = settings;
@@ -74,6 +81,12 @@ public sealed class AggregateActor : ReceivePersistentActor
         Recover<SnapshotOffer>(offer =>
         {
             var snapshot = (AggregateSnapshot)offer.Snapshot;
+            if (snapshot.State is UnreadableSnapshot unreadable)
+            {
+                _unreadableSnapshot = $"{unreadable.Reason} (snapshot at {offer.Metadata.SequenceNr})";
+                return;
+            }
+
             _state = snapshot.State;
             _exists = true;
             _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
@@ -81,7 +94,16 @@ public sealed class AggregateActor : ReceivePersistentActor
         });
         Recover<EventEnvelope>(Recovered);
         Recover<Tagged>(tagged => Recovered((EventEnvelope)tagged.Payload));
-        Recover<RecoveryCompleted>(_ => SettleUnconfirmedWrites());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            if (_unreadableSnapshot is { } reason)
+            {
+                RebuildFromEvents(reason);
+                return;
+            }
+
+            SettleUnconfirmedWrites();
+        });
 
         Command<AggregateRequest>(Handle);
         Command<AggregateStop>(_ => Context.Stop(Self));
@@ -97,6 +119,9 @@ public sealed class AggregateActor : ReceivePersistentActor
     /// <inheritdoc />
     public override string PersistenceId { get; }
 
+    /// <inheritdoc />
+    public override Recovery Recovery => _fromEventsOnly ? new Recovery(SnapshotSelectionCriteria.None) : base.Recovery;
+
     /// <summary>Props of the bare entity actor.</summary>
     public static Props Props(IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId) =>
         Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId));
@@ -111,7 +136,7 @@ public sealed class AggregateActor : ReceivePersistentActor
         IAggregateDefinition definition, MessageTypeRegistry registry, AggregateRuntimeSettings settings, string aggregateId,
         TimeSpan minBackoff, TimeSpan maxBackoff) =>
         Akka.Actor.Props.Create(() => new AggregateSupervisor(
-            unconfirmed => Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId, unconfirmed)),
+            (unconfirmed, fromEventsOnly) => Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId, unconfirmed, fromEventsOnly)),
             minBackoff, maxBackoff));
 
     /// <summary>
@@ -146,11 +171,30 @@ public sealed class AggregateActor : ReceivePersistentActor
         Context.Parent.Tell(new UnconfirmedWritesSettled(_unconfirmed.Count));
     }
 
-    private void Recovered(EventEnvelope envelope)
+    /// <summary>
+    /// A stored event, in today's shape: its upcasters may have made several events of it (applied in order, sharing its
+    /// sequence number) or none (it was persisted all the same, so the aggregate exists).
+    /// </summary>
+    private void Recovered(EventEnvelope stored)
     {
-        _state = _definition.Apply(_state, envelope.Event);
+        foreach (var envelope in _registry.Upcasters.Upcast(stored))
+        {
+            _state = _definition.Apply(_state, envelope.Event);
+            _recent.Recovered(envelope);
+        }
+
         _exists = true;
-        _recent.Recovered(envelope);
+    }
+
+    /// <summary>
+    /// The snapshot recovery started from cannot be read (its state's shape changed): what was recovered is not the state.
+    /// This incarnation hands its commands back and ends; the next recovers from the events alone (and snapshots anew).
+    /// </summary>
+    private void RebuildFromEvents(string reason)
+    {
+        _log.Warning("Aggregate {0}: {1}. Rebuilding its state from its events, passing over its snapshots.", PersistenceId, reason);
+        Context.Parent.Tell(new AggregateIncarnationEnding(null, RestartAtOnce: true) { FromEventsOnly = true });
+        Become(HandingBack);
     }
 
     private void Handle(AggregateRequest request)
@@ -207,8 +251,7 @@ public sealed class AggregateActor : ReceivePersistentActor
             var @event = decision.Events[i];
             if (!_registry.TryGet(@event.GetType(), out var registered))
             {
-                Reject(request, RejectionCode.UnregisteredType,
-                    $"Event type '{@event.GetType().FullName}' is not registered; nothing was persisted.");
+                Reject(request, RejectionCode.UnregisteredType, $"{_registry.NotWritable(@event.GetType())} Nothing was persisted.");
                 return;
             }
 
@@ -317,6 +360,18 @@ public sealed class AggregateActor : ReceivePersistentActor
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
+        if (Unreadable(reason) is { } unreadable)
+        {
+            // Not a fault that passes: a stored event of a type or version this node does not know. No restart loop.
+            _log.Error(reason,
+                "Recovery of aggregate {0} failed at event {1}: a stored event cannot be read on this node ({2}). It is not restarted: "
+                + "commands get UnreadableStream until it passivates; run the version of the domain that knows the event.",
+                PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(), _ => "?" }, unreadable);
+            Context.Parent.Tell(new AggregateUnreadable(unreadable));
+            base.OnRecoveryFailure(reason, message);
+            return;
+        }
+
         _log.Error(reason,
             "Recovery of aggregate {0} failed at event {1}: {2}. The entity stays down until its supervisor retries; commands get AggregateUnavailable.",
             PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(), _ => "?" }, reason.Message);
@@ -328,6 +383,20 @@ public sealed class AggregateActor : ReceivePersistentActor
         persist?.SetStatus(ActivityStatusCode.Error, cause.Message);
         persist?.SetTag(ActorEventsTelemetry.Tags.ErrorType, cause.GetType().FullName);
         ActorEventsTelemetry.StopDetached(persist);
+    }
+
+    /// <summary>What cannot be read, when a recovery failure is an event this node cannot deserialize.</summary>
+    private static string? Unreadable(Exception reason)
+    {
+        for (var e = reason; e is not null; e = e.InnerException)
+        {
+            if (e is System.Runtime.Serialization.SerializationException or UnregisteredTypeException or System.Text.Json.JsonException)
+            {
+                return e.Message;
+            }
+        }
+
+        return reason is AggregateException aggregate ? aggregate.InnerExceptions.Select(Unreadable).FirstOrDefault(m => m is not null) : null;
     }
 
     private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes, EventDispatch? Dispatch, Activity? Persist);

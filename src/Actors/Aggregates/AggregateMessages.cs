@@ -51,3 +51,10 @@ public sealed record AggregateSnapshot(object State, IReadOnlyList<string> Recen
 /// <param name="AppliedAt">When its events were persisted (or it was accepted without events).</param>
 /// <param name="Events">Its events.</param>
 public sealed record RecentCommand(string CommandId, DateTimeOffset AppliedAt, IReadOnlyList<EventEnvelope> Events);
+
+/// <summary>
+/// The state of a snapshot that cannot be read any more (its state type's version or shape changed, or it holds an event
+/// that cannot be read): the aggregate passes over it and rebuilds its state from its events.
+/// </summary>
+/// <param name="Reason">Why it cannot be read.</param>
+internal sealed record UnreadableSnapshot(string Reason);

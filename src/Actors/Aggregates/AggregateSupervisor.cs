@@ -19,7 +19,11 @@ public sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvel
 /// True after a rejection (nothing was written, the journal works): restart without backoff. The aggregate restarts so
 /// that its next events continue the stored sequence numbers without a gap.
 /// </param>
-internal sealed record AggregateIncarnationEnding(UnconfirmedWrite? Unconfirmed, bool RestartAtOnce);
+internal sealed record AggregateIncarnationEnding(UnconfirmedWrite? Unconfirmed, bool RestartAtOnce)
+{
+    /// <summary>The next incarnations recover from the events alone: the snapshot this one was offered cannot be read.</summary>
+    public bool FromEventsOnly { get; init; }
+}
 
 /// <summary>
 /// The supervisor's answer to <see cref="AggregateIncarnationEnding"/> with <c>RestartAtOnce</c>: from now on it holds new
@@ -29,6 +33,14 @@ internal sealed record AggregateEndingAcknowledged
 {
     public static readonly AggregateEndingAcknowledged Instance = new();
 }
+
+/// <summary>
+/// Told by an aggregate whose recovery failed because a stored event cannot be read on this node (its type or version is
+/// unknown here): retrying cannot help until the node runs newer code, so the supervisor answers
+/// <see cref="RejectionCode.UnreadableStream"/> instead of restarting it, until it passivates.
+/// </summary>
+/// <param name="Reason">What could not be read.</param>
+internal sealed record AggregateUnreadable(string Reason);
 
 /// <summary>Told by an aggregate once it recovered and settled the first <paramref name="Count"/> unconfirmed writes it was given.</summary>
 /// <param name="Count">How many of the unconfirmed writes it was given are settled (dispatched, or found not written).</param>
@@ -44,15 +56,19 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
 {
     private const string ChildName = "aggregate";
 
-    private readonly Func<IReadOnlyList<UnconfirmedWrite>, Props> _childProps;
+    private readonly Func<IReadOnlyList<UnconfirmedWrite>, bool, Props> _childProps;
     private readonly TimeSpan _minBackoff;
     private readonly TimeSpan _maxBackoff;
     private readonly List<UnconfirmedWrite> _unconfirmed = [];
     private IActorRef _child = ActorRefs.Nobody;
     private DateTime _childStartedAt;
     private int _restarts;
+    private bool _fromEventsOnly;
 
-    public AggregateSupervisor(Func<IReadOnlyList<UnconfirmedWrite>, Props> childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
+    /// <param name="childProps">The props of an incarnation: given the unconfirmed writes to settle, and whether to pass over snapshots.</param>
+    /// <param name="minBackoff">The first restart delay.</param>
+    /// <param name="maxBackoff">The longest restart delay.</param>
+    public AggregateSupervisor(Func<IReadOnlyList<UnconfirmedWrite>, bool, Props> childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
     {
         _childProps = childProps;
         _minBackoff = minBackoff;
@@ -75,6 +91,8 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
                 _unconfirmed.Add(unconfirmed);
             }
 
+            _fromEventsOnly |= ending.FromEventsOnly;
+
             if (ending.RestartAtOnce)
             {
                 // The aggregate hands back the commands in its mailbox until this arrives, then stops: none is lost.
@@ -84,6 +102,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
             Become(() => Ending(ending.RestartAtOnce));
         });
         Receive<UnconfirmedWritesSettled>(settled => _unconfirmed.RemoveRange(0, Math.Min(settled.Count, _unconfirmed.Count)));
+        Receive<AggregateUnreadable>(Unreadable);
         Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => ChildEnded(restartAtOnce: false));
         Receive<AggregateStop>(stop =>
         {
@@ -104,6 +123,8 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     /// <summary>Waiting out the backoff: commands are answered AggregateUnavailable.</summary>
     private void BackingOff()
     {
+        // The child's Terminated may come before what it said last.
+        Receive<AggregateUnreadable>(Unreadable);
         Receive<RestartAggregate>(_ =>
         {
             StartChild();
@@ -113,6 +134,25 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
             "The aggregate is restarting after a failure; nothing of this command was persisted. Retry with the same command id.")
         { CommandId = request.CommandId }));
         Receive<AggregateStop>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>
+    /// The stream cannot be read on this node: no restart (it would fail the same way), every command is answered
+    /// <see cref="RejectionCode.UnreadableStream"/> until passivation or hand-off stops this supervisor.
+    /// </summary>
+    private void Unreadable(AggregateUnreadable unreadable)
+    {
+        Timers.Cancel(RestartAggregate.Instance);
+        Become(() =>
+        {
+            Receive<AggregateRequest>(request => Sender.Tell(new CommandRejected(RejectionCode.UnreadableStream,
+                $"This node cannot read the aggregate's events ({unreadable.Reason}); nothing of this command was persisted. "
+                + "Retry once the node runs the version that knows them.")
+            { CommandId = request.CommandId }));
+            Receive<AggregateStop>(_ => Context.Stop(Self));
+            ReceiveAny(_ => { });
+        });
+        Stash.UnstashAll();
     }
 
     /// <summary>Passivation or hand-off: the child answers what is in its mailbox, then stops, and so does this.</summary>
@@ -153,7 +193,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
 
     private void StartChild()
     {
-        _child = Context.Watch(Context.ActorOf(_childProps([.. _unconfirmed]), ChildName));
+        _child = Context.Watch(Context.ActorOf(_childProps([.. _unconfirmed], _fromEventsOnly), ChildName));
         _childStartedAt = DateTime.UtcNow;
     }
 

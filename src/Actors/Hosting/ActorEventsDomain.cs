@@ -16,6 +16,7 @@ public sealed class ActorEventsDomainBuilder
 {
     private readonly List<AggregateRegistration> _aggregates = [];
     private readonly List<Action<MessageTypeRegistry>> _typeRegistrations = [];
+    private readonly List<Action<EventUpcasters>> _upcasters = [];
     private readonly List<(Type HandlerType, HandlerOptions Options)> _handlers = [];
     private readonly List<(Type Service, Type Implementation)> _streamingHandlers = [];
     private readonly List<SubscriptionRegistration> _subscriptions = [];
@@ -44,6 +45,36 @@ public sealed class ActorEventsDomainBuilder
     public ActorEventsDomainBuilder AddMessageType<T>()
     {
         _typeRegistrations.Add(registry => registry.Register(typeof(T)));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a typed upcaster: stored events of <typeparamref name="TOld"/>'s version are read as <typeparamref name="TNew"/>
+    /// (the next version of the name). <typeparamref name="TOld"/> is the old shape, kept as a record marked
+    /// <c>[MessageName(name, Version = n, Superseded = true)]</c>: read, never written. Chains (v1 → v2 → v3) compose.
+    /// </summary>
+    public ActorEventsDomainBuilder Upcast<TOld, TNew>(Func<TOld, TNew> upcast) where TOld : class where TNew : class =>
+        AddUpcaster(u => u.Add(upcast));
+
+    /// <summary>Registers a typed upcaster that makes any number of events of one stored <typeparamref name="TOld"/>: several (a split) or none (no longer meaningful).</summary>
+    public ActorEventsDomainBuilder UpcastToMany<TOld>(Func<TOld, IEnumerable<IEvent>> upcast) where TOld : class =>
+        AddUpcaster(u => u.AddToMany(upcast));
+
+    /// <summary>
+    /// Registers a raw JSON upcaster from version <paramref name="fromVersion"/> of event <paramref name="name"/> to the
+    /// next version, for when the old CLR type is gone: stored <c>data</c> in (camelCase, as written), the next version's out.
+    /// </summary>
+    public ActorEventsDomainBuilder UpcastJson(string name, int fromVersion, Func<System.Text.Json.Nodes.JsonObject, System.Text.Json.Nodes.JsonObject> upcast) =>
+        AddUpcaster(u => u.AddJson(name, fromVersion, upcast));
+
+    /// <summary>Registers a raw JSON upcaster that makes any number of next-version payloads of one stored payload.</summary>
+    public ActorEventsDomainBuilder UpcastJsonToMany(string name, int fromVersion,
+        Func<System.Text.Json.Nodes.JsonObject, IEnumerable<System.Text.Json.Nodes.JsonObject>> upcast) =>
+        AddUpcaster(u => u.AddJsonToMany(name, fromVersion, upcast));
+
+    private ActorEventsDomainBuilder AddUpcaster(Action<EventUpcasters> registration)
+    {
+        _upcasters.Add(registration);
         return this;
     }
 
@@ -125,7 +156,9 @@ public sealed class ActorEventsDomainBuilder
     }
 
     /// <summary>Validates the registrations and builds the closed type map.</summary>
-    /// <exception cref="InvalidOperationException">A type is missing its stable name, a name is used twice, or a command type belongs to two aggregates.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A type is missing its stable name, a name is used twice, a command type belongs to two aggregates, or an upcaster chain is invalid.
+    /// </exception>
     public ActorEventsDomain Build()
     {
         var registry = new MessageTypeRegistry();
@@ -133,7 +166,7 @@ public sealed class ActorEventsDomainBuilder
         foreach (var aggregate in _aggregates)
         {
             var definition = aggregate.Definition;
-            registry.Register(definition.StateType, $"{definition.Name}.state");
+            registry.Register(definition.StateType, $"{definition.Name}.state", definition.StateVersion);
             foreach (var type in definition.MessageTypes())
             {
                 registry.Register(type);
@@ -153,6 +186,11 @@ public sealed class ActorEventsDomainBuilder
         foreach (var registration in _typeRegistrations)
         {
             registration(registry);
+        }
+
+        foreach (var upcaster in _upcasters)
+        {
+            upcaster(registry.Upcasters);
         }
 
         registry.Freeze();

@@ -138,7 +138,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
                 AcceptedManifest => Deserialize<CommandAccepted>(bytes),
                 RejectedManifest => Deserialize<CommandRejected>(bytes),
                 SubmitManifest => Deserialize<SubmitCommand>(bytes),
-                SnapshotManifest => Deserialize<SnapshotDto>(bytes).ToSnapshot(_registry, _options),
+                SnapshotManifest => SnapshotDto.Read(bytes, _registry, _options),
                 StopManifest => AggregateStop.Instance,
                 _ when SubscriptionManifests.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, _options)
                     ?? throw new SerializationException($"Payload of '{manifest}' is null."),
@@ -159,18 +159,49 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     private T Deserialize<T>(byte[] bytes) =>
         JsonSerializer.Deserialize<T>(bytes, _options) ?? throw new SerializationException($"Payload of {typeof(T).Name} is null.");
 
-    private sealed record SnapshotDto(string StateType, JsonElement State, IReadOnlyList<string> RecentCommandIds, IReadOnlyList<RecentCommand>? RecentCommands = null)
+    /// <summary>
+    /// A snapshot as stored: its state's registered name and version, the state, and the recent commands. One that cannot be
+    /// read any more (its state's version or shape changed, its type is gone, an event it holds cannot be read) is read as
+    /// an <see cref="UnreadableSnapshot"/>, and the aggregate rebuilds its state from its events instead.
+    /// </summary>
+    private sealed record SnapshotDto(string StateType, JsonElement State, IReadOnlyList<string> RecentCommandIds, IReadOnlyList<RecentCommand>? RecentCommands = null,
+        int StateVersion = 1)
     {
         public static SnapshotDto From(AggregateSnapshot snapshot, MessageTypeRegistry registry, JsonSerializerOptions options)
         {
             var registered = registry.Get(snapshot.State.GetType());
             return new SnapshotDto(registered.Name, JsonSerializer.SerializeToElement(snapshot.State, registered.ClrType, options), snapshot.RecentCommandIds,
-                snapshot.RecentCommands);
+                snapshot.RecentCommands, registered.Version);
         }
 
-        public AggregateSnapshot ToSnapshot(MessageTypeRegistry registry, JsonSerializerOptions options) =>
-            new(State.Deserialize(registry.Get(StateType).ClrType, options)
-                ?? throw new SerializationException($"Snapshot state '{StateType}' is null."), RecentCommandIds, RecentCommands);
+        public static AggregateSnapshot Read(byte[] bytes, MessageTypeRegistry registry, JsonSerializerOptions options)
+        {
+            SnapshotDto? dto = null;
+            try
+            {
+                dto = JsonSerializer.Deserialize<SnapshotDto>(bytes, options) ?? throw new JsonException("The snapshot is null.");
+                if (!registry.TryGet(dto.StateType, out var registered))
+                {
+                    return Unreadable(dto, $"its state type '{dto.StateType}' is not registered");
+                }
+
+                if (registered.Version != dto.StateVersion)
+                {
+                    return Unreadable(dto, $"its state is '{dto.StateType}' v{dto.StateVersion}, and this node's is v{registered.Version}");
+                }
+
+                var state = dto.State.Deserialize(registered.ClrType, options) ?? throw new JsonException($"Snapshot state '{dto.StateType}' is null.");
+                var recent = dto.RecentCommands?.Select(c => c with { Events = [.. c.Events.SelectMany(registry.Upcasters.Upcast)] }).ToArray();
+                return new AggregateSnapshot(state, dto.RecentCommandIds, recent);
+            }
+            catch (Exception e) when (e is JsonException or UnregisteredTypeException or NotSupportedException or InvalidOperationException)
+            {
+                return Unreadable(dto, e.Message);
+            }
+        }
+
+        private static AggregateSnapshot Unreadable(SnapshotDto? dto, string reason) =>
+            new(new UnreadableSnapshot($"the snapshot{(dto is null ? "" : $" of '{dto.StateType}'")} cannot be read: {reason}"), []);
     }
 }
 
@@ -197,18 +228,25 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
             && probe.ValueTextEquals("type"u8) && probe.Read() && probe.TokenType == JsonTokenType.String)
         {
             var registered = Resolve(probe.GetString()!);
+            var version = 0;
             while (probe.Read() && probe.TokenType == JsonTokenType.PropertyName)
             {
                 var isData = probe.ValueTextEquals("data"u8);
+                var isVersion = !isData && probe.ValueTextEquals("version"u8);
                 probe.Read();
+                if (isVersion && probe.TokenType == JsonTokenType.Number && probe.TryGetInt32(out var stored))
+                {
+                    version = stored;
+                    continue;
+                }
+
                 if (!isData)
                 {
                     probe.Skip();
                     continue;
                 }
 
-                var value = JsonSerializer.Deserialize(ref probe, registered.ClrType, options)
-                    ?? throw new JsonException($"'{registered.Name}' data is null.");
+                var value = ReadData(registered, version, ref probe, options);
                 while (probe.Read() && probe.TokenType == JsonTokenType.PropertyName)
                 {
                     probe.Read();
@@ -235,7 +273,7 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
         try
         {
             var registered = Resolve(typeName);
-            if (root.GetProperty("data").Deserialize(registered.ClrType, options) is T value)
+            if (ReadData(registered, version, root.GetProperty("data"), options) is T value)
             {
                 return value;
             }
@@ -265,7 +303,24 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
             throw new JsonException($"The {typeof(T).Name} payload '{registered.Name}' has no 'data'.");
         }
 
-        return (T)(data.Deserialize(registered.ClrType, options) ?? throw new JsonException($"'{registered.Name}' data is null."));
+        var version = root.TryGetProperty("version", out var v) && v.TryGetInt32(out var n) ? n : 0;
+        return (T)ReadData(registered, version, data, options);
+    }
+
+    /// <summary>
+    /// Reads a payload's data stored as <paramref name="version"/>: an event through its upcasters (which may make an
+    /// <see cref="UpcastEvents"/>), a command as it is.
+    /// </summary>
+    private object ReadData(RegisteredType registered, int version, ref Utf8JsonReader reader, JsonSerializerOptions options) =>
+        typeof(T) == typeof(IEvent)
+            ? registry.Upcasters.Read(registered, version, ref reader, options)
+            : JsonSerializer.Deserialize(ref reader, registered.ClrType, options) ?? throw new JsonException($"'{registered.Name}' data is null.");
+
+    private object ReadData(RegisteredType registered, int version, JsonElement data, JsonSerializerOptions options)
+    {
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(data.GetRawText()));
+        reader.Read();
+        return ReadData(registered, version, ref reader, options);
     }
 
     private RegisteredType Resolve(string name)
@@ -288,6 +343,11 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
             writer.WriteRawValue(undecodable.RawData);
             writer.WriteEndObject();
             return;
+        }
+
+        if (value is UpcastEvents)
+        {
+            throw new JsonException("Upcast events are written each in its own envelope (EventUpcasters.Upcast), never together.");
         }
 
         var registered = registry.Get(value.GetType());

@@ -200,7 +200,10 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
         {
             try
             {
-                followUps.Add(new FollowUpEvent(stored.EventId, stored.EmittedAt, stored.Event.Deserialize<IEvent>(_json)!));
+                // In today's shape: a follow-up its upcasters split is dispatched as each of its events, ids as EventUpcasters.Upcast gives them.
+                var read = stored.Event.Deserialize<IEvent>(_json)!;
+                IReadOnlyList<IEvent> events = read is UpcastEvents many ? many.Events : [read];
+                followUps.AddRange(events.Select((e, i) => new FollowUpEvent(i == 0 ? stored.EventId : $"{stored.EventId}.{i}", stored.EmittedAt, e)));
             }
             catch (UnregisteredTypeException)
             {

@@ -411,9 +411,14 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
                 _skippedGaps += gap.Orderings.Count;
                 RecordError($"journal orderings {string.Join(", ", gap.Orderings)} never committed within {gap.Waited.TotalSeconds:0.###} s: passed over as permanent gaps");
             }
-            else if (journalEvent.Event is Messages.EventEnvelope envelope)
+            else if (journalEvent.Event is Messages.EventEnvelope stored)
             {
-                events.Add(new SourcedEvent(offset, envelope));
+                // In today's shape: the events its upcasters make of the row (none, one or several) share its position, and a
+                // batch holds all of them, so the checkpoint never stops between two events of one row.
+                foreach (var envelope in _runtime.Types.Upcasters.Upcast(stored))
+                {
+                    events.Add(new SourcedEvent(offset, envelope));
+                }
             }
 
             // Anything else (a row that is not an ActorEvents event, the end of what the source holds) moves the position only.

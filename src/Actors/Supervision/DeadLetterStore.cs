@@ -128,6 +128,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
 {
     private readonly DataOptions _options;
     private readonly JsonSerializerOptions _json;
+    private readonly EventUpcasters _upcasters;
     private readonly bool _createsTable;
     private readonly TimeSpan _lease;
 
@@ -145,6 +146,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         _createsTable = linq2DbProvider.StartsWith("SQLite", StringComparison.Ordinal);
         _options = new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
         _json = ActorEventsSerializer.CreateOptions(types, tolerant: true);
+        _upcasters = types.Upcasters;
     }
 
     /// <inheritdoc />
@@ -407,20 +409,34 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         return await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The parked followers in today's shape (an entry stored before an upcaster was registered is upcast as it is read).</summary>
     private List<EventEnvelope> Followers(DeadLetterRow row) =>
-        JsonSerializer.Deserialize<List<EventEnvelope>>(row.ParkedFollowers, _json) ?? [];
+        [.. (JsonSerializer.Deserialize<List<EventEnvelope>>(row.ParkedFollowers, _json) ?? []).SelectMany(_upcasters.Upcast)];
 
-    private DeadLetter ToDeadLetter(DeadLetterRow row) => new(
-        row.Id,
-        row.Handler,
-        JsonSerializer.Deserialize<EventEnvelope>(row.Envelope, _json)!,
-        row.ErrorType,
-        row.ErrorMessage,
-        row.StackTrace,
-        row.Attempts,
-        new DateTimeOffset(DateTime.SpecifyKind(row.FirstFailureAt, DateTimeKind.Utc)),
-        new DateTimeOffset(DateTime.SpecifyKind(row.LastFailureAt, DateTimeKind.Utc)),
-        Followers(row));
+    /// <summary>
+    /// The entry in today's shape. When the upcasters make several events of its event, the first is the entry's and the
+    /// others wait as its first followers (a replay runs them in order); when they make none, the entry holds an
+    /// <see cref="UndecodableEvent"/> saying so, for it to be skipped.
+    /// </summary>
+    private DeadLetter ToDeadLetter(DeadLetterRow row)
+    {
+        var stored = JsonSerializer.Deserialize<EventEnvelope>(row.Envelope, _json)!;
+        var events = _upcasters.Upcast(stored);
+        var envelope = events.Count > 0
+            ? events[0]
+            : stored with { Event = new UndecodableEvent(stored.EventType, stored.SchemaVersion, "null", "its upcasters make no event of it any more: nothing to replay; skip it") };
+        return new DeadLetter(
+            row.Id,
+            row.Handler,
+            envelope,
+            row.ErrorType,
+            row.ErrorMessage,
+            row.StackTrace,
+            row.Attempts,
+            new DateTimeOffset(DateTime.SpecifyKind(row.FirstFailureAt, DateTimeKind.Utc)),
+            new DateTimeOffset(DateTime.SpecifyKind(row.LastFailureAt, DateTimeKind.Utc)),
+            [.. events.Skip(1), .. Followers(row)]);
+    }
 
     [Table("ae_dead_letters")]
     private sealed class DeadLetterRow

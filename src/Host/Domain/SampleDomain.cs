@@ -17,6 +17,8 @@ public static class SampleDomain
         domain.AddAggregate<OrderAggregate>()
             .AddAggregate<InventoryAggregate>()
             .AddAggregate<UserAggregate>()
+            // order.placed v1 (a bare euro price) is read as v2 (a price with its currency).
+            .Upcast<OrderPlacedV1, OrderPlaced>(OrderPlacedV1.Upcast)
             .AddHandler<StockOnShipmentHandler>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; h.Delivery = HandlerDelivery.Both; })
             .AddHandler<OrderFulfilmentHandler>(h => h.PartOf = "order")
             .AddHandler<InventoryReservationHandler>(h => h.PartOf = "order")

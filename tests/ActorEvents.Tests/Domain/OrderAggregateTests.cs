@@ -8,7 +8,7 @@ namespace ActorEvents.Tests.Domain;
 public sealed class OrderAggregateTests
 {
     private static readonly OrderAggregate Order = new();
-    private static readonly OrderPlaced Placed = new("o-1", "c-1", "sku-1", 3, 2.50m);
+    private static readonly OrderPlaced Placed = new("o-1", "c-1", "sku-1", 3, new Money(2.50m, "EUR"));
 
     [Fact]
     public void Should_place_a_new_order()
@@ -16,7 +16,7 @@ public sealed class OrderAggregateTests
         Scenario.For(Order)
             .When(new PlaceOrder("o-1", "c-1", "sku-1", 3, 2.50m))
             .Then(Placed)
-            .ThenState(new OrderState(OrderStatus.Placed, "c-1", "sku-1", 3, 2.50m));
+            .ThenState(new OrderState(OrderStatus.Placed, "c-1", "sku-1", 3, new Money(2.50m, "EUR")));
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class OrderAggregateTests
         Scenario.For(Order).Given(Placed)
             .When(new ShipOrder("o-1"))
             .Then(new OrderShipped("o-1", "sku-1", 3, "c-1"))
-            .ThenState(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 3, 2.50m));
+            .ThenState(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 3, new Money(2.50m, "EUR")));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class OrderAggregateTests
         Scenario.For(Order).Given(Placed)
             .When(new CancelOrder("o-1", "out of budget"))
             .Then(new OrderCancelled("o-1", "out of budget"))
-            .ThenState(new OrderState(OrderStatus.Cancelled, "c-1", "sku-1", 3, 2.50m));
+            .ThenState(new OrderState(OrderStatus.Cancelled, "c-1", "sku-1", 3, new Money(2.50m, "EUR")));
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class OrderAggregateTests
         var state = new IOrderEvent[] { Placed, new OrderShipped("o-1", "sku-1", 3) }
             .Aggregate(Order.InitialState, Order.Apply);
 
-        Assert.Equal(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 3, 2.50m), state);
+        Assert.Equal(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 3, new Money(2.50m, "EUR")), state);
         Assert.Equal(OrderState.Empty, Order.InitialState);
     }
 
@@ -164,7 +164,7 @@ public sealed class OrderAggregateTests
                 new InventoryUpdateRequested("o-1", "sku-1", 3),
                 new AuditLogRecorded("o-1", "order o-1 processed for c-1"),
                 new EmailNotificationQueued("o-1", "c-1", "Your order o-1 is being prepared"))
-            .ThenState(new OrderState(OrderStatus.Processed, "c-1", "sku-1", 3, 2.50m));
+            .ThenState(new OrderState(OrderStatus.Processed, "c-1", "sku-1", 3, new Money(2.50m, "EUR")));
     }
 
     [Fact]

@@ -241,7 +241,7 @@ public static class JournalAudit
                 OrderCancelled => "cancelled",
                 _ => current,
             });
-            return (OrderId: order.Key, Status: status, Cents: (long)Math.Round(placed.Quantity * placed.UnitPrice * 100m, MidpointRounding.AwayFromZero));
+            return (OrderId: order.Key, Status: status, Cents: (long)Math.Round(placed.Quantity * placed.UnitPrice.Amount * 100m, MidpointRounding.AwayFromZero));
         }).OrderBy(o => o.OrderId, StringComparer.Ordinal).ToArray();
         Assert.Equal(orders, database.Rows("SELECT order_id, status, total_cents FROM sample_orders", r => (r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2))))
             .OrderBy(o => o.Item1, StringComparer.Ordinal));

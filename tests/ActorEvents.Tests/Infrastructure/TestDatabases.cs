@@ -76,6 +76,20 @@ public sealed class TestDatabase(string provider, TempSqliteDatabase? sqlite, Pr
     /// <summary>Runs a statement (e.g. to set up a table as an earlier version left it).</summary>
     public void Execute(string sql) => Run(sql, command => command.ExecuteNonQuery());
 
+    /// <summary>Runs a statement with parameters (<c>@name</c> in <paramref name="sql"/>), e.g. to insert rows an earlier version wrote.</summary>
+    public void Execute(string sql, IReadOnlyDictionary<string, object?> parameters) => Run(sql, command =>
+    {
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command.ExecuteNonQuery();
+    });
+
     private T Run<T>(string sql, Func<DbCommand, T> run)
     {
         using DbConnection connection = sqlite is not null ? new SqliteConnection(ConnectionString) : new NpgsqlConnection(ConnectionString);

@@ -165,7 +165,7 @@ public sealed class MediatorRejectionTests(RejectionHostFixture fixture) : IClas
         await AssertRejectedWithoutWritesAsync(new PlaceOrder(orderId, "c-2", "sku-2", 2, 2m), RejectionCode.AggregateAlreadyExists, $"order-{orderId}");
 
         var stream = await Host.ReadStreamAsync("order", orderId);
-        Assert.Equal(new OrderPlaced(orderId, "c-1", "sku-1", 1, 1m), Assert.Single(stream).Event);
+        Assert.Equal(new OrderPlaced(orderId, "c-1", "sku-1", 1, new Money(1m, "EUR")), Assert.Single(stream).Event);
     }
 
     [Fact]

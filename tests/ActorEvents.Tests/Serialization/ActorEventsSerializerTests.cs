@@ -62,7 +62,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
         new AddStock("sku-1", 5),
         new ReduceStock("sku-1", 2, "o-1"),
         new RestoreStock("sku-1", 2, "o-1"),
-        new OrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m),
+        new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR")),
         new OrderShipped("o-1", "sku-1", 2),
         new OrderCancelled("o-1", "r"),
         new StockAdded("sku-1", 5, 5),
@@ -83,7 +83,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_round_trip_an_event_envelope_with_all_its_metadata()
     {
-        var envelope = Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m), 7);
+        var envelope = Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR")), 7);
 
         var copy = Assert.IsType<EventEnvelope>(RoundTrip(envelope));
 
@@ -125,7 +125,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     public void Should_round_trip_a_command_accepted_reply_with_its_events()
     {
         var accepted = new CommandAccepted("order", "o-1",
-            [Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m)), Envelope(new OrderShipped("o-1", "sku-1", 2), 2)])
+            [Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR"))), Envelope(new OrderShipped("o-1", "sku-1", 2), 2)])
         {
             CommandId = "cmd-1",
             Duplicate = true,
@@ -161,7 +161,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_round_trip_an_aggregate_snapshot_with_its_typed_state()
     {
-        var snapshot = new AggregateSnapshot(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 4, 2.25m), ["cmd-1", "cmd-2"]);
+        var snapshot = new AggregateSnapshot(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 4, new Money(2.25m, "EUR")), ["cmd-1", "cmd-2"]);
 
         var copy = Assert.IsType<AggregateSnapshot>(RoundTrip(snapshot));
 
@@ -178,7 +178,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_put_no_clr_type_name_on_the_wire()
     {
-        var (_, manifest, bytes) = Serialize(Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m)));
+        var (_, manifest, bytes) = Serialize(Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR"))));
         var json = Encoding.UTF8.GetString(bytes);
 
         Assert.Equal("ae.envelope", manifest);
@@ -205,7 +205,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     [InlineData("ActorEvents.Host.Domain.Orders.OrderPlaced, ActorEvents.Host")]
     public void Should_refuse_an_unregistered_type_name_inside_an_envelope(string typeName)
     {
-        var (_, manifest, bytes) = Serialize(Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m)));
+        var (_, manifest, bytes) = Serialize(Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR"))));
         var tampered = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes)
             .Replace("\"type\":\"order.placed\"", $"\"type\":\"{typeName}\"", StringComparison.Ordinal));
         Assert.NotEqual(bytes, tampered);
@@ -228,7 +228,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_refuse_a_registered_command_name_where_an_event_is_expected()
     {
-        var (_, manifest, bytes) = Serialize(Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m)));
+        var (_, manifest, bytes) = Serialize(Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR"))));
         var tampered = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes)
             .Replace("\"type\":\"order.placed\"", "\"type\":\"order.place\"", StringComparison.Ordinal));
 
@@ -256,20 +256,20 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_deserialize_by_stable_name_into_whatever_clr_type_is_registered_under_it()
     {
-        var envelope = Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m));
+        var envelope = Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR")));
         var (_, manifest, bytes) = Serialize(envelope);
 
         // A later version of the code: the CLR type was renamed and moved; only the stable name stayed.
         var renamedRegistry = new MessageTypeRegistry();
-        renamedRegistry.Register(typeof(RenamedOrderPlaced), "order.placed");
+        renamedRegistry.Register(typeof(RenamedOrderPlaced), "order.placed", 2);
         var renamedSerializer = new ActorEventsSerializer((ExtendedActorSystem)Sys, renamedRegistry);
 
         var copy = Assert.IsType<EventEnvelope>(renamedSerializer.FromBinary(bytes, manifest));
-        Assert.Equal(new RenamedOrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m), copy.Event);
+        Assert.Equal(new RenamedOrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR")), copy.Event);
         Assert.Equal(envelope with { Event = copy.Event }, copy);
 
         var bare = renamedSerializer.FromBinary(Serialize(envelope.Event).Bytes, "order.placed");
-        Assert.Equal(new RenamedOrderPlaced("o-1", "c-1", "sku-1", 2, 19.99m), bare);
+        Assert.Equal(new RenamedOrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR")), bare);
     }
 }
 
@@ -277,4 +277,4 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
 public sealed record UnnamedEvent(string Value) : IEvent;
 
 /// <summary>The "renamed" CLR type of <see cref="OrderPlaced"/> in a later version of the code.</summary>
-public sealed record RenamedOrderPlaced(string OrderId, string CustomerId, string Sku, int Quantity, decimal UnitPrice) : IEvent;
+public sealed record RenamedOrderPlaced(string OrderId, string CustomerId, string Sku, int Quantity, Money UnitPrice) : IEvent;

@@ -26,14 +26,14 @@ public enum OrderStatus
 /// <param name="CustomerId">Customer.</param>
 /// <param name="Sku">Ordered SKU.</param>
 /// <param name="Quantity">Ordered quantity.</param>
-/// <param name="UnitPrice">Price per unit.</param>
-public sealed record OrderState(OrderStatus Status, string CustomerId, string Sku, int Quantity, decimal UnitPrice)
+/// <param name="UnitPrice">Price per unit, with its currency (state version 2; version 1 held a bare amount).</param>
+public sealed record OrderState(OrderStatus Status, string CustomerId, string Sku, int Quantity, Money UnitPrice)
 {
     /// <summary>No order.</summary>
-    public static OrderState Empty { get; } = new(OrderStatus.None, string.Empty, string.Empty, 0, 0m);
+    public static OrderState Empty { get; } = new(OrderStatus.None, string.Empty, string.Empty, 0, new Money(0m, Money.DefaultCurrency));
 
-    /// <summary>Order total.</summary>
-    public decimal Total => Quantity * UnitPrice;
+    /// <summary>Order total, in <see cref="Money.Currency"/> of the unit price.</summary>
+    public decimal Total => Quantity * UnitPrice.Amount;
 }
 
 /// <summary>The Order aggregate: place, ship, cancel.</summary>
@@ -44,6 +44,9 @@ public sealed class OrderAggregate : Aggregate<OrderState, IOrderCommand, IOrder
 
     /// <inheritdoc />
     public override OrderState InitialState => OrderState.Empty;
+
+    /// <summary>2 since the unit price carries its currency: snapshots of version 1 are rebuilt from the events.</summary>
+    public override int StateVersion => 2;
 
     /// <inheritdoc />
     public override CommandExpectation Expect(IOrderCommand command) =>
@@ -56,13 +59,14 @@ public sealed class OrderAggregate : Aggregate<OrderState, IOrderCommand, IOrder
         PlaceOrder { UnitPrice: < 0 } => "unit price must not be negative",
         PlaceOrder p when string.IsNullOrWhiteSpace(p.Sku) => "sku is required",
         PlaceOrder p when string.IsNullOrWhiteSpace(p.CustomerId) => "customer is required",
+        PlaceOrder p when p.Currency is not { Length: 3 } => "currency must be a three-letter ISO 4217 code",
         _ => null,
     };
 
     /// <inheritdoc />
     public override Decision<IOrderEvent> Decide(OrderState state, IOrderCommand command) => command switch
     {
-        PlaceOrder p => Decision<IOrderEvent>.Accept(new OrderPlaced(p.OrderId, p.CustomerId, p.Sku, p.Quantity, p.UnitPrice)),
+        PlaceOrder p => Decision<IOrderEvent>.Accept(new OrderPlaced(p.OrderId, p.CustomerId, p.Sku, p.Quantity, new Money(p.UnitPrice, p.Currency))),
         ProcessOrder p => state.Status switch
         {
             OrderStatus.Placed => Decision<IOrderEvent>.Accept(

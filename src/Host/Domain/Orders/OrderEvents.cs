@@ -5,14 +5,40 @@ namespace ActorEvents.Host.Domain.Orders;
 /// <summary>Marker of every event of the Order aggregate.</summary>
 public interface IOrderEvent : IEvent;
 
-/// <summary>An order was placed.</summary>
+/// <summary>An amount of money in a currency.</summary>
+/// <param name="Amount">The amount.</param>
+/// <param name="Currency">ISO 4217 code, e.g. <c>EUR</c>.</param>
+public sealed record Money(decimal Amount, string Currency)
+{
+    /// <summary>The currency of every price before <c>order.placed</c> v2 (the shop sold in euros only).</summary>
+    public const string DefaultCurrency = "EUR";
+}
+
+/// <summary>An order was placed (v2: the unit price carries its currency).</summary>
 /// <param name="OrderId">Order number.</param>
 /// <param name="CustomerId">Customer.</param>
 /// <param name="Sku">Ordered SKU.</param>
 /// <param name="Quantity">Quantity.</param>
-/// <param name="UnitPrice">Price per unit.</param>
-[MessageName("order.placed")]
-public sealed record OrderPlaced(string OrderId, string CustomerId, string Sku, int Quantity, decimal UnitPrice) : IOrderEvent;
+/// <param name="UnitPrice">Price per unit, with its currency.</param>
+[MessageName("order.placed", Version = 2)]
+public sealed record OrderPlaced(string OrderId, string CustomerId, string Sku, int Quantity, Money UnitPrice) : IOrderEvent;
+
+/// <summary>
+/// <c>order.placed</c> v1, as the journal holds it from before v2: the unit price a bare number, in euros. Kept only to
+/// read those rows (<see cref="Upcast"/>, registered in <see cref="SampleDomain"/>); never written.
+/// </summary>
+/// <param name="OrderId">Order number.</param>
+/// <param name="CustomerId">Customer.</param>
+/// <param name="Sku">Ordered SKU.</param>
+/// <param name="Quantity">Quantity.</param>
+/// <param name="UnitPrice">Price per unit, in euros.</param>
+[MessageName("order.placed", Version = 1, Superseded = true)]
+public sealed record OrderPlacedV1(string OrderId, string CustomerId, string Sku, int Quantity, decimal UnitPrice)
+{
+    /// <summary>The v2 shape of a v1 row: its price was in <see cref="Money.DefaultCurrency"/>.</summary>
+    public static OrderPlaced Upcast(OrderPlacedV1 v1) =>
+        new(v1.OrderId, v1.CustomerId, v1.Sku, v1.Quantity, new Money(v1.UnitPrice, Money.DefaultCurrency));
+}
 
 /// <summary>An order was shipped.</summary>
 /// <param name="OrderId">Order number.</param>

@@ -49,7 +49,7 @@ public sealed class OrderTotalsProjection : IProjector
         switch (envelope.Event)
         {
             case OrderPlaced placed:
-                var cents = (long)Math.Round(placed.Quantity * placed.UnitPrice * 100m, MidpointRounding.AwayFromZero);
+                var cents = (long)Math.Round(placed.Quantity * placed.UnitPrice.Amount * 100m, MidpointRounding.AwayFromZero);
                 await db.InsertAsync(new OrderRow { OrderId = placed.OrderId, Status = Name(OrderStatus.Placed), TotalCents = cents }, token: token).ConfigureAwait(false);
                 await AddAsync(db, Name(OrderStatus.Placed), 1, cents, token).ConfigureAwait(false);
                 break;
