@@ -77,6 +77,13 @@ public sealed class RemotingTlsOptions
     /// every node). Keep it off with certificates from a real CA.
     /// </summary>
     public bool AllowUntrustedCertificates { get; set; }
+
+    /// <summary>
+    /// SHA-1 thumbprints (hex) of the only certificates a peer may present, in both directions (mutual authentication is
+    /// on). When set, the peer's certificate is checked against this list instead of a CA chain, and
+    /// <see cref="AllowUntrustedCertificates"/> is ignored: a node with any other certificate, even a trusted one, is refused.
+    /// </summary>
+    public string[] PinnedThumbprints { get; set; } = [];
 }
 
 /// <summary>The database that holds the journal, snapshots and read journal.</summary>

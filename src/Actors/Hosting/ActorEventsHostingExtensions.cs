@@ -99,10 +99,13 @@ public static class ActorEventsHostingExtensions
             }
 
             remote.EnableSsl = true;
+            var pinned = node.Tls.PinnedThumbprints.Where(t => !string.IsNullOrWhiteSpace(t)).ToArray();
             remote.Ssl = new SslOptions
             {
                 X509Certificate = X509CertificateLoader.LoadPkcs12FromFile(node.Tls.CertificatePath, node.Tls.CertificatePassword),
-                SuppressValidation = node.Tls.AllowUntrustedCertificates,
+                SuppressValidation = pinned.Length == 0 && node.Tls.AllowUntrustedCertificates,
+                RequireMutualAuthentication = true,
+                CustomValidator = pinned.Length > 0 ? Akka.Remote.Transport.DotNetty.CertificateValidation.PinnedCertificate(pinned) : null,
             };
         }
 

@@ -122,7 +122,10 @@ public sealed class SecureDefaultsTests : IDisposable
         }
     }
 
-    private string CreateSelfSignedPfx()
+    private string CreateSelfSignedPfx() => CreateSelfSignedPfx(_folder, "node.pfx", CertificatePassword).Path;
+
+    /// <summary>A self-signed certificate for 127.0.0.1 and localhost, as a .pfx in <paramref name="folder"/>; also its thumbprint.</summary>
+    internal static (string Path, string Thumbprint) CreateSelfSignedPfx(string folder, string name, string password)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest("CN=actor-events-test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -131,9 +134,9 @@ public sealed class SecureDefaultsTests : IDisposable
         names.AddDnsName("localhost");
         request.CertificateExtensions.Add(names.Build());
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var path = Path.Combine(_folder, "node.pfx");
-        File.WriteAllBytes(path, certificate.Export(X509ContentType.Pfx, CertificatePassword));
-        return path;
+        var path = System.IO.Path.Combine(folder, name);
+        File.WriteAllBytes(path, certificate.Export(X509ContentType.Pfx, password));
+        return (path, certificate.Thumbprint);
     }
 
     private sealed class CapturingLoggerProvider : ILoggerProvider
