@@ -1,10 +1,14 @@
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Host.Domain;
+using ActorEvents.Host.Logging;
+using ActorEvents.Host.Operations;
 using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace ActorEvents.Host;
 
@@ -33,7 +37,19 @@ public static class NodeHost
         }
 
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // Logs go to stderr: stdout is the program's own output (tables, --json), which a script may parse.
+        builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        // Behind a gate, so that the demo's live progress display is not broken up by log lines (they follow it).
+        foreach (var registration in builder.Services.Where(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)).ToArray())
+        {
+            builder.Services.Remove(registration);
+        }
+
+        builder.Services.AddSingleton<ILoggerProvider>(provider => new HeldConsoleLoggerProvider(new ConsoleLoggerProvider(
+            provider.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>(), provider.GetServices<ConsoleFormatter>())));
         builder.Services.AddSampleServices();
+        // OTLP export of the ActorEvents metrics and traces, when ActorEvents:Operations:OtlpEndpoint is set.
+        builder.Services.AddActorEventsTelemetry(OperationsOptions.From(builder.Configuration), prometheus: false);
         builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddSampleDomain(), (akka, _) =>
         {
             foreach (var file in HoconFiles())
@@ -41,6 +57,8 @@ public static class NodeHost
                 akka.AddHoconFile(file, HoconAddMode.Prepend);
             }
 
+            // Akka's own minimal logger (start-up and shut-down lines, before and after the bridge below) writes to stderr too.
+            akka.AddHocon(StandardErrorLogger.Hocon, HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();

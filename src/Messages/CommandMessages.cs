@@ -9,6 +9,12 @@ namespace ActorEvents.Messages;
 /// <param name="ReplyMode">When the mediator replies; null uses the node's configured default.</param>
 public sealed record CommandMetadata(string? CommandId = null, string? CorrelationId = null, string? OriginStream = null, ReplyMode? ReplyMode = null)
 {
+    /// <summary>
+    /// W3C <c>traceparent</c> of the caller's span: the command's span becomes its child. The client fills it in from
+    /// <see cref="System.Diagnostics.Activity.Current"/> when it is not given.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>No metadata: the mediator generates the ids.</summary>
     public static CommandMetadata None { get; } = new();
 }

@@ -30,6 +30,13 @@ public sealed record EventEnvelope(
     string? OriginStream,
     IEvent Event)
 {
+    /// <summary>
+    /// W3C <c>traceparent</c> of the span that caused this event (the command's, or the handler's that emitted a
+    /// follow-up): handlers, and durable subscriptions reading it back from the journal, continue that trace. Null in
+    /// rows written before it existed, and when nothing traced the command.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>The stream this event belongs to: <c>{AggregateType}-{AggregateId}</c>.</summary>
     public string StreamName => StreamNames.For(AggregateType, AggregateId);
 }

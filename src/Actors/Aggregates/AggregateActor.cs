@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using ActorEvents.Actors.Telemetry;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
@@ -264,11 +266,19 @@ public sealed class AggregateActor : ReceivePersistentActor
             envelopes[i] = new EventEnvelope(
                 Guid.CreateVersion7().ToString("N"), registered.Name, registered.Version, now, _settings.SourceNode,
                 _definition.Name, _aggregateId, LastSequenceNr + i + 1, request.CorrelationId, request.CommandId,
-                request.OriginStream, @event);
+                request.OriginStream, @event) { TraceParent = request.TraceParent };
             tagged[i] = new Tagged(envelopes[i], [AggregateTagPrefix + _definition.Name, EventTagPrefix + registered.Name]);
         }
 
-        _pending = new PendingCommand(Sender, request.CommandId, envelopes, request.Dispatch);
+        var persist = ActorEventsTelemetry.StartDetached(ActorEventsTelemetry.Spans.PersistPrefix + _definition.Name, ActivityKind.Internal, request.TraceParent);
+        if (persist is { IsAllDataRequested: true })
+        {
+            persist.SetTag(ActorEventsTelemetry.Tags.AggregateType, _definition.Name);
+            persist.SetTag(ActorEventsTelemetry.Tags.AggregateId, _aggregateId);
+            persist.SetTag(ActorEventsTelemetry.Tags.CommandId, request.CommandId);
+        }
+
+        _pending = new PendingCommand(Sender, request.CommandId, envelopes, request.Dispatch, persist);
         PersistAll(tagged, persisted =>
         {
             var envelope = (EventEnvelope)persisted.Payload;
@@ -277,6 +287,9 @@ public sealed class AggregateActor : ReceivePersistentActor
             if (_pending is { } pending && ReferenceEquals(envelope, pending.Envelopes[^1]))
             {
                 _pending = null;
+                ActorEventsTelemetry.EventsPersistedCounter.Add(pending.Envelopes.Length,
+                    new KeyValuePair<string, object?>(ActorEventsTelemetry.Tags.AggregateType, _definition.Name));
+                ActorEventsTelemetry.StopDetached(pending.Persist);
                 _recent.Applied(pending.CommandId, pending.Envelopes);
                 pending.ReplyTo.Tell(new CommandAccepted(_definition.Name, _aggregateId, pending.Envelopes) { CommandId = pending.CommandId });
                 if (pending.Dispatch is { } dispatch)
@@ -323,6 +336,7 @@ public sealed class AggregateActor : ReceivePersistentActor
         if (_pending is { } pending)
         {
             _pending = null;
+            Failed(pending.Persist, cause);
             var reply = JournalOutcome.OfFailure(cause, PersistenceId);
             Context.Parent.Tell(new AggregateIncarnationEnding(
                 reply.Code == RejectionCode.OutcomeUnknown ? new UnconfirmedWrite(pending.CommandId, pending.Envelopes, pending.Dispatch) : null,
@@ -342,6 +356,7 @@ public sealed class AggregateActor : ReceivePersistentActor
         if (_pending is { } pending)
         {
             _pending = null;
+            Failed(pending.Persist, cause);
             Context.Parent.Tell(new AggregateIncarnationEnding(null, RestartAtOnce: true));
             pending.ReplyTo.Tell(JournalOutcome.OfRejection(cause, PersistenceId) with { CommandId = pending.CommandId });
             Become(HandingBack);
@@ -371,6 +386,13 @@ public sealed class AggregateActor : ReceivePersistentActor
         base.OnRecoveryFailure(reason, message);
     }
 
+    private static void Failed(Activity? persist, Exception cause)
+    {
+        persist?.SetStatus(ActivityStatusCode.Error, cause.Message);
+        persist?.SetTag(ActorEventsTelemetry.Tags.ErrorType, cause.GetType().FullName);
+        ActorEventsTelemetry.StopDetached(persist);
+    }
+
     /// <summary>What cannot be read, when a recovery failure is an event this node cannot deserialize.</summary>
     private static string? Unreadable(Exception reason)
     {
@@ -385,5 +407,5 @@ public sealed class AggregateActor : ReceivePersistentActor
         return reason is AggregateException aggregate ? aggregate.InnerExceptions.Select(Unreadable).FirstOrDefault(m => m is not null) : null;
     }
 
-    private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes, EventDispatch? Dispatch);
+    private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes, EventDispatch? Dispatch, Activity? Persist);
 }

@@ -15,6 +15,9 @@ namespace ActorEvents.Actors.Aggregates;
 /// <param name="Dispatch">Where the aggregate sends the persisted events (null: nowhere).</param>
 public sealed record AggregateRequest(ICommand Command, string CommandId, string CorrelationId, string? OriginStream, EventDispatch? Dispatch = null)
 {
+    /// <summary>W3C <c>traceparent</c> of the command's span, which the persist span and the events continue.</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>
     /// The target aggregate's id, also on the wire: a node that cannot read the command (a type or version it does not know,
     /// during a rolling upgrade) still routes it to its entity, which answers with a typed rejection.

@@ -71,6 +71,20 @@ public sealed class SubscriptionsOptions
     /// </summary>
     public bool SharedJournalHead { get; set; } = true;
 
+    /// <summary>
+    /// How often each running subscription reads its status (the COUNT queries of <c>subscriptions status</c>) and publishes
+    /// it to the <c>actorevents.subscription.*</c> gauges and the readiness check. 0 switches that off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a subscription may stay stalled (events parked behind dead letters, a failing projector or read journal)
+    /// before its node reports not ready (<c>/ready</c>). Seen at the <see cref="MetricsInterval"/>'s pace.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan StalledThreshold { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Per-subscription overrides by name, e.g. <c>ActorEvents:Subscriptions:Tuning:order-totals:BatchSize=500</c>.</summary>
     public Dictionary<string, SubscriptionTuningOptions> Tuning { get; set; } = new(StringComparer.Ordinal);
 }

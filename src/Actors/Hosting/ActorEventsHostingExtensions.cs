@@ -55,6 +55,7 @@ public static class ActorEventsHostingExtensions
         services.AddSingleton<IActorEventsClient, ActorEventsClient>();
         services.AddSingleton<EventPipelineLoad>();
         services.AddActorEventsReadSide();
+        services.AddHealthChecks().AddActorEventsChecks();
         services.TryAddSingleton<IDeadLetterStore>(provider =>
             DeadLetterStores.Create(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence, domain.Types,
                 provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Pipeline.DeadLetterResolutionLease));
@@ -70,7 +71,8 @@ public static class ActorEventsHostingExtensions
             akka.WithActorEventsNode(options.Node)
                 .WithActorEventsPersistence(options.Persistence)
                 .WithActorEvents(options, domain)
-                .WithActorEventsSubscriptions(options, domain);
+                .WithActorEventsSubscriptions(options, domain)
+                .WithActorSystemLivenessCheck();
             configureAkka?.Invoke(akka, provider);
         });
         return services;
@@ -152,6 +154,7 @@ public static class ActorEventsHostingExtensions
 
         builder.WithActors((system, registry, resolver) =>
         {
+            Telemetry.ActorEventsTelemetry.EnsureCreated();
             var scopes = resolver.GetService<IServiceScopeFactory>();
             var load = resolver.GetService<EventPipelineLoad>();
             var deadLetters = resolver.GetService<IDeadLetterStore>();

@@ -54,6 +54,12 @@ public sealed class ActorEventsClient : IActorEventsClient
             metadata = metadata with { CommandId = Guid.CreateVersion7().ToString("N") };
         }
 
+        if (metadata.TraceParent is null && System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } caller)
+        {
+            // The caller's span (a handler's, when a handler sends the command) becomes the command span's parent.
+            metadata = metadata with { TraceParent = caller.Id };
+        }
+
         var mediator = await _mediator.GetAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -1,6 +1,7 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
+using ActorEvents.Actors.Telemetry;
 using ActorEvents.Messages;
 using Akka.Actor;
 using AkkaDeadLetter = Akka.Event.DeadLetter;
@@ -88,24 +89,25 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
     {
         metadata ??= CommandMetadata.None;
         var commandId = string.IsNullOrWhiteSpace(metadata.CommandId) ? Guid.CreateVersion7().ToString("N") : metadata.CommandId;
+        var trace = CommandTrace.Start(command, metadata, commandId);
         var check = CommandChecks.Check(command, _routes, _settings.Mediator, _serializer);
         if (check.Rejection is { } rejection)
         {
-            Sender.Tell(rejection with { CommandId = commandId });
+            Answer(Sender, trace, rejection with { CommandId = commandId });
             return;
         }
 
         var load = pipeline == PipelineKind.Streaming ? _settings.StreamingPoolLoad : _settings.RequestPoolLoad;
         if (load.Queued >= _settings.Pipeline.MaxQueuedWorkItems)
         {
-            Sender.Tell(new CommandRejected(RejectionCode.Overloaded,
+            Answer(Sender, trace, new CommandRejected(RejectionCode.Overloaded,
                 $"The event pipeline has {load.Queued} work items waiting (limit {_settings.Pipeline.MaxQueuedWorkItems}); retry later.") { CommandId = commandId });
             return;
         }
 
         var route = check.Route!;
         var replyMode = metadata.ReplyMode ?? _settings.Pipeline.ReplyMode;
-        var pending = new PendingCommand(++_nextRequestId, Sender, commandId, replyMode, route.Definition.Name, command!.AggregateId);
+        var pending = new PendingCommand(++_nextRequestId, Sender, commandId, replyMode, route.Definition.Name, command!.AggregateId, trace);
         EventDispatch dispatch;
         if (replyMode == ReplyMode.AfterHandlers)
         {
@@ -117,7 +119,10 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
             dispatch = new EventDispatch(_settings.Router, 0, null, pipeline);
         }
 
-        var request = new AggregateRequest(command, commandId, metadata.CorrelationId ?? commandId, metadata.OriginStream, dispatch);
+        var request = new AggregateRequest(command, commandId, metadata.CorrelationId ?? commandId, metadata.OriginStream, dispatch)
+        {
+            TraceParent = trace.TraceParent,
+        };
         route.Region.Ask<CommandResult>(request, _settings.Mediator.CommandTimeout).ContinueWith(
             task => new AggregateReplied(pending, task.IsCompletedSuccessfully ? task.Result : null),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
@@ -137,7 +142,7 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         }
 
         _waiting.Remove(pending.RequestId);
-        pending.ReplyTo.Tell(replied.Result switch
+        Answer(pending.ReplyTo, pending.Trace, replied.Result switch
         {
             null => new CommandRejected(RejectionCode.Timeout,
                 $"No answer from {pending.AggregateType} '{pending.AggregateId}' within {_settings.Mediator.CommandTimeout.TotalSeconds:0.###}s. It may or may not have been applied: retry with the same command id.")
@@ -162,7 +167,7 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         if (waiting is { Accepted: { } accepted, Outcomes: { } outcomes })
         {
             _waiting.Remove(requestId);
-            waiting.Pending.ReplyTo.Tell(accepted with { HandlersCompleted = true, HandlerOutcomes = outcomes });
+            Answer(waiting.Pending.ReplyTo, waiting.Pending.Trace, accepted with { HandlersCompleted = true, HandlerOutcomes = outcomes });
         }
     }
 
@@ -189,11 +194,19 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         {
             // The events are persisted: the caller learns that, and that its handlers had not all finished in time.
             _waiting.Remove(requestId);
-            waiting.Pending.ReplyTo.Tell(waiting.Accepted! with { HandlersCompleted = false });
+            Answer(waiting.Pending.ReplyTo, waiting.Pending.Trace, waiting.Accepted! with { HandlersCompleted = false });
         }
     }
 
-    private sealed record PendingCommand(long RequestId, IActorRef ReplyTo, string CommandId, ReplyMode ReplyMode, string AggregateType, string AggregateId);
+    /// <summary>The one place a command is answered: its count, latency and span end with the reply.</summary>
+    private static void Answer(IActorRef replyTo, CommandTrace trace, CommandResult result)
+    {
+        trace.Finish(result);
+        replyTo.Tell(result);
+    }
+
+    private sealed record PendingCommand(long RequestId, IActorRef ReplyTo, string CommandId, ReplyMode ReplyMode, string AggregateType, string AggregateId,
+        CommandTrace Trace);
 
     private sealed class WaitingForHandlers(PendingCommand pending)
     {

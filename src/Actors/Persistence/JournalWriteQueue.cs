@@ -191,7 +191,10 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
         Exception error;
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var highest = await writer.InsertAsync(batch, batch.Min(w => w.Deadline), CancellationToken.None).ConfigureAwait(false);
+            Telemetry.ActorEventsTelemetry.JournalWriteSeconds.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            Telemetry.ActorEventsTelemetry.JournalTransactionEventCount.Record(batch.Sum(w => w.Rows.Count));
             Committed(batch, highest);
             return;
         }

@@ -76,7 +76,10 @@ public sealed class EventContext
     /// Its type must be registered. Its event id is given here, once: a guarded durable handler stores its
     /// follow-ups with its processed-event record, and a redelivery dispatches them again under the same ids.
     /// </summary>
-    public void Emit(IEvent followUp) => (_followUps ??= []).Add(new FollowUpEvent(Guid.CreateVersion7().ToString("N"), DateTimeOffset.UtcNow, followUp));
+    public void Emit(IEvent followUp) => (_followUps ??= []).Add(new FollowUpEvent(Guid.CreateVersion7().ToString("N"), DateTimeOffset.UtcNow, followUp)
+    {
+        TraceParent = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : Envelope.TraceParent,
+    });
 
     /// <summary>
     /// Replaces the follow-ups by those a previous run of this (handler, event) emitted: an invocation filter that skips
@@ -96,4 +99,8 @@ public sealed class EventContext
 /// <param name="EventId">Its event id (kept when it is dispatched again after a redelivery of its parent).</param>
 /// <param name="EmittedAt">When it was emitted (its envelope's <see cref="EventEnvelope.OccurredAt"/>).</param>
 /// <param name="Event">The event.</param>
-public sealed record FollowUpEvent(string EventId, DateTimeOffset EmittedAt, IEvent Event);
+public sealed record FollowUpEvent(string EventId, DateTimeOffset EmittedAt, IEvent Event)
+{
+    /// <summary>W3C <c>traceparent</c> of the handler span that emitted it (its handlers' spans are children of that span).</summary>
+    public string? TraceParent { get; init; }
+}

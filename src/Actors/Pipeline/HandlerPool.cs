@@ -2,6 +2,7 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
+using ActorEvents.Actors.Telemetry;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Event;
@@ -136,6 +137,9 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// <inheritdoc />
     protected override void PreStart()
     {
+        // A subscription's pool is named "handlers" under its subscription: the gauges name it after the subscription.
+        var pool = Self.Path.Name == "handlers" ? Self.Path.Parent.Name : Self.Path.Name;
+        TelemetryBoard.PublishPool(Self.Path.ToStringWithUid(), pool, _settings.SourceNode, _deps.Load);
         Context.System.EventStream.Subscribe(Self, typeof(DeadLetterResolved));
         if (_settings.ParksFollowers)
         {
@@ -146,6 +150,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// <inheritdoc />
     protected override void PostStop()
     {
+        TelemetryBoard.RemovePool(Self.Path.ToStringWithUid());
         Context.System.EventStream.Unsubscribe(Self);
         foreach (var id in _parked.Values.Select(p => p.DeadLetterId).OfType<long>())
         {
@@ -401,6 +406,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
             var delay = policy.DelayBefore(retry);
             _retrying++;
             _deps.Load.CountRetry();
+            ActorEventsTelemetry.HandlerRetryCounter.Add(1, new KeyValuePair<string, object?>(ActorEventsTelemetry.Tags.Handler, item.Handler.Name));
             _log.Debug("Handler {0} failed on {1} (attempt {2}): {3}; retrying in {4} ms", item.Handler.Name, item.Envelope.EventId, item.Attempt, failure, (int)delay.TotalMilliseconds);
             Timers.StartSingleTimer(new RetryTimerKey(item.Handler.Name, item.Envelope.EventId, item.Attempt),
                 new RetryDue(item with { Attempt = item.Attempt + 1, FirstFailureAt = item.FirstFailureAt ?? DateTimeOffset.UtcNow }), delay);
@@ -448,6 +454,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         var item = written.Item;
         _deps.Load.CountDeadLetter();
+        ActorEventsTelemetry.DeadLetteredCounter.Add(1, new KeyValuePair<string, object?>(ActorEventsTelemetry.Tags.Handler, item.Handler.Name));
         FollowerDone(item);
         if (_parked.TryGetValue(item.Key, out var parked) && parked.DeadLetterId is null)
         {
@@ -798,7 +805,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 
         var child = new EventEnvelope(followUp.EventId, registered.Name, registered.Version, followUp.EmittedAt,
             _settings.SourceNode, envelope.AggregateType, envelope.AggregateId, 0, envelope.CorrelationId, envelope.EventId,
-            envelope.StreamName, followUp.Event);
+            envelope.StreamName, followUp.Event) { TraceParent = followUp.TraceParent ?? envelope.TraceParent };
         var depth = parent.Depth + 1;
         if (depth > _settings.MaxFollowUpDepth)
         {
@@ -984,6 +991,9 @@ public sealed class HandlerWorker : ReceiveActor
         HandlerFailure? failure = null;
         var scope = _scopes.CreateAsyncScope();
         using var timeout = new CancellationTokenSource(policy.InvocationTimeout);
+        // The handler's span is Activity.Current while it runs (this async method's own context): commands it sends
+        // through the client and follow-ups it emits continue it.
+        using var run = HandlerRunTrace.Start(item.Handler.Name, envelope, item.Attempt);
         object? handler = null;
         EventContext? context = null;
         Task? invocation = null;
@@ -1029,6 +1039,7 @@ public sealed class HandlerWorker : ReceiveActor
 
         var outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType,
             failure is null ? HandlerStatus.Succeeded : HandlerStatus.Failed, failure?.ToString(), item.Attempt);
+        run.Finish(failure);
         return new WorkDone(item, outcome, followUps, failure);
     }
 

@@ -181,7 +181,10 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
             return new AggregateRequest(
                 new UnreadableCommand(id.GetString()!, Text(command, "type") ?? "", version, e.Message),
                 Text(root, "commandId") ?? "", Text(root, "correlationId") ?? "", Text(root, "originStream"),
-                root.TryGetProperty("dispatch", out var dispatch) && dispatch.ValueKind == JsonValueKind.Object ? dispatch.Deserialize<EventDispatch>(_options) : null);
+                root.TryGetProperty("dispatch", out var dispatch) && dispatch.ValueKind == JsonValueKind.Object ? dispatch.Deserialize<EventDispatch>(_options) : null)
+            {
+                TraceParent = Text(root, "traceParent"),
+            };
         }
     }
 

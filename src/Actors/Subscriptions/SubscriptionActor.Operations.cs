@@ -171,14 +171,7 @@ internal sealed partial class SubscriptionActor
             RecordError($"{failed.What} failed ({error.GetType().Name}: {error.Message})");
         }
 
-        if (!_stopping)
-        {
-            Resume();
-        }
-        else
-        {
-            Next();
-        }
+        Resume();
     }
 
     private void Reply(IActorRef requester, string operation)

@@ -5,6 +5,7 @@ using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Subscriptions.Sinks;
 using ActorEvents.Actors.Subscriptions.Sources;
 using ActorEvents.Actors.Supervision;
+using ActorEvents.Actors.Telemetry;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Cluster;
@@ -96,6 +97,11 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     private long? _rebuildTarget;
     private long _nextBatchId;
     private bool _paused;
+    private bool _publishingStatus;
+    private DateTimeOffset? _stalledSince;
+
+    /// <summary>Set once, when it enters <see cref="HandingOver"/> (no state leads out of it but stopping).</summary>
+    private bool _handingOver;
     private Func<SubscriptionState> _state;
 
     /// <summary>Creates the subscription.</summary>
@@ -135,11 +141,20 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
             _sink = _projection = new ProjectionSink(_definition, _runtime);
         }
 
+        if (_runtime.Options.MetricsInterval > TimeSpan.Zero)
+        {
+            Timers.StartPeriodicTimer(TickKind.PublishStatus, new Tick(TickKind.PublishStatus), TimeSpan.Zero, _runtime.Options.MetricsInterval);
+        }
+
         Load();
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => StopStream();
+    protected override void PostStop()
+    {
+        TelemetryBoard.RemoveSubscription(Self.Path.ToStringWithUid());
+        StopStream();
+    }
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
@@ -204,6 +219,7 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     /// <summary>Its node hands it over: the running step finishes, the position reached is stored, then it stops.</summary>
     private void HandingOver()
     {
+        _handingOver = true;
         _state = () => SubscriptionState.Running;
         Receive<Tick>(tick => tick.Kind == TickKind.HandOverDeadline, _ =>
         {
@@ -224,6 +240,20 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
         Receive<StepFailed>(StepFailedOn);
         Receive<Tick>(tick => tick.Kind == TickKind.IdleCheckpoint, _ => WriteCheckpointWhenIdle());
         Receive<GetSubscriptionStatus>(_ => ReplyStatus(Sender, status => status));
+        Receive<Tick>(tick => tick.Kind == TickKind.PublishStatus, _ =>
+        {
+            if (!_publishingStatus)
+            {
+                _publishingStatus = true;
+                ReplyStatus(Self, status => new StatusRead(status));
+            }
+        });
+        Receive<StatusRead>(read =>
+        {
+            _publishingStatus = false;
+            _stalledSince = read.Status.State == SubscriptionState.Stalled ? _stalledSince ?? DateTimeOffset.UtcNow : null;
+            TelemetryBoard.PublishSubscription(Self.Path.ToStringWithUid(), _node, read.Status, _stalledSince);
+        });
         OperatorRequests(request =>
         {
             _operations.Enqueue((request, Sender));
@@ -263,6 +293,13 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     /// <summary>Into <see cref="Running"/> (with a fresh stream from the position) or <see cref="Paused"/>.</summary>
     private void Resume()
     {
+        // A step that ends during the hand-over (an operator's pause, resume or reset) does not start the stream again.
+        if (_handingOver)
+        {
+            Next();
+            return;
+        }
+
         if (_paused)
         {
             StopStream();
@@ -342,7 +379,7 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
             return;
         }
 
-        if (_stopping)
+        if (_handingOver)
         {
             FinishHandOver();
             return;
@@ -534,11 +571,8 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
 
     // ---- hand-over ----
 
-    private bool _stopping;
-
     private void HandOver()
     {
-        _stopping = true;
         StopStream();
         Become(HandingOver);
         Timers.StartSingleTimer(TickKind.HandOverDeadline, new Tick(TickKind.HandOverDeadline), _runtime.Options.HandOverTimeout);
@@ -586,7 +620,11 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
         RetryBatch,
         Reload,
         HandOverDeadline,
+        PublishStatus,
     }
+
+    /// <summary>The status this instance read for the gauges and the readiness check.</summary>
+    private sealed record StatusRead(SubscriptionStatus Status);
 
     private sealed record Tick(TickKind Kind);
 

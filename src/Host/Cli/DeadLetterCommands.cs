@@ -96,7 +96,8 @@ public static class DeadLetterCommands
         switch (reply)
         {
             case DeadLetterList list when asJson:
-                console.WriteLine(JsonSerializer.Serialize(list.Entries, json));
+                // Raw, so that nothing wraps or styles the JSON.
+                console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(list.Entries, json));
                 return 0;
             case DeadLetterList list:
                 var table = new Table().RoundedBorder().Title($"Dead letters ({list.Entries.Count})");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Mediator;
+using ActorEvents.Host.Logging;
 using ActorEvents.Host.Workload;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -57,8 +58,14 @@ public static class DemoJob
         }
 
         console.MarkupLine($"Shard regions and journal ready in {warmUp.TotalSeconds:N1} s [grey](coordinator start, first allocations and recoveries; not counted below)[/]");
-        var summary = await WorkloadProgress.FollowAsync(console, workload.Statistics, plan.PlannedCommands, workload.RunAsync(stopping))
-            .ConfigureAwait(false);
+        WorkloadSummary summary;
+        using (HeldConsoleLoggerProvider.Hold())
+        {
+            // Log lines wait while the progress is drawn, and come after it.
+            summary = await WorkloadProgress.FollowAsync(console, workload.Statistics, plan.PlannedCommands, workload.RunAsync(stopping))
+                .ConfigureAwait(false);
+        }
+
         var placement = nodes > 1 ? await cluster.ShardPlacementAsync().ConfigureAwait(false) : null;
         var readSide = await ReadSideSummary.CollectAsync(host.Services, plan).ConfigureAwait(false);
 

@@ -71,6 +71,12 @@ public static class HostCommandLine
         };
         serve.SetAction((parseResult, _) => Guarded(console, parseResult, configuration => ServeJob.RunAsync(configuration, node.Overrides(parseResult))));
         root.Subcommands.Add(serve);
+
+        var url = new Argument<string>("url") { Description = "e.g. http://127.0.0.1:9464/ready" };
+        var probe = new Command("probe", "GET a URL of a node's operations endpoint (/healthz, /ready) and exit 0 on a 2xx answer, 1 otherwise; starts no node " +
+            "(for container health checks in images without curl).") { url };
+        probe.SetAction((parseResult, cancellation) => ProbeAsync(console, parseResult.GetValue(url)!, cancellation));
+        root.Subcommands.Add(probe);
         root.Subcommands.Add(DeadLetterCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
         root.Subcommands.Add(SubscriptionCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
         root.Subcommands.Add(LoadJob.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
@@ -80,6 +86,28 @@ public static class HostCommandLine
     /// <summary>Parses and runs a command line. Signals (Ctrl-C, SIGTERM) are left to the Generic Host, which stops the node cleanly.</summary>
     public static Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null) =>
         Create(console).Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+    private static async Task<int> ProbeAsync(IAnsiConsole console, string address, CancellationToken cancellation)
+    {
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            console.MarkupLine($"[red]'{Markup.Escape(address)}' is not an http(s) URL.[/]");
+            return UsageError;
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            using var response = await http.GetAsync(url, cancellation).ConfigureAwait(false);
+            console.Profile.Out.Writer.WriteLine($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellation).ConfigureAwait(false)}");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            console.MarkupLine($"[red]{Markup.Escape(url.ToString())}: {Markup.Escape(e.Message)}[/]");
+            return 1;
+        }
+    }
 
     private static Option<int> PositiveInt(string name, string description, int defaultValue)
     {

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Akka.Actor;
+using Akka.Cluster;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ActorEvents.Actors.Mediator;
@@ -51,7 +53,8 @@ public sealed record RejectedCommand(
 /// <c>--retry-unknown</c> a command answered <see cref="RejectionCode.Timeout"/>, <see cref="RejectionCode.OutcomeUnknown"/>
 /// or <see cref="RejectionCode.AggregateUnavailable"/> is sent again with the same command id (up to
 /// <c>--max-attempts</c>, <c>--retry-delay</c> apart) until a definite answer; a duplicate acceptance counts as
-/// acknowledged. <c>--drain</c> waits at the end until every subscription has caught up.
+/// acknowledged. <c>--drain</c> waits at the end until every subscription has caught up; <c>--wait-for-members N</c> sends
+/// nothing until the cluster has N members up (loads on several nodes that start together).
 /// </summary>
 public static class LoadJob
 {
@@ -77,15 +80,19 @@ public static class LoadJob
         var maxAttempts = new Option<int>("--max-attempts") { Description = "With --retry-unknown: most sends of one command.", DefaultValueFactory = _ => 30 };
         var retryDelay = new Option<int>("--retry-delay") { Description = "With --retry-unknown: milliseconds between two sends of one command.", DefaultValueFactory = _ => 200 };
         var drain = new Option<bool>("--drain") { Description = "At the end, wait until every subscription has caught up with the journal." };
+        var waitForMembers = new Option<int>("--wait-for-members")
+        {
+            Description = "Send nothing until the cluster has this many members up (at most 2 minutes; then exit 1 without sending).", DefaultValueFactory = _ => 1,
+        };
         var load = new Command("load", "Send orders through this node's mediator and record every command's outcome (for crash and fault tests).")
         {
-            orders, concurrency, ackLog, rejectLog, retryUnknown, maxAttempts, retryDelay, drain,
+            orders, concurrency, ackLog, rejectLog, retryUnknown, maxAttempts, retryDelay, drain, waitForMembers,
         };
         load.TreatUnmatchedTokensAsErrors = false;
         load.SetAction((parse, _) => guarded(parse, configuration => RunAsync(console, configuration, node.Overrides(parse), new LoadSettings(
             Math.Max(0, parse.GetValue(orders)), Math.Max(1, parse.GetValue(concurrency)), parse.GetValue(ackLog), parse.GetValue(rejectLog),
             parse.GetValue(retryUnknown), Math.Max(1, parse.GetValue(maxAttempts)), TimeSpan.FromMilliseconds(Math.Max(0, parse.GetValue(retryDelay))),
-            parse.GetValue(drain)))));
+            parse.GetValue(drain), Math.Max(1, parse.GetValue(waitForMembers))))));
         return load;
     }
 
@@ -121,6 +128,13 @@ public static class LoadJob
             await using var acks = Open(settings.AckLog);
             await using var rejects = Open(settings.RejectLog);
             var load = new OrderLoad(host.Services.GetRequiredService<IActorEventsClient>(), acks, rejects, settings);
+            if (!await WaitForMembersAsync(host.Services.GetRequiredService<ActorSystem>(), settings.WaitForMembers, stopping).ConfigureAwait(false))
+            {
+                console.MarkupLine($"[red]The cluster did not reach {settings.WaitForMembers} members up within {MembersTimeout.TotalMinutes:0} minutes; no orders were sent.[/]");
+                console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(load.Summary(caughtUp: false, lag: 0), Json));
+                return 1;
+            }
+
             if (!await load.AddStockAsync(stopping).ConfigureAwait(false))
             {
                 console.MarkupLine("[red]The load could not add its stock; no orders were sent.[/]");
@@ -136,6 +150,26 @@ public static class LoadJob
             return settings.Drain && statuses.Any(s => s.LagEvents > 0) ? 1 : 0;
         });
 
+    private static readonly TimeSpan MembersTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Waits until the cluster has <paramref name="members"/> members up; false after <see cref="MembersTimeout"/>.</summary>
+    private static async Task<bool> WaitForMembersAsync(ActorSystem system, int members, CancellationToken cancellationToken)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var deadline = DateTime.UtcNow + MembersTimeout;
+        while (cluster.State.Members.Count(m => m.Status == MemberStatus.Up) < members)
+        {
+            if (DateTime.UtcNow >= deadline || cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
     private static StreamWriter? Open(FileInfo? file) =>
         file is null ? null : new StreamWriter(new FileStream(file.FullName, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
 
@@ -147,7 +181,7 @@ public static class LoadJob
     }
 
     private sealed record LoadSettings(
-        int Orders, int Concurrency, FileInfo? AckLog, FileInfo? RejectLog, bool RetryUnknown, int MaxAttempts, TimeSpan RetryDelay, bool Drain);
+        int Orders, int Concurrency, FileInfo? AckLog, FileInfo? RejectLog, bool RetryUnknown, int MaxAttempts, TimeSpan RetryDelay, bool Drain, int WaitForMembers);
 
     /// <summary>The orders of one run: ids unique to the run, stock on five fixed SKUs.</summary>
     private sealed class OrderLoad(IActorEventsClient client, StreamWriter? acks, StreamWriter? rejects, LoadSettings settings)
@@ -277,6 +311,7 @@ public static class LoadJob
                     catch (OperationCanceledException)
                     {
                         // Stopped while waiting: the last reply is the final one.
+                        result = Final(result, replies);
                         Record(command, aggregate, commandId, result, replies);
                         return result;
                     }
@@ -284,10 +319,26 @@ public static class LoadJob
                     continue;
                 }
 
+                result = Final(result, replies);
                 Record(command, aggregate, commandId, result, replies);
                 return result;
             }
         }
+
+        /// <summary>
+        /// The command's outcome once it is sent no more: a last reply that says "not written by this attempt" after an
+        /// earlier attempt was answered <see cref="RejectionCode.Timeout"/> or <see cref="RejectionCode.OutcomeUnknown"/> leaves
+        /// the command's fate unknown (that attempt may have been written), so it is logged as <see cref="RejectionCode.OutcomeUnknown"/>.
+        /// </summary>
+        private static CommandResult Final(CommandResult last, IReadOnlyList<string> replies) =>
+            last is CommandRejected { Code: var code } && !MaybeWritten(code)
+                && replies.Take(replies.Count - 1).FirstOrDefault(r => Enum.TryParse<RejectionCode>(r, out var earlier) && MaybeWritten(earlier)) is { } maybe
+                ? new CommandRejected(RejectionCode.OutcomeUnknown,
+                    $"Gave up after {replies.Count} attempts, the last answered {code}; an earlier attempt was answered {maybe} and may have been written.")
+                {
+                    CommandId = last.CommandId,
+                }
+                : last;
 
         private void Record(ICommand command, string aggregate, string commandId, CommandResult result, IReadOnlyList<string> replies)
         {

@@ -1,4 +1,5 @@
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Host.Operations;
 using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,7 @@ public static class ServeJob
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ActorEvents.Host.Serve");
         var options = host.Services.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
         await host.StartAsync().ConfigureAwait(false);
+        await using var operations = await StartOperationsAsync(host, logger).ConfigureAwait(false);
 
         var up = NodeReadiness.WaitUntilUpAsync(host, Timeout.InfiniteTimeSpan);
         _ = up.ContinueWith(task =>
@@ -53,5 +55,26 @@ public static class ServeJob
         }
 
         return 0;
+    }
+
+    /// <summary>The HTTP endpoint for metrics and health, when a port is configured; a port in use is logged and the node keeps running.</summary>
+    private static async Task<OperationsEndpoint?> StartOperationsAsync(IHost host, ILogger logger)
+    {
+        var options = OperationsOptions.From(host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
+        try
+        {
+            var endpoint = await OperationsEndpoint.StartAsync(host, options).ConfigureAwait(false);
+            if (endpoint is not null)
+            {
+                logger.LogInformation("Operations endpoint on {Address}: /metrics, /healthz, /ready.", endpoint.Address);
+            }
+
+            return endpoint;
+        }
+        catch (IOException e)
+        {
+            logger.LogError(e, "The operations endpoint could not listen on {Hostname}:{Port}; the node runs without it.", options.Hostname, options.Port);
+            return null;
+        }
     }
 }

@@ -97,10 +97,7 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
         var exitCode = await exiting;
         var summary = SummaryOf(load.Output);
         Note($"load ended ({exitCode}): {summary}");
-        foreach (var (message, count) in LogDigest(load.Output).Take(12))
-        {
-            Note($"  host log ×{count}: {message}");
-        }
+        NoteLogDigest("host", load.Output);
 
         Assert.True(exitCode == 0, $"the load exited with {exitCode}:\n{Tail(load.Output)}");
         return summary;
@@ -201,6 +198,17 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
         }
 
         return JsonDocument.Parse("{}").RootElement.Clone();
+    }
+
+    /// <summary>Writes the most frequent warnings and errors of a host's output to the test output.</summary>
+    /// <param name="name">What to call the host in the output.</param>
+    /// <param name="processOutput">The host's output.</param>
+    public void NoteLogDigest(string name, string processOutput)
+    {
+        foreach (var (message, count) in LogDigest(processOutput).Take(12))
+        {
+            Note($"  {name} log ×{count}: {message}");
+        }
     }
 
     /// <summary>The host's Akka warnings and errors, ids and numbers masked, most frequent first: what went on inside during the fault.</summary>

@@ -94,10 +94,10 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
         using var run = new FaultScenario(output, "two nodes under load at once on one PostgreSQL database", database);
         var port = HostProcess.FreePort();
         var secondLogs = run.NewLogs();
-        using (var first = run.StartLoad(OrdersPerNode, port: port))
+        // Both start at once and send nothing before both are members (--wait-for-members 2), so that their loads overlap.
+        using (var first = run.StartLoad(OrdersPerNode, node: ["--wait-for-members", "2"], port: port))
         {
-            await first.WaitUntilListeningAsync(port, Timeout);
-            using var second = run.StartLoad(OrdersPerNode, node: ["--seed", HostProcess.SeedOf(port)], logs: secondLogs);
+            using var second = run.StartLoad(OrdersPerNode, node: ["--wait-for-members", "2", "--seed", HostProcess.SeedOf(port)], logs: secondLogs);
             await second.WaitUntilAsync(() => secondLogs.AnsweredSoFar >= 50, "the second node's first 50 answered commands", Timeout);
             var (firstAnswered, secondAnswered) = (run.Logs.AnsweredSoFar, secondLogs.AnsweredSoFar);
             await Task.Delay(TimeSpan.FromSeconds(2));
@@ -131,6 +131,7 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
             var (rows, sinceHeld) = await HoldAndReleaseAsync(run, node, port, held, rollBack);
             var missing = MissingOrderings(database);
             run.Note($"orderings that never committed: {(missing.Count == 0 ? "none" : string.Join(", ", missing))}");
+            run.NoteLogDigest("serve node", node.Output);
             JournalAudit.AssertReadModelsEqualTheJournal(database, JournalAudit.ReadJournal(database));
             var statuses = await StatusAsync(database, port);
             check(new HeldOutcome(run, rows, missing, node.Output, statuses, sinceHeld.Elapsed));

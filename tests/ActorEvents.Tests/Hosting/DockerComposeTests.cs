@@ -2,6 +2,7 @@ using System.Collections;
 using System.Reflection;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Host.Domain.Notifications;
+using ActorEvents.Host.Operations;
 using YamlDotNet.RepresentationModel;
 
 namespace ActorEvents.Tests.Hosting;
@@ -15,17 +16,28 @@ public sealed class DockerComposeTests
     private static readonly YamlMappingNode Services = LoadServices();
 
     [Fact]
-    public void Should_run_postgresql_and_three_nodes_with_one_seed()
+    public void Should_run_postgresql_and_three_nodes_that_all_list_the_same_two_seeds_in_the_same_order()
     {
         var nodes = NodeServices().ToArray();
         Assert.Equal(3, nodes.Length);
         Assert.Contains(Services.Children.Keys, k => k.ToString() == "postgres");
-        var seeds = nodes.Select(n => Environment(n.Service)["ActorEvents__Node__SeedNodes__0"]).Distinct().ToArray();
-        var seed = Assert.Single(seeds);
-        Assert.Equal("akka.tcp://actor-events@node1:4053", seed);
+        // The same list everywhere: only node1 (the first) may start a cluster, and a restarted node1 finds node2's.
+        Assert.All(nodes, n => Assert.Equal(["akka.tcp://actor-events@node1:4053", "akka.tcp://actor-events@node2:4053"],
+            Environment(n.Service).Where(e => e.Key.StartsWith("ActorEvents__Node__SeedNodes__", StringComparison.Ordinal)).OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Value)));
         Assert.All(nodes, n => Assert.Equal("postgresql", Environment(n.Service)["ActorEvents__Persistence__Provider"]));
         Assert.All(nodes, n => Assert.Equal(n.Name, Environment(n.Service)["ActorEvents__Node__PublicHostname"]));
         Assert.All(nodes, n => Assert.DoesNotContain("Password=postgres", Environment(n.Service)["ActorEvents__Persistence__ConnectionString"], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Should_give_every_node_a_healthcheck_that_probes_its_ready_endpoint_on_its_operations_port()
+    {
+        Assert.All(NodeServices(), n =>
+        {
+            var port = Environment(n.Service)["ActorEvents__Operations__Port"];
+            var test = ((YamlSequenceNode)((YamlMappingNode)n.Service.Children["healthcheck"]).Children["test"]).Children.Select(c => c.ToString()).ToArray();
+            Assert.Equal(["CMD", "dotnet", "ActorEvents.Host.dll", "probe", $"http://127.0.0.1:{port}/ready"], test);
+        });
     }
 
     [Fact]
@@ -51,6 +63,8 @@ public sealed class DockerComposeTests
     [InlineData("ActorEvents__Node__SeedNodes__2", true)]
     [InlineData("ActorEvents__Pipeline__Retry__MaxRetries", true)]
     [InlineData("ActorEvents__Node__Prot", false)]
+    [InlineData("ActorEvents__Operations__Port", true)]
+    [InlineData("ActorEvents__Operations__Prot", false)]
     [InlineData("ActorEvents__Persistance__Provider", false)]
     [InlineData("ActorEvents__Node__SeedNodes__x", false)]
     [InlineData("Sample__Loyalty__SuspendedCustomers", true)]
@@ -63,6 +77,7 @@ public sealed class DockerComposeTests
         var parts = key.Split("__");
         return parts[0] switch
         {
+            ActorEventsOptions.SectionName when parts.Length > 1 && parts[1] == "Operations" => IsProperty(typeof(OperationsOptions), parts[2..]),
             ActorEventsOptions.SectionName => IsProperty(typeof(ActorEventsOptions), parts[1..]),
             "Sample" => parts.Length == 3 && parts[1] == "Loyalty" && IsProperty(typeof(LoyaltyOptions), parts[2..]),
             "Logging" => parts.Length >= 3 && parts[1] == "LogLevel",

@@ -262,11 +262,18 @@ public static class JournalAudit
             .OrderBy(s => s.Item1, StringComparer.Ordinal));
 
         // The shipment ledger: the guarded handler's additions, each shipment exactly once.
+        var processed = database.Rows($"SELECT event_id FROM ae_processed_events WHERE handler = '{nameof(ShipmentLedgerHandler)}'", r => r.GetString(0)).ToHashSet();
+        var deadLettered = DeadLetters(database).Where(d => d.Handler == nameof(ShipmentLedgerHandler)).Select(d => d.EventId).ToHashSet();
+        var unprocessed = journal.Where(e => e.Event is OrderShipped && !processed.Contains(e.EventId))
+            .Select(e => $"{e.EventId} ({((OrderShipped)e.Event).OrderId}, {e.OccurredAt:HH:mm:ss.fff}{(deadLettered.Contains(e.EventId) ? ", dead-lettered" : "")})").ToArray();
         var shipped = journal.Select(e => e.Event).OfType<OrderShipped>().GroupBy(s => s.Sku)
             .Select(g => (g.Key, (long)g.Sum(s => s.Quantity), (long)g.Count())).OrderBy(s => s.Key, StringComparer.Ordinal);
-        Assert.Equal(shipped, database.Rows("SELECT sku, units, shipments FROM sample_shipped_units",
+        var ledger = database.Rows("SELECT sku, units, shipments FROM sample_shipped_units",
                 r => (r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2))))
-            .OrderBy(s => s.Item1, StringComparer.Ordinal));
+            .OrderBy(s => s.Item1, StringComparer.Ordinal).ToArray();
+        Assert.True(shipped.SequenceEqual(ledger),
+            $"the shipment ledger [{string.Join(", ", ledger)}] should equal the journal's shipments [{string.Join(", ", shipped)}]; " +
+            $"shipments without a processed-event record: {(unprocessed.Length == 0 ? "none" : string.Join("; ", unprocessed))}; {processed.Count} records");
         // …and its processed-event record holds every order.shipped event of the journal (by event id), and nothing else.
         Assert.Equal(journal.Where(e => e.Event is OrderShipped).Select(e => e.EventId).Order(StringComparer.Ordinal),
             database.Rows($"SELECT event_id FROM ae_processed_events WHERE handler = '{nameof(ShipmentLedgerHandler)}'", r => r.GetString(0))

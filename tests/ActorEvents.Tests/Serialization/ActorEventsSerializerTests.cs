@@ -25,7 +25,8 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private static ActorSystemSetup Setup(MessageTypeRegistry registry) =>
+    /// <summary>The serializer bound as the host binds it (also used by the trace-context tests).</summary>
+    internal static ActorSystemSetup Setup(MessageTypeRegistry registry) =>
         BootstrapSetup.Create()
             .WithConfig(ConfigurationFactory.ParseString("akka.loglevel = WARNING"))
             .And(SerializationSetup.Create(system => ImmutableHashSet.Create(

@@ -140,8 +140,11 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
             return null;
         }
 
+        // The next id is a fresh one of this read's own (one per read that sees a gap): every running transaction, the one
+        // holding a missing ordering included, has a lower id. The snapshot's xmax would not do: it is one past the highest
+        // completed id, and a transaction that took its id after one that committed above it can be running with a higher id.
         var horizon = await db.QueryToListAsync<HorizonRow>(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS oldest, pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next")
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS oldest, pg_current_xact_id()::text::bigint AS next")
             .ConfigureAwait(false);
         return horizon.Count == 1 ? new TransactionHorizon(horizon[0].Oldest, horizon[0].Next) : null;
     }

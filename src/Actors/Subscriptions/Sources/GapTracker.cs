@@ -113,7 +113,10 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
     private sealed record Missing(DateTimeOffset Since, long? NextTransactionId);
 }
 
-/// <summary>PostgreSQL's transaction horizon at one moment (<c>pg_current_snapshot()</c>).</summary>
-/// <param name="OldestRunningTransactionId">Its xmin: every transaction below it has ended.</param>
-/// <param name="NextTransactionId">Its xmax: every transaction that exists now has an id below it.</param>
+/// <summary>PostgreSQL's transaction horizon at one moment.</summary>
+/// <param name="OldestRunningTransactionId">The xmin of <c>pg_current_snapshot()</c>: every transaction below it has ended.</param>
+/// <param name="NextTransactionId">
+/// An id assigned now (<c>pg_current_xact_id()</c> of the reading statement): every transaction that exists now has an id
+/// below it. (Not the snapshot's xmax, which is one past the highest <em>completed</em> id.)
+/// </param>
 internal sealed record TransactionHorizon(long OldestRunningTransactionId, long NextTransactionId);
