@@ -173,7 +173,9 @@ public sealed class SqliteSmokeTests
         });
 
         var results = ReportShape.Results(report, "recovery");
-        Assert.Equal(["1,000 events, no snapshot", "1,000 events, snapshot every 100"], results.Select(r => r.GetProperty("variant").GetString()));
+        Assert.Equal(["1,000 events, no snapshot", "1,000 events, no snapshot, v1 rows (upcast)", "1,000 events, snapshot every 100"],
+            results.Select(r => r.GetProperty("variant").GetString()));
+        Assert.Contains(report.Summary, line => line.Contains("v1/v2 = ", StringComparison.Ordinal));
         Assert.All(results, r => Assert.Equal(1000, r.GetProperty("events").GetInt64()));
     }
 }

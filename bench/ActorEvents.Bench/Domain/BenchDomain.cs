@@ -20,12 +20,19 @@ public sealed record BenchCommand(string AggregateId, int Events, int PayloadByt
 /// <summary>Marker of the bench aggregate's events.</summary>
 public interface IBenchEvent : IEvent;
 
-/// <summary>One bench event.</summary>
+/// <summary>One bench event (v2: the filler is called <c>payload</c>).</summary>
 /// <param name="AggregateId">Aggregate that emitted it.</param>
 /// <param name="Index">Position of the event within its command (0-based).</param>
 /// <param name="Payload">Filler of the configured size.</param>
-[MessageName("bench.emitted")]
+[MessageName("bench.emitted", Version = 2)]
 public sealed record BenchEvent(string AggregateId, int Index, string Payload) : IBenchEvent;
+
+/// <summary><c>bench.emitted</c> v1 (the filler was called <c>body</c>), read through its upcaster by the recovery scenario's v1 rows.</summary>
+/// <param name="AggregateId">Aggregate that emitted it.</param>
+/// <param name="Index">Position of the event within its command (0-based).</param>
+/// <param name="Body">Filler of the configured size.</param>
+[MessageName("bench.emitted", Version = 1, Superseded = true)]
+public sealed record BenchEventV1(string AggregateId, int Index, string Body);
 
 /// <summary>State of a bench aggregate: how many events it holds.</summary>
 /// <param name="Events">Events applied so far.</param>
@@ -232,7 +239,8 @@ public static class BenchDomain
     {
         ArgumentOutOfRangeException.ThrowIfNegative(handlers);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(handlers, MaxHandlers);
-        domain.AddAggregate<BenchAggregate>();
+        domain.AddAggregate<BenchAggregate>()
+            .Upcast<BenchEventV1, BenchEvent>(v1 => new BenchEvent(v1.AggregateId, v1.Index, v1.Body));
         Action<ActorEventsDomainBuilder>[] registrations =
         [
             d => d.AddHandler<BenchHandler1>(),

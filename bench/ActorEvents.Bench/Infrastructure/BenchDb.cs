@@ -52,6 +52,19 @@ internal sealed class BenchDb : IAsyncDisposable
         JournalWriter = writer,
     };
 
+    /// <summary>Runs one statement on the database (SQLite or PostgreSQL).</summary>
+    public async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using System.Data.Common.DbConnection connection = Kind == BenchDatabase.Postgres
+            ? new NpgsqlConnection(ConnectionString)
+            : new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.CommandTimeout = 600;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The PostgreSQL connection string from the environment, or a clear error.</summary>
     public static string PostgresConnectionString()
     {

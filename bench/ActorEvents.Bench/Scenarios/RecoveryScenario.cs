@@ -11,7 +11,9 @@ namespace ActorEvents.Bench.Scenarios;
 /// Recovery time of one aggregate with 1k / 10k / 100k events, without and with snapshots (Aggregates:SnapshotEvery),
 /// on the production runtime: the aggregate is populated, then for every measurement a fresh host is started on
 /// the same database, the aggregate's shard is started by a command to an empty sibling in the same shard, and the
-/// time from the first command to the populated aggregate until its reply is recorded.
+/// time from the first command to the populated aggregate until its reply is recorded. Without snapshots, each size is also
+/// measured on an aggregate whose rows are <c>bench.emitted</c> v1 (the v2 rows rewritten in the database to the v1 shape), read
+/// through the bench's upcaster: the cost of upcasting on recovery is the ratio of the two.
 /// </summary>
 internal static class RecoveryScenario
 {
@@ -45,23 +47,59 @@ internal static class RecoveryScenario
                 CommandTimeout = TimeSpan.FromMinutes(5),
             };
             var kind = snapshots ? $"snapshot every {options.RecoverySnapshotEvery}" : "no snapshot";
-            await PopulateAsync(db, settings, sizes, snapshots, progress, kind, cancellationToken).ConfigureAwait(false);
+            var variant = snapshots ? "snap" : "plain";
+            string[] variants = snapshots ? [variant] : [variant, V1Variant];
+            await PopulateAsync(db, settings, sizes, variants, progress, kind, cancellationToken).ConfigureAwait(false);
+            if (!snapshots)
+            {
+                foreach (var size in sizes)
+                {
+                    await RewriteAsV1Async(db, AggregateId(size, V1Variant), cancellationToken).ConfigureAwait(false);
+                }
+            }
+
             foreach (var size in sizes)
             {
                 var label = $"recovery · {size:N0} events · {kind}";
-                var result = await MeasureAsync(db, settings, options, size, snapshots, progress, label, kind, cancellationToken).ConfigureAwait(false);
+                var result = await MeasureAsync(db, settings, options, size, variant, progress, label, kind, cancellationToken).ConfigureAwait(false);
                 results.Add(result);
                 summary.Add($"{size:N0} events, {kind}: median {result.P50Ms:0.0} ms to first reply (max {result.MaxMs:0.0} ms)");
+                if (!snapshots)
+                {
+                    const string v1Kind = "no snapshot, v1 rows (upcast)";
+                    var upcast = await MeasureAsync(db, settings, options, size, V1Variant, progress, $"recovery · {size:N0} events · {v1Kind}", v1Kind, cancellationToken)
+                        .ConfigureAwait(false);
+                    results.Add(upcast);
+                    summary.Add($"{size:N0} events, {v1Kind}: median {upcast.P50Ms:0.0} ms to first reply (max {upcast.MaxMs:0.0} ms); "
+                        + $"v1/v2 = {upcast.P50Ms / result.P50Ms:0.00}x");
+                }
             }
         }
 
         return (results, summary);
     }
 
-    private static string AggregateId(int size, bool snapshots) => $"recover-{size}-{(snapshots ? "snap" : "plain")}";
+    /// <summary>The variant whose rows are rewritten to <c>bench.emitted</c> v1.</summary>
+    private const string V1Variant = "v1";
+
+    private static string AggregateId(int size, string variant) => $"recover-{size}-{variant}";
+
+    /// <summary>
+    /// Rewrites an aggregate's rows as the v1 shape stored them (<c>bench.emitted</c> v1: its payload was called <c>body</c>),
+    /// which only the upcaster reads now: the runtime always writes v2.
+    /// </summary>
+    private static Task RewriteAsV1Async(BenchDb db, string aggregateId, CancellationToken cancellationToken)
+    {
+        string Rewrite(string text) =>
+            $"replace(replace(replace({text}, '\"schemaVersion\":2', '\"schemaVersion\":1'), '\"version\":2,\"data\"', '\"version\":1,\"data\"'), '\"payload\":', '\"body\":')";
+        var message = db.Kind == BenchDatabase.Postgres
+            ? $"convert_to({Rewrite("convert_from(message, 'UTF8')")}, 'UTF8')"
+            : $"CAST({Rewrite("CAST(message AS TEXT)")} AS BLOB)";
+        return db.ExecuteAsync($"UPDATE journal SET message = {message} WHERE persistence_id = '{BenchAggregate.AggregateName}-{aggregateId}'", cancellationToken);
+    }
 
     private static async Task PopulateAsync(
-        BenchDb db, PipelineHostSettings settings, int[] sizes, bool snapshots, IBenchProgress progress, string kind, CancellationToken cancellationToken)
+        BenchDb db, PipelineHostSettings settings, int[] sizes, string[] variants, IBenchProgress progress, string kind, CancellationToken cancellationToken)
     {
         var label = $"recovery · populate · {kind}";
         progress.RunStarted(label);
@@ -69,11 +107,11 @@ internal static class RecoveryScenario
         scope.Phase("starting host");
         await using var host = await BenchHost.StartAsync(db, settings, cancellationToken).ConfigureAwait(false);
         scope.Phase("populating");
-        long total = sizes.Sum(size => (long)size);
+        long total = sizes.Sum(size => (long)size) * variants.Length;
         long written = 0;
-        foreach (var size in sizes)
+        foreach (var (size, variant) in sizes.SelectMany(size => variants.Select(variant => (size, variant))))
         {
-            var id = AggregateId(size, snapshots);
+            var id = AggregateId(size, variant);
             for (var done = 0; done < size;)
             {
                 var events = Math.Min(EventsPerPopulateCommand, size - done);
@@ -90,18 +128,18 @@ internal static class RecoveryScenario
         }
 
         // Let the last snapshot land before the host stops.
-        await Task.Delay(TimeSpan.FromMilliseconds(snapshots ? 500 : 0), cancellationToken).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromMilliseconds(settings.SnapshotEvery > 0 ? 500 : 0), cancellationToken).ConfigureAwait(false);
         scope.Phase("stopping host");
         progress.RunFinished(label, null);
     }
 
     private static async Task<BenchResult> MeasureAsync(
-        BenchDb db, PipelineHostSettings settings, BenchOptions options, int size, bool snapshots, IBenchProgress progress, string label,
+        BenchDb db, PipelineHostSettings settings, BenchOptions options, int size, string variant, IBenchProgress progress, string label,
         string kind, CancellationToken cancellationToken)
     {
         progress.RunStarted(label);
         var scope = new BenchProgressScope(progress, label);
-        var id = AggregateId(size, snapshots);
+        var id = AggregateId(size, variant);
         var sibling = SiblingInSameShard(id, settings.Shards);
         var histogram = LoadDriver.NewHistogram();
         long allocated = 0;

@@ -199,6 +199,14 @@ public sealed class AggregateActor : ReceivePersistentActor
 
     private void Handle(AggregateRequest request)
     {
+        if (request.Command is UnreadableCommand unreadable)
+        {
+            Reject(request, RejectionCode.UnregisteredType,
+                $"This node cannot read command '{unreadable.TypeName}' v{unreadable.Version} ({unreadable.Reason}); nothing was persisted. "
+                + "Retry once every node runs the version that knows it.");
+            return;
+        }
+
         if (_recent.TryGet(request.CommandId, out var previous))
         {
             Sender.Tell(new CommandAccepted(_definition.Name, _aggregateId, previous) { CommandId = request.CommandId, Duplicate = true });

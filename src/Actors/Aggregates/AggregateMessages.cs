@@ -17,7 +17,23 @@ public sealed record AggregateRequest(ICommand Command, string CommandId, string
 {
     /// <summary>W3C <c>traceparent</c> of the command's span, which the persist span and the events continue.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>
+    /// The target aggregate's id, also on the wire: a node that cannot read the command (a type or version it does not know,
+    /// during a rolling upgrade) still routes it to its entity, which answers with a typed rejection.
+    /// </summary>
+    public string AggregateId => Command.AggregateId;
 }
+
+/// <summary>
+/// Stands in for the command of an <see cref="AggregateRequest"/> this node cannot read (its type is not registered here,
+/// or its version is newer than this node's): the entity rejects it with <see cref="RejectionCode.UnregisteredType"/>.
+/// </summary>
+/// <param name="AggregateId">The target aggregate's id, from the request.</param>
+/// <param name="TypeName">The command's stable name as sent.</param>
+/// <param name="Version">Its schema version as sent (0 when absent).</param>
+/// <param name="Reason">Why it cannot be read.</param>
+internal sealed record UnreadableCommand(string AggregateId, string TypeName, int Version, string Reason) : ICommand;
 
 /// <summary>
 /// Where an aggregate sends the events it persisted for a request. The aggregate sends them itself, right

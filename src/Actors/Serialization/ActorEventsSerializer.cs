@@ -134,7 +134,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
             return manifest switch
             {
                 EnvelopeManifest => Deserialize<EventEnvelope>(bytes),
-                RequestManifest => Deserialize<AggregateRequest>(bytes),
+                RequestManifest => ReadRequest(bytes),
                 AcceptedManifest => Deserialize<CommandAccepted>(bytes),
                 RejectedManifest => Deserialize<CommandRejected>(bytes),
                 SubmitManifest => Deserialize<SubmitCommand>(bytes),
@@ -153,6 +153,38 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         catch (JsonException e)
         {
             throw new SerializationException($"Payload with manifest '{manifest}' is not valid: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A request, or, when its command cannot be read here (a type or version of a newer node), the request with an
+    /// <see cref="UnreadableCommand"/>, so that its entity answers instead of the sender timing out.
+    /// </summary>
+    private AggregateRequest ReadRequest(byte[] bytes)
+    {
+        try
+        {
+            return Deserialize<AggregateRequest>(bytes);
+        }
+        catch (Exception e) when (e is JsonException or UnregisteredTypeException)
+        {
+            using var document = JsonDocument.Parse(bytes);
+            var root = document.RootElement;
+            if (!root.TryGetProperty("aggregateId", out var id) || id.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("command", out var command) || command.ValueKind != JsonValueKind.Object)
+            {
+                throw;
+            }
+
+            string? Text(JsonElement element, string name) => element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+            var version = command.TryGetProperty("version", out var v) && v.TryGetInt32(out var n) ? n : 0;
+            return new AggregateRequest(
+                new UnreadableCommand(id.GetString()!, Text(command, "type") ?? "", version, e.Message),
+                Text(root, "commandId") ?? "", Text(root, "correlationId") ?? "", Text(root, "originStream"),
+                root.TryGetProperty("dispatch", out var dispatch) && dispatch.ValueKind == JsonValueKind.Object ? dispatch.Deserialize<EventDispatch>(_options) : null)
+            {
+                TraceParent = Text(root, "traceParent"),
+            };
         }
     }
 
@@ -314,7 +346,9 @@ internal sealed class RegisteredPayloadConverter<T>(MessageTypeRegistry registry
     private object ReadData(RegisteredType registered, int version, ref Utf8JsonReader reader, JsonSerializerOptions options) =>
         typeof(T) == typeof(IEvent)
             ? registry.Upcasters.Read(registered, version, ref reader, options)
-            : JsonSerializer.Deserialize(ref reader, registered.ClrType, options) ?? throw new JsonException($"'{registered.Name}' data is null.");
+            : version > registered.Version
+                ? throw new JsonException($"'{registered.Name}' v{version} is newer than the v{registered.Version} this node knows: it was sent by a newer version of the application.")
+                : JsonSerializer.Deserialize(ref reader, registered.ClrType, options) ?? throw new JsonException($"'{registered.Name}' data is null.");
 
     private object ReadData(RegisteredType registered, int version, JsonElement data, JsonSerializerOptions options)
     {
