@@ -128,7 +128,8 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
         foreach (var handler in deadLetters.Select(g => g.Key))
         {
             var (exitCode, replayOutput) = await HostProcess.RunAsync(database, RunTimeout, "dlq", "replay-all", "--handler", handler);
-            Note($"dlq replay-all --handler {handler}: exit {exitCode}");
+            Note($"dlq replay-all --handler {handler}: exit {exitCode}; open dead letters of it afterwards: " +
+                $"{JournalAudit.DeadLetters(database).Count(d => d.Handler == handler)}; output: {Tail(replayOutput.Replace('\n', ' '))[..Math.Min(600, Tail(replayOutput).Length)]}");
             if (exitCode != 0)
             {
                 failures.Add($"dlq replay-all --handler {handler} exited with {exitCode}:\n{Tail(replayOutput)}");
