@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Akka.Actor;
-using Akka.Cluster;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ActorEvents.Actors.Mediator;
@@ -128,7 +127,7 @@ public static class LoadJob
             await using var acks = Open(settings.AckLog);
             await using var rejects = Open(settings.RejectLog);
             var load = new OrderLoad(host.Services.GetRequiredService<IActorEventsClient>(), acks, rejects, settings);
-            if (!await WaitForMembersAsync(host.Services.GetRequiredService<ActorSystem>(), settings.WaitForMembers, stopping).ConfigureAwait(false))
+            if (!await ClusterMembers.WaitUntilUpAsync(host.Services.GetRequiredService<ActorSystem>(), settings.WaitForMembers, DateTime.UtcNow + MembersTimeout, stopping).ConfigureAwait(false))
             {
                 console.MarkupLine($"[red]The cluster did not reach {settings.WaitForMembers} members up within {MembersTimeout.TotalMinutes:0} minutes; no orders were sent.[/]");
                 console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(load.Summary(caughtUp: false, lag: 0), Json));
@@ -151,24 +150,6 @@ public static class LoadJob
         });
 
     private static readonly TimeSpan MembersTimeout = TimeSpan.FromMinutes(2);
-
-    /// <summary>Waits until the cluster has <paramref name="members"/> members up; false after <see cref="MembersTimeout"/>.</summary>
-    private static async Task<bool> WaitForMembersAsync(ActorSystem system, int members, CancellationToken cancellationToken)
-    {
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        var deadline = DateTime.UtcNow + MembersTimeout;
-        while (cluster.State.Members.Count(m => m.Status == MemberStatus.Up) < members)
-        {
-            if (DateTime.UtcNow >= deadline || cancellationToken.IsCancellationRequested)
-            {
-                return false;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
-        }
-
-        return true;
-    }
 
     private static StreamWriter? Open(FileInfo? file) =>
         file is null ? null : new StreamWriter(new FileStream(file.FullName, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };

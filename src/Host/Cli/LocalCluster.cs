@@ -58,15 +58,13 @@ public sealed class LocalCluster : IAsyncDisposable
 
         var cluster = new LocalCluster(nodes);
         var deadline = DateTime.UtcNow + timeout;
-        while (nodes.Any(n => Cluster.Get(n.Services.GetRequiredService<ActorSystem>()).State.Members.Count(m => m.Status == MemberStatus.Up) < count))
+        foreach (var node in nodes)
         {
-            if (DateTime.UtcNow > deadline)
+            if (!await ClusterMembers.WaitUntilUpAsync(node.Services.GetRequiredService<ActorSystem>(), count, deadline).ConfigureAwait(false))
             {
                 await cluster.DisposeAsync().ConfigureAwait(false);
                 return null;
             }
-
-            await Task.Delay(50).ConfigureAwait(false);
         }
 
         return cluster;

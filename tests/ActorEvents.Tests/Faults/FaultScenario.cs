@@ -128,8 +128,9 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
         foreach (var handler in deadLetters.Select(g => g.Key))
         {
             var (exitCode, replayOutput) = await HostProcess.RunAsync(database, RunTimeout, "dlq", "replay-all", "--handler", handler);
+            var replayTail = Tail(replayOutput).Replace('\n', ' ');
             Note($"dlq replay-all --handler {handler}: exit {exitCode}; open dead letters of it afterwards: " +
-                $"{JournalAudit.DeadLetters(database).Count(d => d.Handler == handler)}; output: {Tail(replayOutput.Replace('\n', ' '))[..Math.Min(600, Tail(replayOutput).Length)]}");
+                $"{JournalAudit.DeadLetters(database).Count(d => d.Handler == handler)}; output: {replayTail[..Math.Min(600, replayTail.Length)]}");
             if (exitCode != 0)
             {
                 failures.Add($"dlq replay-all --handler {handler} exited with {exitCode}:\n{Tail(replayOutput)}");
