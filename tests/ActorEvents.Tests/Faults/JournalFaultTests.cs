@@ -59,8 +59,10 @@ public sealed class JournalFaultTests(ITestOutputHelper output)
         for (var kill = 1; kill <= FaultScale.Kills; kill++)
         {
             var answered = run.Logs.AnsweredSoFar;
-            using var node = run.StartLoad(RemainingOrders(answered), drain: false);
-            await run.WaitForAnsweredAsync(node, answered + Math.Max(40, random.Next(step / 2, step * 3 / 2)));
+            var killAfter = Math.Max(40, random.Next(step / 2, step * 3 / 2));
+            // The load must still be running when it has answered killAfter commands: at least that many orders' worth.
+            using var node = run.StartLoad(Math.Max(RemainingOrders(answered), killAfter / 2 + 20), drain: false);
+            await run.WaitForAnsweredAsync(node, answered + killAfter);
             node.Kill();
             run.Note($"kill {kill}: {run.Logs.AnsweredSoFar} commands answered so far");
         }
