@@ -1,5 +1,7 @@
 using ActorEvents.Actors.Hosting;
+using ActorEvents.Broker;
 using ActorEvents.Host.Domain;
+using ActorEvents.Host.Domain.Shipping;
 using ActorEvents.Host.Logging;
 using ActorEvents.Host.Operations;
 using Akka.Hosting;
@@ -50,7 +52,16 @@ public static class NodeHost
         builder.Services.AddSampleServices();
         // OTLP export of the ActorEvents metrics and traces, when ActorEvents:Operations:OtlpEndpoint is set.
         builder.Services.AddActorEventsTelemetry(OperationsOptions.From(builder.Configuration), prometheus: false);
-        builder.Services.AddActorEvents(builder.Configuration, domain => domain.AddSampleDomain(), (akka, _) =>
+        // With ActorEvents:Broker:Uri set, the sample publishes order.shipped notifications and consumes them (Domain/Shipping).
+        var brokerConfigured = !string.IsNullOrWhiteSpace(builder.Configuration[$"{BrokerOptions.SectionName}:Uri"]);
+        builder.Services.AddActorEvents(builder.Configuration, domain =>
+        {
+            domain.AddSampleDomain();
+            if (brokerConfigured)
+            {
+                domain.AddSampleBroker();
+            }
+        }, (akka, _) =>
         {
             foreach (var file in HoconFiles())
             {
@@ -65,6 +76,7 @@ public static class NodeHost
                 loggers.AddLoggerFactory();
             });
         });
+        builder.Services.AddActorEventsBroker(builder.Configuration);
         return builder;
     }
 

@@ -8,6 +8,12 @@ public enum SubscriptionKind
 
     /// <summary>A projector that keeps a read model; its tables and the checkpoint commit in one transaction (exactly-once).</summary>
     Projection = 2,
+
+    /// <summary>
+    /// A publisher: sends the notification events mapped from its events to a message broker, moving its checkpoint only
+    /// after the broker confirmed every message of a batch (at-least-once; the message id is the event id).
+    /// </summary>
+    Publisher = 3,
 }
 
 /// <summary>Where a subscription stands.</summary>

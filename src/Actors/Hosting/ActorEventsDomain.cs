@@ -22,6 +22,7 @@ public sealed class ActorEventsDomainBuilder
     private readonly List<SubscriptionRegistration> _subscriptions = [];
     private readonly List<QueryHandlerRegistration> _queryHandlers = [];
     private readonly List<Type> _readModelSchemas = [];
+    private readonly Dictionary<Type, object> _extensions = [];
 
     /// <summary>Registers an aggregate; each aggregate type becomes a shard region.</summary>
     public ActorEventsDomainBuilder AddAggregate<TAggregate>() where TAggregate : IAggregateDefinition, new()
@@ -155,6 +156,24 @@ public sealed class ActorEventsDomainBuilder
         return this;
     }
 
+    /// <summary>Adds a subscription with its own sink (an integration's: the broker's publisher).</summary>
+    internal ActorEventsDomainBuilder AddSinkSubscription(SubscriptionRegistration registration)
+    {
+        _subscriptions.Add(registration);
+        return this;
+    }
+
+    /// <summary>An integration's registrations (one object per type), created on first use and handed to the built domain.</summary>
+    internal T Extension<T>() where T : class, new()
+    {
+        if (!_extensions.TryGetValue(typeof(T), out var extension))
+        {
+            _extensions[typeof(T)] = extension = new T();
+        }
+
+        return (T)extension;
+    }
+
     /// <summary>Validates the registrations and builds the closed type map.</summary>
     /// <exception cref="InvalidOperationException">
     /// A type is missing its stable name, a name is used twice, a command type belongs to two aggregates, or an upcaster chain is invalid.
@@ -218,6 +237,7 @@ public sealed class ActorEventsDomainBuilder
             Subscriptions = SubscriptionCatalog.Resolve(_subscriptions, handlers, _aggregates, registry),
             QueryHandlers = _queryHandlers.ToDictionary(q => q.QueryType),
             ReadModelSchemas = _readModelSchemas.ToArray(),
+            Extensions = new Dictionary<Type, object>(_extensions),
         };
     }
 }
@@ -243,4 +263,10 @@ public sealed record ActorEventsDomain(
 
     /// <summary>Read-model schemas (projectors and others) created at start-up.</summary>
     public IReadOnlyList<Type> ReadModelSchemas { get; init; } = [];
+
+    /// <summary>Integrations' registrations (the broker's publications and subscribers), by type.</summary>
+    internal IReadOnlyDictionary<Type, object> Extensions { get; init; } = new Dictionary<Type, object>();
+
+    /// <summary>An integration's registrations, or null when it registered nothing.</summary>
+    internal T? Extension<T>() where T : class => Extensions.TryGetValue(typeof(T), out var extension) ? (T)extension : null;
 }

@@ -12,7 +12,7 @@ namespace ActorEvents.Actors.Subscriptions;
 /// singleton runs, through the node's <see cref="SubscriptionOffice"/>: it applies the entry and its followers in order
 /// with what it projects), and a purge to both pools, each with the purged entries of its handlers. A pool that
 /// resolves a dead letter announces it on the event stream, so the subscription pool that parked the followers on this
-/// node releases them.
+/// node releases them. A broker subscriber's message goes to the node's <see cref="InboundMessageDesk"/>.
 /// </summary>
 public sealed class DeadLetterReplayRouter : ReceiveActor
 {
@@ -44,7 +44,19 @@ public sealed class DeadLetterReplayRouter : ReceiveActor
 
         void Route(DeadLetter entry, IActorRef requester, DeadLetterResolution resolution, object request)
         {
-            if (projections.Contains(entry.Handler))
+            if (entry.Envelope.Event is BrokerMessage)
+            {
+                // A broker subscriber's message: its node's subscriber desk runs the subscriber again (or skips it).
+                if (ActorRegistry.For(Context.System).TryGet<InboundMessageDesk>(out var desk))
+                {
+                    desk.Forward(request);
+                }
+                else
+                {
+                    requester.Tell(new DeadLetterOperationFailed(entry.Id, $"Subscriber '{entry.Handler}' does not run on this node (no broker is configured)."));
+                }
+            }
+            else if (projections.Contains(entry.Handler))
             {
                 ToProjection(new ResolveProjectionDeadLetter(entry.Handler, entry.Id, resolution), requester);
             }
@@ -77,3 +89,9 @@ public sealed class DeadLetterReplayRouter : ReceiveActor
     public static Props Props(HandlerSubscriptionTable handlers, IReadOnlySet<string> projections, IActorRef requestPool, IActorRef? durablePool, TimeSpan timeout) =>
         Akka.Actor.Props.Create(() => new DeadLetterReplayRouter(handlers, projections, requestPool, durablePool, timeout));
 }
+
+/// <summary>
+/// The <see cref="ActorRegistry"/> key of the actor that replays and skips broker subscribers' dead letters (entries whose
+/// event is a <see cref="BrokerMessage"/>); registered by the broker integration.
+/// </summary>
+internal sealed class InboundMessageDesk;

@@ -105,16 +105,26 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
             return;
         }
 
-        var token = context.CancellationToken;
-        var envelope = context.Envelope;
+        await RunOnceAsync(handler.Name, context.Envelope, context.Services, context.CancellationToken, invoke,
+            () => context.EmittedFollowUps, context.RestoreFollowUps).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="invoke"/> once per (<paramref name="name"/>, event id) as <see cref="InvokeAsync"/> describes, for
+    /// a handler or another consumer with a unit of work (a broker subscriber: the event id is the message id). Returns
+    /// false when it was skipped: processed before, or another run committed first.
+    /// </summary>
+    internal async Task<bool> RunOnceAsync(string name, EventEnvelope envelope, IServiceProvider services, CancellationToken token, Func<Task> invoke,
+        Func<IReadOnlyList<FollowUpEvent>> emitted, Action<IReadOnlyList<FollowUpEvent>> restore)
+    {
         await using var db = database.Open();
-        if (await CountRedeliveryAsync(db, handler.Name, envelope.EventId, token).ConfigureAwait(false) is { } processed)
+        if (await CountRedeliveryAsync(db, name, envelope.EventId, token).ConfigureAwait(false) is { } processed)
         {
-            context.RestoreFollowUps(ReadFollowUps(processed.Json));
-            return;
+            restore(ReadFollowUps(processed.Json));
+            return false;
         }
 
-        var unit = context.Services.GetRequiredService<HandlerUnitOfWork>();
+        var unit = services.GetRequiredService<HandlerUnitOfWork>();
         await database.SetReadOnlyAsync(db, readOnly: true, token).ConfigureAwait(false);
         unit.Begin(db);
         try
@@ -128,8 +138,8 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
 
         var row = new ProcessedEventRow
         {
-            Handler = handler.Name, EventId = envelope.EventId, ProcessedAt = DateTime.UtcNow, PersistenceId = envelope.StreamName,
-            SequenceNr = envelope.SequenceNr, CausationId = envelope.CausationId, FollowUps = WriteFollowUps(context.EmittedFollowUps),
+            Handler = name, EventId = envelope.EventId, ProcessedAt = DateTime.UtcNow, PersistenceId = envelope.StreamName,
+            SequenceNr = envelope.SequenceNr, CausationId = envelope.CausationId, FollowUps = WriteFollowUps(emitted()),
         };
         await database.SetReadOnlyAsync(db, readOnly: false, CancellationToken.None).ConfigureAwait(false);
         await using var transaction = await database.BeginUnitOfWorkAsync(db, CancellationToken.None).ConfigureAwait(false);
@@ -141,11 +151,11 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
         {
             await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
             await using var check = database.Open();
-            if (await FindAsync(check, handler.Name, envelope.EventId, CancellationToken.None).ConfigureAwait(false) is { } winner)
+            if (await FindAsync(check, name, envelope.EventId, CancellationToken.None).ConfigureAwait(false) is { } winner)
             {
                 // Another run of this event committed first: its effect (follow-ups included) stands, these writes never happen.
-                context.RestoreFollowUps(ReadFollowUps(winner.Json));
-                return;
+                restore(ReadFollowUps(winner.Json));
+                return false;
             }
 
             throw;
@@ -157,6 +167,7 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
         }
 
         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Counts a redelivery if (handler, event) was processed before; its stored follow-ups when it was, null when not.</summary>

@@ -128,7 +128,11 @@ internal sealed partial class SubscriptionActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
-        if (_definition.Kind == SubscriptionKind.Handlers)
+        if (_definition.SinkFactory is { } createSink)
+        {
+            _sink = createSink(new SubscriptionSinkContext(_definition, _runtime, _log));
+        }
+        else if (_definition.Kind == SubscriptionKind.Handlers)
         {
             var settings = HandlerPoolSettings.Of(_runtime.Pipeline, _profile.MaxConcurrentHandlers, _profile.MaxConcurrentHandlers > 1, _node)
                 with { ParkedFinishOnceRecorded = true };

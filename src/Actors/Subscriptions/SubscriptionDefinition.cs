@@ -4,6 +4,7 @@ using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Subscriptions.Sinks;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Subscriptions;
@@ -12,7 +13,17 @@ namespace ActorEvents.Actors.Subscriptions;
 /// <param name="Name">Subscription name.</param>
 /// <param name="Options">What it reads and how it is tuned.</param>
 /// <param name="ProjectorType">The projector, for a projection; null for a handler subscription.</param>
-public sealed record SubscriptionRegistration(string Name, SubscriptionOptions Options, Type? ProjectorType);
+public sealed record SubscriptionRegistration(string Name, SubscriptionOptions Options, Type? ProjectorType)
+{
+    /// <summary>For a subscription with its own sink (a broker publisher): what it is, and how its sink is made on the node that runs it.</summary>
+    internal (SubscriptionKind Kind, Func<SubscriptionSinkContext, ISubscriptionSink> Create)? Sink { get; init; }
+}
+
+/// <summary>What a subscription's own sink is made from, on the node that runs the subscription.</summary>
+/// <param name="Definition">The subscription.</param>
+/// <param name="Runtime">What the node's subscriptions share (DI scopes, the database, the type map).</param>
+/// <param name="Log">The subscription's log.</param>
+internal sealed record SubscriptionSinkContext(SubscriptionDefinition Definition, SubscriptionRuntime Runtime, Akka.Event.ILoggingAdapter Log);
 
 /// <summary>One resolved subscription: what it reads, its profile, and the durable handlers or the projector it feeds.</summary>
 public sealed class SubscriptionDefinition
@@ -44,6 +55,9 @@ public sealed class SubscriptionDefinition
 
     /// <summary>The projector (null for a handler subscription).</summary>
     public Type? ProjectorType { get; }
+
+    /// <summary>Makes the sink of a subscription that brings its own (a publisher); null for handlers and projections.</summary>
+    internal Func<SubscriptionSinkContext, ISubscriptionSink>? SinkFactory { get; init; }
 
     /// <summary>What it reads, for people: the tag or <c>all events</c>.</summary>
     public string Source => Tag ?? "all events";
@@ -82,6 +96,15 @@ public static partial class SubscriptionCatalog
             }
 
             var eventTypes = EventTypesOf(options.Tag, aggregates, types, name);
+            if (registration.Sink is { } sink)
+            {
+                var sinkProfile = (options.Profile is { } sinkProfileName ? SubscriptionProfiles.Get(sinkProfileName) : SubscriptionProfiles.Production)
+                    .With(options.BatchSize, options.CheckpointEvery, options.PollInterval, options.MaxConcurrentHandlers)
+                    .Validated(name);
+                resolved.Add((order, new SubscriptionDefinition(name, sink.Kind, options.Tag, sinkProfile, new HandlerSubscriptionTable([]), null) { SinkFactory = sink.Create }));
+                continue;
+            }
+
             var isProjection = registration.ProjectorType is not null;
             var profile = (options.Profile is { } profileName
                     ? SubscriptionProfiles.Get(profileName)

@@ -166,7 +166,7 @@ public static class SubscriptionCommands
                 var other => other.ToString().ToLowerInvariant(),
             };
             table.AddRow(
-                $"{Markup.Escape(s.Name)}\n[grey]{(s.Kind == SubscriptionKind.Projection ? "projection" : "handlers")} · {s.Profile}[/]",
+                $"{Markup.Escape(s.Name)}\n[grey]{s.Kind.ToString().ToLowerInvariant()} · {s.Profile}[/]",
                 Markup.Escape(s.Source),
                 state,
                 Number(s.Checkpoint),

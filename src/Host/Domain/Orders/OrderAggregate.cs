@@ -90,6 +90,9 @@ public sealed class OrderAggregate : Aggregate<OrderState, IOrderCommand, IOrder
             OrderStatus.Shipped => Decision<IOrderEvent>.Reject("a shipped order cannot be cancelled"),
             _ => Decision<IOrderEvent>.Reject("the order is already cancelled"),
         },
+        RecordShippingNotice n => state.Status == OrderStatus.Shipped
+            ? Decision<IOrderEvent>.Accept(new ShippingNoticeRecorded(n.OrderId, n.NoticeId, n.Carrier))
+            : Decision<IOrderEvent>.Reject("only a shipped order gets a shipping notice"),
         _ => Decision<IOrderEvent>.Reject($"unsupported command {command.GetType().Name}"),
     };
 

@@ -36,3 +36,10 @@ public sealed record CancelOrder(string OrderId, string Reason) : IOrderCommand;
 /// <param name="OrderId">Order number.</param>
 [MessageName("order.process")]
 public sealed record ProcessOrder(string OrderId) : IOrderCommand;
+
+/// <summary>Records the shipping service's notice of a shipped order (sent back by its subscriber).</summary>
+/// <param name="OrderId">Order.</param>
+/// <param name="NoticeId">The notice's id at the shipping service.</param>
+/// <param name="Carrier">The carrier.</param>
+[MessageName("order.record-shipping-notice")]
+public sealed record RecordShippingNotice(string OrderId, string NoticeId, string Carrier) : IOrderCommand;

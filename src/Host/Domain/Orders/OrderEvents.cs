@@ -79,3 +79,10 @@ public sealed record AuditLogRecorded(string OrderId, string Entry) : IOrderEven
 /// <param name="Subject">Subject line.</param>
 [MessageName("order.email-notification-queued")]
 public sealed record EmailNotificationQueued(string OrderId, string CustomerId, string Subject) : IOrderEvent;
+
+/// <summary>The shipping-notice service confirmed a shipment's notice (a command it sent back, from the <c>order.shipped</c> notification).</summary>
+/// <param name="OrderId">Order.</param>
+/// <param name="NoticeId">The notice's id at the shipping service.</param>
+/// <param name="Carrier">The carrier the notice names.</param>
+[MessageName("order.shipping-notice-recorded")]
+public sealed record ShippingNoticeRecorded(string OrderId, string NoticeId, string Carrier) : IOrderEvent;

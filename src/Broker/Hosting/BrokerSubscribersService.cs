@@ -1,0 +1,83 @@
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Subscriptions;
+using ActorEvents.Actors.Supervision;
+using ActorEvents.Broker.Publishing;
+using ActorEvents.Broker.Subscribing;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ActorEvents.Broker.Hosting;
+
+/// <summary>
+/// Starts this node's subscribers once the actor system runs (each connects in the background, waiting while the broker
+/// cannot be reached) and registers the desk that replays their dead letters; stops them on shutdown (their
+/// unacknowledged messages go back to the queue).
+/// </summary>
+internal sealed class BrokerSubscribersService(IServiceProvider services, ActorEventsDomain domain, IOptions<BrokerOptions> options,
+    IOptions<ActorEventsOptions> actorEvents, ILogger<BrokerSubscribersService> log) : BackgroundService
+{
+    private readonly List<SubscriberConsumer> _consumers = [];
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.IsConfigured || domain.Extension<BrokerRegistrations>() is not { Subscribers.Count: > 0 } registrations)
+        {
+            return;
+        }
+
+        var runners = registrations.Subscribers.ToDictionary(s => s.Name, s => RunnerOf(s), StringComparer.Ordinal);
+        var system = services.GetRequiredService<ActorSystem>();
+        ActorRegistry.For(system).Register<InboundMessageDesk>(system.ActorOf(
+            SubscriberDeadLetterDesk.Props(runners, services.GetRequiredService<IDeadLetterStore>()), "broker-subscriber-dead-letters"));
+        foreach (var runner in runners.Values)
+        {
+            var consumer = new SubscriberConsumer(runner, services.GetRequiredService<BrokerConnection>(), options.Value,
+                services.GetRequiredService<IDeadLetterStore>(), services.GetRequiredService<BrokerStatistics>(), log);
+            _consumers.Add(consumer);
+            await StartAsync(consumer, runner.Registration, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var consumer in _consumers)
+        {
+            await consumer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private SubscriberRunner RunnerOf(SubscriberRegistration registration)
+    {
+        var retry = actorEvents.Value.Pipeline.Retry.Clone();
+        registration.Options.Retry?.Invoke(retry);
+        return new SubscriberRunner(registration, retry, services.GetRequiredService<IServiceScopeFactory>(), services.GetRequiredService<ProcessedEventGuard>(),
+            services.GetRequiredService<ActorEventsDatabase>(), services.GetRequiredService<BrokerStatistics>());
+    }
+
+    private async Task StartAsync(SubscriberConsumer consumer, SubscriberRegistration registration, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await consumer.StartAsync(stopping).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+            {
+                log.LogWarning("Subscriber {Subscriber} could not start on queue {Queue} ({Error}); trying again in {Seconds} s",
+                    registration.Name, registration.Queue, e.GetBaseException().Message, options.Value.ReconnectInterval.TotalSeconds);
+                await consumer.DisposeAsync().ConfigureAwait(false);
+                await Task.Delay(options.Value.ReconnectInterval, stopping).ConfigureAwait(false);
+            }
+        }
+    }
+}
