@@ -31,6 +31,11 @@ internal sealed class BrokerSubscribersService(IServiceProvider services, ActorE
             return;
         }
 
+        if (registrations.Subscribers.FirstOrDefault(s => domain.Handlers.Find(s.Name) is not null) is { } clash)
+        {
+            throw new InvalidOperationException($"Subscriber '{clash.Name}' has the name of a handler: their dead letters and processed rows would mix. Give it another Name.");
+        }
+
         var runners = registrations.Subscribers.ToDictionary(s => s.Name, s => RunnerOf(s), StringComparer.Ordinal);
         var system = services.GetRequiredService<ActorSystem>();
         ActorRegistry.For(system).Register<InboundMessageDesk>(system.ActorOf(

@@ -2,9 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Subscriptions;
+using ActorEvents.Broker;
+using ActorEvents.Broker.Hosting;
 using ActorEvents.Host.Domain.ReadModels;
 using ActorEvents.Messages;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace ActorEvents.Host.Workload;
@@ -30,6 +33,9 @@ public sealed record ReadSideSummary(
     ShippedUnits? Shipped,
     IReadOnlyList<string> Problems)
 {
+    /// <summary>What the broker integration did on this node (null without a broker).</summary>
+    public BrokerCounts? Broker { get; init; }
+
     /// <summary>How long the demo waits for the subscriptions after its last command.</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(30);
 
@@ -47,7 +53,29 @@ public sealed record ReadSideSummary(
         var skus = plan.Skus.ToHashSet(StringComparer.Ordinal);
         return new ReadSideSummary(statuses, catchUp,
             statuses.All(s => s.LagEvents == 0 || s.State is SubscriptionState.Paused or SubscriptionState.Disabled),
-            orders, stock is null ? null : new StockLevels(stock.Skus.Where(s => skus.Contains(s.Sku)).ToArray()), shipped, problems);
+            orders, stock is null ? null : new StockLevels(stock.Skus.Where(s => skus.Contains(s.Sku)).ToArray()), shipped, problems)
+        {
+            Broker = await BrokerCountsAsync(node).ConfigureAwait(false),
+        };
+    }
+
+    /// <summary>The broker's counts once the subscribers settled what was published (up to 10 s), or null without a broker.</summary>
+    private static async Task<BrokerCounts?> BrokerCountsAsync(IServiceProvider node)
+    {
+        if (node.GetService<IOptions<BrokerOptions>>() is not { Value.IsConfigured: true } || node.GetService<BrokerStatistics>() is not { } statistics)
+        {
+            return null;
+        }
+
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;
+        var counts = statistics.Snapshot();
+        while (counts.Consumed + counts.Deduplicated + counts.DeadLettered + counts.Rejected < counts.Published && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+            counts = statistics.Snapshot();
+        }
+
+        return counts;
     }
 
     private static async Task<T?> QueryAsync<T>(IActorEventsClient client, IQuery<T> query, List<string> problems) where T : class
@@ -119,6 +147,13 @@ public sealed record ReadSideSummary(
             var shipped = Shipped?.Skus.Where(s => stock.Skus.Any(k => k.Sku == s.Sku)).Sum(s => s.Units) ?? 0;
             console.MarkupLine($"Stock levels (projection stock-levels): {stock.Skus.Count} SKUs, {projected:N0} units on hand {verdict}; " +
                 $"shipment ledger (durable handler): {shipped:N0} units shipped in all runs");
+        }
+
+        if (Broker is { } broker)
+        {
+            console.MarkupLine($"Broker (RabbitMQ): {broker.Published:N0} order.shipped notifications published (confirmed), " +
+                $"{broker.Consumed:N0} consumed by the shipping-notice subscriber, {broker.Deduplicated:N0} de-duplicated, " +
+                $"{broker.Requeued:N0} requeued, {broker.Rejected:N0} rejected, {broker.DeadLettered:N0} dead-lettered, {broker.Retries:N0} retries");
         }
 
         foreach (var problem in Problems)
