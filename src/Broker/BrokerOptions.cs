@@ -25,6 +25,13 @@ public sealed class BrokerOptions
     /// <summary>How long one batch of publishes may wait for the broker's confirms before the batch counts as failed (and is sent again).</summary>
     public TimeSpan ConfirmTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Whether this node runs consumers for the subscribers (default true). The host's operator verbs (<c>dlq</c>,
+    /// <c>subscriptions</c>, <c>load</c>) start their node with false: it can still replay a subscriber's dead letter,
+    /// but takes nothing from the queues.
+    /// </summary>
+    public bool Consume { get; set; } = true;
+
     /// <summary>Whether a broker is configured.</summary>
     public bool IsConfigured => !string.IsNullOrWhiteSpace(Uri);
 }

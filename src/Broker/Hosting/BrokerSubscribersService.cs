@@ -40,6 +40,11 @@ internal sealed class BrokerSubscribersService(IServiceProvider services, ActorE
         var system = services.GetRequiredService<ActorSystem>();
         ActorRegistry.For(system).Register<InboundMessageDesk>(system.ActorOf(
             SubscriberDeadLetterDesk.Props(runners, services.GetRequiredService<IDeadLetterStore>()), "broker-subscriber-dead-letters"));
+        if (!options.Value.Consume)
+        {
+            return;
+        }
+
         foreach (var runner in runners.Values)
         {
             var consumer = new SubscriberConsumer(runner, services.GetRequiredService<BrokerConnection>(), options.Value,

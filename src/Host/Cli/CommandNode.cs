@@ -18,6 +18,8 @@ public static class CommandNode
         Func<IHost, Task<int>> operation)
     {
         overrides.TryAdd("ActorEvents:Node:Port", "0");
+        // An operator's node takes nothing from the broker's queues (it can still replay a subscriber's dead letter).
+        overrides.TryAdd("ActorEvents:Broker:Consume", "false");
         using var host = NodeHost.CreateBuilder(configurationArguments, overrides).Build();
         await host.StartAsync().ConfigureAwait(false);
         try

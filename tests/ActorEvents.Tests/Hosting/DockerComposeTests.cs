@@ -41,6 +41,20 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public void Should_run_rabbitmq_and_wire_every_node_to_it_once_it_is_healthy()
+    {
+        var rabbitmq = (YamlMappingNode)Services.Children["rabbitmq"];
+        Assert.Contains("rabbitmq-diagnostics", ((YamlMappingNode)rabbitmq.Children["healthcheck"]).Children["test"].ToString(), StringComparison.Ordinal);
+        Assert.All(NodeServices(), n =>
+        {
+            Assert.StartsWith("amqp://", Environment(n.Service)["ActorEvents__Broker__Uri"], StringComparison.Ordinal);
+            Assert.Contains("@rabbitmq:5672", Environment(n.Service)["ActorEvents__Broker__Uri"], StringComparison.Ordinal);
+            var dependsOn = (YamlMappingNode)n.Service.Children["depends_on"];
+            Assert.Equal("service_healthy", ((YamlMappingNode)dependsOn.Children["rabbitmq"]).Children["condition"].ToString());
+        });
+    }
+
+    [Fact]
     public void Should_only_set_environment_variables_the_host_reads()
     {
         var unknown = new List<string>();
@@ -69,6 +83,8 @@ public sealed class DockerComposeTests
     [InlineData("ActorEvents__Node__SeedNodes__x", false)]
     [InlineData("Sample__Loyalty__SuspendedCustomers", true)]
     [InlineData("Logging__LogLevel__Default", true)]
+    [InlineData("ActorEvents__Broker__Uri", true)]
+    [InlineData("ActorEvents__Broker__Urii", false)]
     [InlineData("SOMETHING_ELSE", false)]
     public void Should_tell_keys_the_host_reads_from_typos(string key, bool read) => Assert.Equal(read, IsReadByTheHost(key));
 
@@ -78,6 +94,7 @@ public sealed class DockerComposeTests
         return parts[0] switch
         {
             ActorEventsOptions.SectionName when parts.Length > 1 && parts[1] == "Operations" => IsProperty(typeof(OperationsOptions), parts[2..]),
+            ActorEventsOptions.SectionName when parts.Length > 1 && parts[1] == "Broker" => IsProperty(typeof(ActorEvents.Broker.BrokerOptions), parts[2..]),
             ActorEventsOptions.SectionName => IsProperty(typeof(ActorEventsOptions), parts[1..]),
             "Sample" => parts.Length == 3 && parts[1] == "Loyalty" && IsProperty(typeof(LoyaltyOptions), parts[2..]),
             "Logging" => parts.Length >= 3 && parts[1] == "LogLevel",
