@@ -30,6 +30,12 @@ public enum BenchScenario
 
     /// <summary>What 1 and N projections cost the node, idle and under a steady load, with per-subscription polling and with the shared journal head.</summary>
     Subscriptions,
+
+    /// <summary>
+    /// Notifications end to end through RabbitMQ (command → journal → publisher subscription with confirms → queue →
+    /// de-duplicating subscriber), against a raw RabbitMQ.Client publisher and consumer: the broker's own ceiling.
+    /// </summary>
+    Broker,
 }
 
 /// <summary>Which database holds the journal.</summary>
@@ -157,6 +163,21 @@ public sealed record BenchOptions
     /// <summary>Commands per second of <c>subscriptions</c>' steady load.</summary>
     public double Rate { get; init; } = 50;
 
+    /// <summary><c>broker</c>: the AMQP URI; null: <c>ACTOREVENTS_TEST_RABBITMQ</c>, else <c>amqp://guest:guest@127.0.0.1:5672/</c>.</summary>
+    public string? BrokerUri { get; init; }
+
+    /// <summary><c>broker</c>: the subscriber's prefetch (<c>SubscriberOptions.Prefetch</c>), and the raw consumer's.</summary>
+    public int Prefetch { get; init; } = new ActorEvents.Broker.Subscribing.SubscriberOptions().Prefetch;
+
+    /// <summary><c>broker</c>: the publisher subscription's batch size (and the raw publisher's batch); null: the runtime's (500).</summary>
+    public int? PublisherBatch { get; init; }
+
+    /// <summary><c>broker</c>: the publisher subscription's poll interval; null: the runtime's (0).</summary>
+    public TimeSpan? PublisherPollInterval { get; init; }
+
+    /// <summary><c>broker</c>: whether the subscriber de-duplicates by message id (<c>SubscriberOptions.Deduplicate</c>).</summary>
+    public bool Deduplicate { get; init; } = true;
+
     /// <summary>Sample allocations by type during each measured window (adds some overhead; for diagnosis, not for the figures).</summary>
     public bool AllocationProfile { get; init; }
 
@@ -195,6 +216,11 @@ public sealed record BenchOptions
         Require(ScaleMaxHandlers is >= 1 and <= 1024, "--scale-max-handlers must be 1–1024.");
         Require(Shards is >= 1 and <= 10_000, "--shards must be 1–10000.");
         Require(Subscriptions is >= 2 and <= 1000, "--subscriptions must be 2–1000.");
+        Require(Prefetch is >= 1 and <= 1000, "--prefetch must be 1–1000.");
+        Require(PublisherBatch is null or (>= 1 and <= 100_000), "--publisher-batch must be 1–100000.");
+        Require(PublisherPollInterval is null || (PublisherPollInterval >= TimeSpan.Zero && PublisherPollInterval <= TimeSpan.FromMinutes(10)),
+            "--publisher-poll-ms must be 0–600000.");
+        Require(BrokerUri is null || Uri.TryCreate(BrokerUri, UriKind.Absolute, out _), "--broker-uri must be an absolute AMQP URI.");
         Require(double.IsFinite(Rate) && Rate is > 0 and <= 100_000, "--rate must be above 0 and at most 100000 commands/s.");
     }
 }

@@ -121,7 +121,22 @@ public sealed record BenchResult
     /// <summary><c>subscriptions</c>: events projected per second in the window, all projections together.</summary>
     public double? ProjectedEventsPerSec { get; init; }
 
-    /// <summary><c>subscriptions</c>: median time from an event's decision to its projection, ms (every projection's delivery counts).</summary>
+    /// <summary><c>broker</c>: messages consumed (end to end, raw consumer) or confirmed (publish-only) in the window.</summary>
+    public long? Messages { get; init; }
+
+    /// <summary><c>broker</c>: messages per second from the first command (or publish) to the last message consumed (or confirmed).</summary>
+    public double? MessagesPerSec { get; init; }
+
+    /// <summary><c>broker</c>: messages confirmed by the broker per second, from the first command (or publish) to the last confirm.</summary>
+    public double? PublishedPerSec { get; init; }
+
+    /// <summary><c>broker</c>: this run's messages/s ÷ that of the raw run it is compared with (end to end ÷ raw publish and consume).</summary>
+    public double? CeilingRatio { get; init; }
+
+    /// <summary>
+    /// <c>subscriptions</c>: median time from an event's decision to its projection, ms (every projection's delivery counts);
+    /// <c>broker</c>: from the event's decision (raw: the publish) to the subscriber's run.
+    /// </summary>
     public double? DeliveryP50Ms { get; init; }
 
     /// <summary><c>subscriptions</c>: 99th percentile of that time, ms.</summary>

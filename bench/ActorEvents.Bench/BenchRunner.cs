@@ -83,6 +83,9 @@ public static class BenchRunner
             case BenchScenario.Subscriptions:
                 (results, ratios, summary) = await SubscriptionsScenario.RunAsync(options, database, progress, cancellationToken).ConfigureAwait(false);
                 break;
+            case BenchScenario.Broker:
+                (results, ratios, summary) = await BrokerScenario.RunAsync(options, database, progress, cancellationToken).ConfigureAwait(false);
+                break;
             default:
                 throw new ArgumentException($"Unknown scenario {options.Scenario}.");
         }
@@ -132,6 +135,10 @@ public static class BenchRunner
             ["rounds"] = Invariant($"{options.Rounds}"),
             ["subscriptions"] = Invariant($"{options.Subscriptions}"),
             ["rate"] = Invariant($"{options.Rate} commands/s"),
+            ["prefetch"] = Invariant($"{options.Prefetch}"),
+            ["publisherBatch"] = options.PublisherBatch?.ToString(CultureInfo.InvariantCulture) ?? "runtime default",
+            ["publisherPollInterval"] = options.PublisherPollInterval is { } poll ? Invariant($"{poll.TotalMilliseconds} ms") : "runtime default",
+            ["deduplicate"] = options.Deduplicate ? "true" : "false",
             ["hoconTuning"] = options.HoconTuning ? string.Join(", ", Infrastructure.JournalTuning.Files().Select(Path.GetFileName)) : "off",
             ["loadAverageAtStart"] = Scenarios.SystemLoad.OneMinute()?.ToString(CultureInfo.InvariantCulture) ?? "?",
         };

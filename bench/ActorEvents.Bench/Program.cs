@@ -22,7 +22,7 @@ public static class Program
         var defaults = new BenchOptions();
         var scenario = new Argument<BenchScenario>("scenario")
         {
-            Description = "pipeline | baseline | ceiling | compare | recovery | scale | mediator | subscriptions",
+            Description = "pipeline | baseline | ceiling | compare | recovery | scale | mediator | subscriptions | broker",
         };
         var duration = new Option<double>("--duration") { Description = "Measured seconds per run", DefaultValueFactory = _ => defaults.Duration.TotalSeconds };
         var warmup = new Option<double>("--warmup") { Description = "Unmeasured warm-up seconds per run", DefaultValueFactory = _ => defaults.Warmup.TotalSeconds };
@@ -56,6 +56,11 @@ public static class Program
         var writerAb = new Option<bool>("--writer-ab") { Description = "compare on a database: also run the baseline on the plugin's writer each round and report group-commit/plugin (true | false)", DefaultValueFactory = _ => defaults.WriterAb };
         var subscriptions = new Option<int>("--subscriptions") { Description = "subscriptions: projections compared with one", DefaultValueFactory = _ => defaults.Subscriptions };
         var rate = new Option<double>("--rate") { Description = "subscriptions: commands per second of the steady load", DefaultValueFactory = _ => defaults.Rate };
+        var brokerUri = new Option<string?>("--broker-uri") { Description = "broker: AMQP URI (default: ACTOREVENTS_TEST_RABBITMQ, else amqp://guest:guest@127.0.0.1:5672/)" };
+        var prefetch = new Option<int>("--prefetch") { Description = "broker: the subscriber's prefetch (SubscriberOptions.Prefetch), and the raw consumer's", DefaultValueFactory = _ => defaults.Prefetch };
+        var publisherBatch = new Option<int?>("--publisher-batch") { Description = "broker: the publisher subscription's BatchSize (default: the runtime's, 500), and the raw publisher's batch" };
+        var publisherPoll = new Option<double?>("--publisher-poll-ms") { Description = "broker: the publisher subscription's PollInterval in ms (default: the runtime's, 0)" };
+        var dedup = new Option<bool>("--dedup") { Description = "broker: the subscriber de-duplicates by message id (SubscriberOptions.Deduplicate; true | false)", DefaultValueFactory = _ => defaults.Deduplicate };
         var output = new Option<FileInfo?>("--out") { Description = "Write the JSON report to this file" };
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars" };
 
@@ -64,7 +69,7 @@ public static class Program
         [
             duration, warmup, db, aggregates, commands, eventsPerCommand, handlersPerEvent, maxConcurrent, ordering, parallel, replyMode,
             callers, handlerWork, rounds, payload, snapshotEvery, recoveryMax, recoverySnapshot, scaleAggregates, scaleHandlers, passivate,
-            shards, prime, hocon, journalWriter, writerAb, subscriptions, rate, allocations, output, noProgress,
+            shards, prime, hocon, journalWriter, writerAb, subscriptions, rate, brokerUri, prefetch, publisherBatch, publisherPoll, dedup, allocations, output, noProgress,
         ];
         foreach (var option in options)
         {
@@ -106,6 +111,11 @@ public static class Program
                     WriterAb = parse.GetValue(writerAb),
                     Subscriptions = parse.GetValue(subscriptions),
                     Rate = parse.GetValue(rate),
+                    BrokerUri = parse.GetValue(brokerUri),
+                    Prefetch = parse.GetValue(prefetch),
+                    PublisherBatch = parse.GetValue(publisherBatch),
+                    PublisherPollInterval = parse.GetValue(publisherPoll) is { } pollMs ? Seconds(pollMs / 1000, "--publisher-poll-ms") : null,
+                    Deduplicate = parse.GetValue(dedup),
                     Prime = parse.GetValue(prime),
                     AllocationProfile = parse.GetValue(allocations),
                     CommandLine = "dotnet run -c Release --project bench/ActorEvents.Bench -- " + string.Join(' ', parse.Tokens.Select(t => t.Value)),

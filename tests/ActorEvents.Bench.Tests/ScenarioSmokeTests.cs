@@ -211,3 +211,56 @@ public static class SmokeCollection
     public const string InMemory = "bench smoke: in-memory journal";
     public const string Sqlite = "bench smoke: SQLite and the command line";
 }
+
+/// <summary>
+/// The broker scenario runs only where RabbitMQ is configured (CI sets ACTOREVENTS_TEST_RABBITMQ), on a temporary SQLite
+/// file; reported as skipped otherwise.
+/// </summary>
+[Collection(SmokeCollection.Sqlite)]
+public sealed class BrokerSmokeTests
+{
+    [RabbitMqFact]
+    public async Task Should_measure_notifications_end_to_end_against_the_raw_broker_on_sqlite()
+    {
+        var report = await BenchRunner.RunAsync(SmokeSizes.Tiny with
+        {
+            Scenario = BenchScenario.Broker, Database = BenchDatabase.Sqlite, Commands = 200,
+            BrokerUri = Environment.GetEnvironmentVariable(RabbitMqFactAttribute.Variable),
+        });
+
+        var results = ReportShape.Results(report, "broker");
+        Assert.Equal(["end to end", "raw publish", "raw consume", "raw pub+consume", "raw pub+consume, no limiter"],
+            results.Select(r => r.GetProperty("variant").GetString()));
+        Assert.All(results, r => Assert.Equal(200, r.GetProperty("messages").GetInt64()));
+        Assert.All(results, r => Assert.True(r.GetProperty("messagesPerSec").GetDouble() > 0, r.ToString()));
+        var endToEnd = results[0];
+        Assert.True(endToEnd.GetProperty("publishedPerSec").GetDouble() >= endToEnd.GetProperty("messagesPerSec").GetDouble());
+        Assert.True(endToEnd.GetProperty("ceilingRatio").GetDouble() > 0);
+        Assert.Contains("consumed 200", endToEnd.GetProperty("notes").GetString(), StringComparison.Ordinal);
+        Assert.True(ReportShape.Ratios(report).GetProperty("end-to-end/ceiling").GetProperty("median").GetDouble() > 0);
+        Assert.StartsWith("HEADLINE broker on sqlite", report.Summary[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_refuse_the_broker_scenario_on_the_in_memory_journal()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            BenchRunner.RunAsync(SmokeSizes.Tiny with { Scenario = BenchScenario.Broker, Database = BenchDatabase.InMem }));
+        Assert.Contains("--db sqlite", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A fact that runs only when ACTOREVENTS_TEST_RABBITMQ holds an AMQP URI, and is reported as skipped otherwise.</summary>
+public sealed class RabbitMqFactAttribute : FactAttribute
+{
+    /// <summary>The environment variable with the AMQP URI.</summary>
+    public const string Variable = "ACTOREVENTS_TEST_RABBITMQ";
+
+    public RabbitMqFactAttribute()
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Variable)))
+        {
+            Skip = $"{Variable} is not set";
+        }
+    }
+}

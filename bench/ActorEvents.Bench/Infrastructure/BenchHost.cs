@@ -5,6 +5,7 @@ using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Persistence;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Bench.Domain;
+using ActorEvents.Broker;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Cluster;
@@ -48,6 +49,9 @@ internal sealed record PipelineHostSettings
 
     /// <summary><c>Subscriptions:SharedJournalHead</c>: one head watch per node (true), or each subscription polling (false).</summary>
     public bool SharedJournalHead { get; init; } = true;
+
+    /// <summary>The broker wiring (<c>broker</c> scenario): notifications of <see cref="BenchEvent"/> published and consumed; null: no broker.</summary>
+    public BenchBrokerSettings? Broker { get; init; }
 
     public static PipelineHostSettings From(BenchOptions options) => new()
     {
@@ -116,6 +120,13 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Pipeline:ReplyMode"] = settings.ReplyMode.ToString(),
             ["Subscriptions:SharedJournalHead"] = settings.SharedJournalHead ? "true" : "false",
         };
+        if (settings.Broker is { } broker)
+        {
+            values["Broker:Uri"] = broker.Uri;
+            values["Broker:Exchange"] = broker.Exchange;
+            values["Broker:Source"] = "actorevents-bench";
+        }
+
         if (settings.MaxConcurrentHandlers is { } max)
         {
             values["Pipeline:MaxConcurrentEventHandlers"] = max.ToString(CultureInfo.InvariantCulture);
@@ -136,12 +147,18 @@ internal sealed class BenchHost : IAsyncDisposable
         ConfigureLogging(builder.Logging);
         builder.Services.AddSingleton(new BenchWorkload { Work = settings.Work });
         builder.Services.AddSingleton<BenchReadSide>();
+        builder.Services.AddSingleton<BenchBrokerSide>();
         builder.Services.AddActorEvents(builder.Configuration, domain =>
             {
                 domain.AddBenchDomain(settings.HandlersPerEvent);
                 for (var i = 0; i < settings.Projections; i++)
                 {
                     domain.AddProjection<BenchProjector>(BenchReadSide.ProjectionName(i), projection => projection.Tag = BenchReadSide.Tag);
+                }
+
+                if (settings.Broker is { } broker)
+                {
+                    domain.AddBenchBroker(broker);
                 }
             },
             (akka, _) =>
@@ -153,6 +170,11 @@ internal sealed class BenchHost : IAsyncDisposable
 
                 ConfigureAkkaLogging(akka);
             });
+        if (settings.Broker is not null)
+        {
+            builder.Services.AddActorEventsBroker(builder.Configuration);
+        }
+
         var host = builder.Build();
         return new BenchHost(await StartAndWaitUpAsync(host, cancellationToken).ConfigureAwait(false));
     }

@@ -99,7 +99,7 @@ internal static class ConsoleOutput
 {
     public static string Summary(BenchResult result) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"{result.CommandsPerSec:N0} cmd/s · {result.EventsPerSec:N0} ev/s · p99 {result.P99Ms:0.0} ms{(result.Errors > 0 ? $" · {result.Errors} errors" : string.Empty)}");
+            $"{result.CommandsPerSec:N0} cmd/s · {result.EventsPerSec:N0} ev/s{(result.MessagesPerSec is { } messages ? $" · {messages:N0} msg/s" : string.Empty)} · p99 {result.P99Ms:0.0} ms{(result.Errors > 0 ? $" · {result.Errors} errors" : string.Empty)}");
 
     /// <summary>True when the console can draw live progress (a terminal, not a pipe or file).</summary>
     public static bool CanAnimate => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -118,6 +118,9 @@ internal static class ConsoleOutput
             ("rnd", true, r => r.Round?.ToString(CultureInfo.InvariantCulture) ?? string.Empty),
             ("cmd/s", true, r => F(r.CommandsPerSec, "N0")),
             ("events/s", true, r => F(r.EventsPerSec, "N0")),
+            ("msg/s", true, r => Optional(r.MessagesPerSec, "N0")),
+            ("confirmed/s", true, r => Optional(r.PublishedPerSec, "N0")),
+            ("÷ ceiling", true, r => Optional(r.CeilingRatio, "0.000")),
             ("handler runs/s", false, r => r.HandlerRunsPerSec is { } runs ? F(runs, "N0") : string.Empty),
             ("p50 ms", true, r => F(r.P50Ms, "0.00")),
             ("p95 ms", false, r => F(r.P95Ms, "0.00")),
