@@ -59,7 +59,7 @@ public static class NodeHost
             domain.AddSampleDomain();
             if (brokerConfigured)
             {
-                domain.AddSampleBroker();
+                domain.AddSampleBroker(builder.Configuration["Sample:Shipping:Queue"] ?? ShippingNoticeSubscriber.Queue);
             }
         }, (akka, _) =>
         {

@@ -24,7 +24,7 @@ public sealed record OrderShippedNotice(string OrderId, string Sku, int Quantity
 /// </summary>
 public sealed class ShippingNoticeSubscriber(IActorEventsClient client) : ISubscriber<OrderShippedNotice>
 {
-    /// <summary>The queue it consumes.</summary>
+    /// <summary>The queue it consumes unless <c>Sample:Shipping:Queue</c> names another.</summary>
     public const string Queue = "shipping-notices";
 
     /// <inheritdoc />
@@ -47,9 +47,9 @@ public sealed class ShippingNoticeSubscriber(IActorEventsClient client) : ISubsc
 /// <summary>The sample's broker wiring: it publishes <c>order.shipped</c> and consumes it with <see cref="ShippingNoticeSubscriber"/>.</summary>
 public static class SampleBroker
 {
-    /// <summary>Declares the notification and the subscriber.</summary>
-    public static ActorEventsDomainBuilder AddSampleBroker(this ActorEventsDomainBuilder domain) =>
+    /// <summary>Declares the notification and the subscriber (on <paramref name="queue"/>, default <see cref="ShippingNoticeSubscriber.Queue"/>).</summary>
+    public static ActorEventsDomainBuilder AddSampleBroker(this ActorEventsDomainBuilder domain, string queue = ShippingNoticeSubscriber.Queue) =>
         domain.UseBroker(broker => broker
             .Publish<OrderShipped, OrderShippedNotice>("order.shipped", 1, (shipped, envelope) => new OrderShippedNotice(shipped.OrderId, shipped.Sku, shipped.Quantity, envelope.OccurredAt))
-            .AddSubscriber<ShippingNoticeSubscriber>(ShippingNoticeSubscriber.Queue, s => s.Bindings.Add("order.shipped")));
+            .AddSubscriber<ShippingNoticeSubscriber>(queue, s => s.Bindings.Add("order.shipped")));
 }
