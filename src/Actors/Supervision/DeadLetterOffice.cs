@@ -76,6 +76,11 @@ public sealed class DeadLetterOffice : ReceiveActor
             var removed = purged.Count;
             foreach (var projection in projections)
             {
+                if ((await _store.ListAsync(new DeadLetterFilter(Handler: projection, Limit: 1))).Count == 0)
+                {
+                    continue; // nothing of it to purge (and where subscriptions do not run, nobody to ask)
+                }
+
                 // A projection skips its own entries, applying their parked followers in its order.
                 var reply = await _pool.Ask<object>(new PurgeProjectionDeadLetters(projection), _replayTimeout, CancellationToken.None);
                 if (reply is not DeadLettersPurged byProjection)

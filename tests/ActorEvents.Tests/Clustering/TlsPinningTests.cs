@@ -2,6 +2,8 @@ using System.Globalization;
 using ActorEvents.Host;
 using ActorEvents.Host.Cli;
 using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Actors.Supervision;
+using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +13,8 @@ namespace ActorEvents.Tests.Clustering;
 
 /// <summary>
 /// TLS with pinned certificates (<c>Node:Tls:PinnedThumbprints</c>, mutual authentication on): nodes presenting a pinned
-/// certificate form a cluster; a node with another self-signed certificate, or one without TLS, does not join.
+/// certificate form a cluster; a node with another self-signed certificate, or one without TLS, does not join, and
+/// cannot reach the cluster's actors either (its <see cref="PurgeDeadLetters"/> sent to the dead-letter office purges nothing).
 /// </summary>
 public sealed class TlsPinningTests : IDisposable
 {
@@ -47,6 +50,11 @@ public sealed class TlsPinningTests : IDisposable
             await Task.Delay(50);
         }
 
+        // The same request the refused nodes send below, from a member: it is answered and purges.
+        var id = await AddDeadLetterAsync(first);
+        var purged = await OfficeOf(second, ports[0]).Ask<object>(new PurgeDeadLetters(), TimeSpan.FromSeconds(10));
+        Assert.True(purged is DeadLettersPurged, purged.ToString());
+        Assert.DoesNotContain(await first.Services.GetRequiredService<IDeadLetterStore>().ListAsync(new DeadLetterFilter()), entry => entry.Id == id);
         await StopAsync(second, first);
     }
 
@@ -64,6 +72,7 @@ public sealed class TlsPinningTests : IDisposable
 
         Assert.Equal(1, UpMembers(first));
         Assert.NotEqual(MemberStatus.Up, Cluster.Get(intruder.Services.GetRequiredService<ActorSystem>()).SelfMember.Status);
+        await AssertCannotPurgeDeadLettersAsync(intruder, first, ports[0]);
         await StopAsync(intruder, first);
     }
 
@@ -79,7 +88,39 @@ public sealed class TlsPinningTests : IDisposable
 
         Assert.Equal(1, UpMembers(first));
         Assert.NotEqual(MemberStatus.Up, Cluster.Get(plaintext.Services.GetRequiredService<ActorSystem>()).SelfMember.Status);
+        await AssertCannotPurgeDeadLettersAsync(plaintext, first, ports[0]);
         await StopAsync(plaintext, first);
+    }
+
+    /// <summary>
+    /// The refused node sends <see cref="PurgeDeadLetters"/> straight to the cluster node's dead-letter office (its actor
+    /// path, without joining): no answer comes back, and the office's store still holds its dead letter.
+    /// </summary>
+    private static async Task AssertCannotPurgeDeadLettersAsync(IHost refused, IHost member, int memberPort)
+    {
+        var id = await AddDeadLetterAsync(member);
+        var office = OfficeOf(refused, memberPort);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => office.Ask<object>(new PurgeDeadLetters(), TimeSpan.FromSeconds(5)));
+
+        Assert.Contains(await member.Services.GetRequiredService<IDeadLetterStore>().ListAsync(new DeadLetterFilter()), entry => entry.Id == id);
+    }
+
+    private static async Task<long> AddDeadLetterAsync(IHost node)
+    {
+        var envelope = new EventEnvelope(Guid.NewGuid().ToString("N"), "order.shipped", 1, DateTimeOffset.UtcNow, "test", "order", "o-1", 1, "c", "c", null,
+            new ActorEvents.Host.Domain.Orders.OrderShipped("o-1", "sku-001", 1));
+        return await node.Services.GetRequiredService<IDeadLetterStore>()
+            .AddAsync(new NewDeadLetter("AuditLogHandler", envelope, new HandlerFailure("Test", "kept", null, false), 1, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>The dead-letter office of the node on <paramref name="port"/>, by its actor path, as seen from <paramref name="from"/>.</summary>
+    /// <remarks>Addressed with the sender's own transport (<c>akka.ssl.tcp</c>, or <c>akka.tcp</c> for the plaintext node).</remarks>
+    private static ActorSelection OfficeOf(IHost from, int port)
+    {
+        var system = from.Services.GetRequiredService<ActorSystem>();
+        var target = new Address(Cluster.Get(system).SelfAddress.Protocol, system.Name, "127.0.0.1", port);
+        return system.ActorSelection($"{target}/user/dead-letters");
     }
 
     private static Dictionary<string, string?> Tls(string path, params string[] thumbprints)
