@@ -55,6 +55,38 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public async Task Should_be_a_valid_compose_file_for_docker_compose_config()
+    {
+        // `docker compose config` (plugin) or `docker-compose config` (v1, Debian's package; .ci/run installs it) resolves
+        // and validates the file without a Docker engine. Skipped locally when neither is installed; CI must have one.
+        var tool = Tool("docker", "compose", "version") is 0 ? ("docker", new[] { "compose" })
+            : Tool("docker-compose", "version") is 0 ? ("docker-compose", Array.Empty<string>())
+            : default;
+        if (tool == default)
+        {
+            Assert.False(System.Environment.GetEnvironmentVariable("CI") is "true" or "1", "CI must have docker compose or docker-compose (.ci/run installs it)");
+            return;
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo(tool.Item1) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot() };
+        foreach (var argument in tool.Item2.Concat(["-f", "docker-compose.yml", "config"]))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["POSTGRES_PASSWORD"] = "compose-config-check";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, errors);
+        var resolved = new YamlStream();
+        resolved.Load(new StringReader(output));
+        var services = (YamlMappingNode)((YamlMappingNode)resolved.Documents[0].RootNode).Children["services"];
+        Assert.Equal(Services.Children.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal), services.Children.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Should_only_set_environment_variables_the_host_reads()
     {
         var unknown = new List<string>();
@@ -128,7 +160,29 @@ public sealed class DockerComposeTests
     private static Dictionary<string, string> Environment(YamlMappingNode service) =>
         ((YamlMappingNode)service.Children["environment"]).Children.ToDictionary(e => e.Key.ToString(), e => e.Value.ToString());
 
-    private static YamlMappingNode LoadServices()
+    private static int? Tool(string file, params string[] arguments)
+    {
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = System.Diagnostics.Process.Start(start)!;
+            process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null; // not installed
+        }
+    }
+
+    private static string RepositoryRoot()
     {
         var folder = new DirectoryInfo(AppContext.BaseDirectory);
         while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ActorEvents.sln")))
@@ -136,7 +190,12 @@ public sealed class DockerComposeTests
             folder = folder.Parent;
         }
 
-        var path = Path.Combine(folder?.FullName ?? throw new InvalidOperationException("Repository root not found."), "docker-compose.yml");
+        return folder?.FullName ?? throw new InvalidOperationException("Repository root not found.");
+    }
+
+    private static YamlMappingNode LoadServices()
+    {
+        var path = Path.Combine(RepositoryRoot(), "docker-compose.yml");
         var yaml = new YamlStream();
         using var reader = new StreamReader(path);
         yaml.Load(reader);
