@@ -96,19 +96,30 @@ public static class BrokerDomainExtensions
         }
         if (!hadPublisher && registrations.Publications.Count > 0)
         {
-            var options = new SubscriptionOptions { BatchSize = 500, CheckpointEvery = 500, PollInterval = TimeSpan.Zero };
-            if (registrations.Publications is [{ } only] && only.EventType.GetCustomAttribute<MessageNameAttribute>() is { } name)
-            {
-                options.ForEvent(name.Name);
-            }
-
+            var options = new SubscriptionOptions { BatchSize = 500, CheckpointEvery = 500, PollInterval = TimeSpan.Zero, Tag = SourceTagOf(registrations) };
+            registrations.PublisherSourceTag = options.Tag;
             builder.ConfigurePublisher?.Invoke(options);
+            registrations.PublisherOptions = options;
             domain.AddSinkSubscription(new SubscriptionRegistration(registrations.PublisherName, options, null)
             {
                 Sink = (SubscriptionKind.Publisher, context => PublisherSink.Create(context, registrations)),
             });
         }
+        else if (hadPublisher && registrations.PublisherOptions is { } options && options.Tag == registrations.PublisherSourceTag)
+        {
+            // A later call published more: the one publisher reads what they need too (unless Publisher(...) chose its tag).
+            options.Tag = registrations.PublisherSourceTag = SourceTagOf(registrations);
+        }
 
         return domain;
     }
+
+    /// <summary>
+    /// What the publisher reads: with one publication of a sealed event type, that event's tag only; else every event (a
+    /// subtype of a published type carries the tag of its own name, and is published too).
+    /// </summary>
+    private static string? SourceTagOf(BrokerRegistrations registrations) =>
+        registrations.Publications is [{ EventType.IsSealed: true } only] && only.EventType.GetCustomAttribute<MessageNameAttribute>() is { } name
+            ? new SubscriptionOptions().ForEvent(name.Name).Tag
+            : null;
 }

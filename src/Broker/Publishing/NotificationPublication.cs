@@ -25,6 +25,12 @@ internal sealed class BrokerRegistrations
     /// <summary>The publisher subscription's name.</summary>
     public string PublisherName { get; set; } = BrokerBuilder.DefaultPublisherName;
 
+    /// <summary>The publisher subscription's options, once it is registered (a later <c>UseBroker</c> may widen its tag).</summary>
+    public Actors.Subscriptions.SubscriptionOptions? PublisherOptions { get; set; }
+
+    /// <summary>The tag the publications chose for the publisher (null: every event); a tag other than this was set by <see cref="BrokerBuilder.Publisher"/>.</summary>
+    public string? PublisherSourceTag { get; set; }
+
     /// <summary>The publications of an event (first match), or null when it is not published.</summary>
     public NotificationPublication? PublicationOf(IEvent @event) => Publications.FirstOrDefault(p => p.EventType.IsInstanceOfType(@event));
 }

@@ -40,7 +40,7 @@ public sealed class SubscriberContext
     /// <summary>
     /// Metadata for a command this message causes: its id is derived from the message id and the subscriber (or
     /// <paramref name="commandId"/>), so a redelivered message sends a duplicate the aggregate recognises; the correlation
-    /// id is the message's (or its id), the origin stream <c>broker-/// id is the message's (or its id), the causation the message id.lt;subscriber/// id is the message's (or its id), the causation the message id.gt;</c>.
+    /// id is the message's (or its id), the origin stream <c>broker-&lt;subscriber&gt;</c>; it is answered after persist.
     /// </summary>
     public CommandMetadata CommandMetadata(string? commandId = null) =>
         new(commandId ?? $"{Message.MessageId}:{Subscriber}", Message.CorrelationId ?? Message.MessageId, $"broker-{Subscriber}", ReplyMode.AfterPersist);

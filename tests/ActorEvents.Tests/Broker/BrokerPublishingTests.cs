@@ -105,6 +105,45 @@ public sealed class BrokerPublishingTests
         Assert.Equal(1, BrokerScenario.Counts(host).Published);
     }
 
+    [RabbitMqFact]
+    public async Task Should_publish_the_subtypes_of_a_published_event()
+    {
+        await using var scenario = new BrokerScenario("subtypes");
+        var observer = await scenario.ObserverQueueAsync();
+        // One publication, of an event type that has a subtype with a name of its own: both are published.
+        var host = await scenario.StartAsync(broker => broker.Publish<ParcelReturned, ParcelReturnedNotice>("parcel.returned", 1,
+            (e, _) => new ParcelReturnedNotice(e.ParcelId, (e as ParcelReturnedDamaged)?.Damage)));
+
+        var returned = await host.AcceptAsync(new ReturnParcel("p-1"), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist));
+        var damaged = await host.AcceptAsync(new ReturnParcel("p-2", "crushed"), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist));
+        Assert.IsType<ParcelReturnedDamaged>(damaged.Events.Single().Event);
+        await scenario.WaitUntilPublishedAsync(host);
+
+        var received = await BrokerQueues.CollectAsync(observer, 2, TimeSpan.FromSeconds(5));
+        Assert.Equal(new[] { returned.Events.Single().EventId, damaged.Events.Single().EventId }.Order(), received.Select(m => m.MessageId!).Order());
+        var notice = Assert.Single(received, m => m.MessageId == damaged.Events.Single().EventId);
+        Assert.Equal(("parcel.returned", "crushed"), (notice.Properties.Type, JsonDocument.Parse(notice.Body).RootElement.GetProperty("damage").GetString()));
+    }
+
+    [RabbitMqFact]
+    public async Task Should_publish_the_notifications_of_every_use_broker_call()
+    {
+        await using var scenario = new BrokerScenario("modules");
+        var observer = await scenario.ObserverQueueAsync();
+        // Two parts of the domain declare their notifications apart: one publisher sends both.
+        var host = await scenario.StartAsync(broker => BrokerScenario.PublishDispatched(broker), domain: domain => domain.UseBroker(broker =>
+            broker.Publish<ParcelWeighed, ParcelWeighedNotice>("parcel.weighed", 1, (e, _) => new ParcelWeighedNotice(e.ParcelId, e.Grams / 1000m))));
+
+        var dispatched = await host.AcceptAsync(new DispatchParcels("p-1", 1), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist));
+        var weighed = await host.AcceptAsync(new WeighParcel("p-1", 800), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist));
+        var status = await scenario.WaitUntilPublishedAsync(host);
+
+        Assert.Equal("all events", status.Source);
+        var received = await BrokerQueues.CollectAsync(observer, 2, TimeSpan.FromSeconds(5));
+        Assert.Equal(new[] { ("parcel.dispatched", dispatched.Events.Single().EventId), ("parcel.weighed", weighed.Events.Single().EventId) },
+            received.Select(m => (m.Properties.Type!, m.MessageId!)).OrderBy(m => m.Item1));
+    }
+
     [Fact]
     public void Should_refuse_a_contract_that_is_a_domain_event()
     {

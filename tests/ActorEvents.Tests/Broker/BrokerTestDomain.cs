@@ -39,6 +39,10 @@ public sealed record WeighParcel(string ParcelId, int Grams) : IParcelCommand;
 [MessageName("parcel.note")]
 public sealed record NoteParcel(string ParcelId, string Text) : IParcelCommand;
 
+/// <summary>Returns the parcel: <see cref="ParcelReturned"/>, or its subtype <see cref="ParcelReturnedDamaged"/> when it came back damaged.</summary>
+[MessageName("parcel.return")]
+public sealed record ReturnParcel(string ParcelId, string? Damage = null) : IParcelCommand;
+
 /// <summary>What a subscriber sends back for a notification (the anti-corruption case).</summary>
 [MessageName("parcel.confirm-delivery")]
 public sealed record ConfirmDelivery(string ParcelId, string Reference) : IParcelCommand;
@@ -56,6 +60,16 @@ public sealed record ParcelNoted(string ParcelId, string Text) : IParcelEvent;
 
 [MessageName("parcel.delivery-confirmed")]
 public sealed record DeliveryConfirmed(string ParcelId, string Reference) : IParcelEvent;
+
+/// <summary>A returned parcel: not sealed, its subtype is an event type of its own.</summary>
+[MessageName("parcel.returned")]
+public record ParcelReturned(string ParcelId) : IParcelEvent;
+
+[MessageName("parcel.returned-damaged")]
+public sealed record ParcelReturnedDamaged(string ParcelId, string Damage) : ParcelReturned(ParcelId);
+
+/// <summary>The public contract <c>parcel.returned</c> v1.</summary>
+public sealed record ParcelReturnedNotice(string ParcelId, string? Damage);
 
 /// <summary>The public contract <c>parcel.dispatched</c> v1 (not the event itself).</summary>
 public sealed record ParcelDispatchedNotice(string ParcelId, int DispatchIndex, int Weight, DateTimeOffset DispatchedAt);
@@ -82,6 +96,8 @@ public sealed class ParcelAggregate : Aggregate<ParcelState, IParcelCommand, IPa
         WeighParcel w => Decision<IParcelEvent>.Accept(new ParcelWeighed(w.ParcelId, w.Grams)),
         NoteParcel n => Decision<IParcelEvent>.Accept(new ParcelNoted(n.ParcelId, n.Text)),
         ConfirmDelivery c => Decision<IParcelEvent>.Accept(new DeliveryConfirmed(c.ParcelId, c.Reference)),
+        ReturnParcel { Damage: { } damage } r => Decision<IParcelEvent>.Accept(new ParcelReturnedDamaged(r.ParcelId, damage)),
+        ReturnParcel r => Decision<IParcelEvent>.Accept(new ParcelReturned(r.ParcelId)),
         _ => Decision<IParcelEvent>.Reject("unknown"),
     };
 
@@ -243,24 +259,29 @@ public sealed class BrokerScenario : IAsyncDisposable
     }
 
     /// <summary>Builds a host of the parcel domain with <paramref name="broker"/>'s publications and subscribers.</summary>
-    public IHost Build(Action<BrokerBuilder> broker, IReadOnlyDictionary<string, string?>? overrides = null)
+    /// <param name="broker">Its notifications and subscribers.</param>
+    /// <param name="overrides">Settings that win over <see cref="Settings"/>.</param>
+    /// <param name="domain">More of the domain, registered after <paramref name="broker"/> (e.g. another <c>UseBroker</c>).</param>
+    public IHost Build(Action<BrokerBuilder> broker, IReadOnlyDictionary<string, string?>? overrides = null, Action<ActorEventsDomainBuilder>? domain = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(Settings(overrides).Select(s =>
             new KeyValuePair<string, string?>($"{ActorEventsOptions.SectionName}:{s.Key}", s.Value)));
         builder.Services.AddSingleton(Probe);
-        builder.Services.AddActorEvents(builder.Configuration, domain => domain
-            .AddAggregate<ParcelAggregate>()
-            .AddReadModelSchema<BrokerEffectsSchema>()
-            .UseBroker(broker), (akka, _) => akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel));
+        builder.Services.AddActorEvents(builder.Configuration, parcels =>
+        {
+            parcels.AddAggregate<ParcelAggregate>().AddReadModelSchema<BrokerEffectsSchema>().UseBroker(broker);
+            domain?.Invoke(parcels);
+        }, (akka, _) => akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel));
         builder.Services.AddActorEventsBroker(builder.Configuration);
         return builder.Build();
     }
 
     /// <summary>Builds and starts a host (disposed with the scenario unless the test disposes it first).</summary>
-    public async Task<ActorEventsTestHost> StartAsync(Action<BrokerBuilder> broker, IReadOnlyDictionary<string, string?>? overrides = null)
+    public async Task<ActorEventsTestHost> StartAsync(Action<BrokerBuilder> broker, IReadOnlyDictionary<string, string?>? overrides = null,
+        Action<ActorEventsDomainBuilder>? domain = null)
     {
-        var host = await ActorEventsTestHost.StartAsync(Build(broker, overrides));
+        var host = await ActorEventsTestHost.StartAsync(Build(broker, overrides, domain));
         _hosts.Add(host);
         // Its subscribers declare and bind their queues in the background: a message published before would be unroutable.
         var registrations = host.Host.Services.GetRequiredService<ActorEventsDomain>().Extension<ActorEvents.Broker.Publishing.BrokerRegistrations>();
