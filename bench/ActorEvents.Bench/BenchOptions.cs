@@ -175,6 +175,9 @@ public sealed record BenchOptions
     /// <summary><c>broker</c>: the publisher subscription's poll interval; null: the runtime's (0).</summary>
     public TimeSpan? PublisherPollInterval { get; init; }
 
+    /// <summary><c>Subscriptions:SourcePollInterval</c> of the hosts (the journal head watch, a caught-up subscription's read pace, a gap's re-read); null: the runtime's (100 ms).</summary>
+    public TimeSpan? SourcePollInterval { get; init; }
+
     /// <summary><c>broker</c>: whether the subscriber de-duplicates by message id (<c>SubscriberOptions.Deduplicate</c>).</summary>
     public bool Deduplicate { get; init; } = true;
 
@@ -220,6 +223,8 @@ public sealed record BenchOptions
         Require(PublisherBatch is null or (>= 1 and <= 100_000), "--publisher-batch must be 1–100000.");
         Require(PublisherPollInterval is null || (PublisherPollInterval >= TimeSpan.Zero && PublisherPollInterval <= TimeSpan.FromMinutes(10)),
             "--publisher-poll-ms must be 0–600000.");
+        Require(SourcePollInterval is null || (SourcePollInterval >= TimeSpan.FromMilliseconds(1) && SourcePollInterval <= TimeSpan.FromMinutes(1)),
+            "--source-poll-ms must be 1–60000.");
         Require(BrokerUri is null || Uri.TryCreate(BrokerUri, UriKind.Absolute, out _), "--broker-uri must be an absolute AMQP URI.");
         Require(double.IsFinite(Rate) && Rate is > 0 and <= 100_000, "--rate must be above 0 and at most 100000 commands/s.");
     }

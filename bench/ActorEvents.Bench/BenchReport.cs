@@ -130,6 +130,9 @@ public sealed record BenchResult
     /// <summary><c>broker</c>: messages confirmed by the broker per second, from the first command (or publish) to the last confirm.</summary>
     public double? PublishedPerSec { get; init; }
 
+    /// <summary><c>broker</c>: CPU time of the local RabbitMQ server (<c>beam.smp</c>) per message in the window, µs (it shares the cores with the bench).</summary>
+    public double? BrokerCpuUsPerMessage { get; init; }
+
     /// <summary><c>broker</c>: this run's messages/s ÷ that of the raw run it is compared with (end to end ÷ raw publish and consume).</summary>
     public double? CeilingRatio { get; init; }
 

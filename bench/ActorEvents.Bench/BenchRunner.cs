@@ -138,6 +138,7 @@ public static class BenchRunner
             ["prefetch"] = Invariant($"{options.Prefetch}"),
             ["publisherBatch"] = options.PublisherBatch?.ToString(CultureInfo.InvariantCulture) ?? "runtime default",
             ["publisherPollInterval"] = options.PublisherPollInterval is { } poll ? Invariant($"{poll.TotalMilliseconds} ms") : "runtime default",
+            ["sourcePollInterval"] = options.SourcePollInterval is { } sourcePoll ? Invariant($"{sourcePoll.TotalMilliseconds} ms") : "runtime default",
             ["deduplicate"] = options.Deduplicate ? "true" : "false",
             ["hoconTuning"] = options.HoconTuning ? string.Join(", ", Infrastructure.JournalTuning.Files().Select(Path.GetFileName)) : "off",
             ["loadAverageAtStart"] = Scenarios.SystemLoad.OneMinute()?.ToString(CultureInfo.InvariantCulture) ?? "?",

@@ -60,6 +60,7 @@ public static class Program
         var prefetch = new Option<int>("--prefetch") { Description = "broker: the subscriber's prefetch (SubscriberOptions.Prefetch), and the raw consumer's", DefaultValueFactory = _ => defaults.Prefetch };
         var publisherBatch = new Option<int?>("--publisher-batch") { Description = "broker: the publisher subscription's BatchSize (default: the runtime's, 500), and the raw publisher's batch" };
         var publisherPoll = new Option<double?>("--publisher-poll-ms") { Description = "broker: the publisher subscription's PollInterval in ms (default: the runtime's, 0)" };
+        var sourcePoll = new Option<double?>("--source-poll-ms") { Description = "Subscriptions:SourcePollInterval in ms (default: the runtime's, 100): head watch, a caught-up subscription's read pace" };
         var dedup = new Option<bool>("--dedup") { Description = "broker: the subscriber de-duplicates by message id (SubscriberOptions.Deduplicate; true | false)", DefaultValueFactory = _ => defaults.Deduplicate };
         var output = new Option<FileInfo?>("--out") { Description = "Write the JSON report to this file" };
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars" };
@@ -69,7 +70,7 @@ public static class Program
         [
             duration, warmup, db, aggregates, commands, eventsPerCommand, handlersPerEvent, maxConcurrent, ordering, parallel, replyMode,
             callers, handlerWork, rounds, payload, snapshotEvery, recoveryMax, recoverySnapshot, scaleAggregates, scaleHandlers, passivate,
-            shards, prime, hocon, journalWriter, writerAb, subscriptions, rate, brokerUri, prefetch, publisherBatch, publisherPoll, dedup, allocations, output, noProgress,
+            shards, prime, hocon, journalWriter, writerAb, subscriptions, rate, brokerUri, prefetch, publisherBatch, publisherPoll, sourcePoll, dedup, allocations, output, noProgress,
         ];
         foreach (var option in options)
         {
@@ -116,6 +117,7 @@ public static class Program
                     PublisherBatch = parse.GetValue(publisherBatch),
                     PublisherPollInterval = parse.GetValue(publisherPoll) is { } pollMs ? Seconds(pollMs / 1000, "--publisher-poll-ms") : null,
                     Deduplicate = parse.GetValue(dedup),
+                    SourcePollInterval = parse.GetValue(sourcePoll) is { } sourcePollMs ? Seconds(sourcePollMs / 1000, "--source-poll-ms") : null,
                     Prime = parse.GetValue(prime),
                     AllocationProfile = parse.GetValue(allocations),
                     CommandLine = "dotnet run -c Release --project bench/ActorEvents.Bench -- " + string.Join(' ', parse.Tokens.Select(t => t.Value)),

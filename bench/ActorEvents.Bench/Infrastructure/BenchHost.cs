@@ -53,6 +53,9 @@ internal sealed record PipelineHostSettings
     /// <summary>The broker wiring (<c>broker</c> scenario): notifications of <see cref="BenchEvent"/> published and consumed; null: no broker.</summary>
     public BenchBrokerSettings? Broker { get; init; }
 
+    /// <summary><c>Subscriptions:SourcePollInterval</c>; null: the runtime's (100 ms).</summary>
+    public TimeSpan? SourcePollInterval { get; init; }
+
     public static PipelineHostSettings From(BenchOptions options) => new()
     {
         HandlersPerEvent = options.HandlersPerEvent,
@@ -65,6 +68,7 @@ internal sealed record PipelineHostSettings
         Work = options.HandlerWork ?? HandlerWork.None,
         HoconTuning = options.HoconTuning,
         JournalWriter = options.JournalWriter,
+        SourcePollInterval = options.SourcePollInterval,
     };
 }
 
@@ -125,6 +129,11 @@ internal sealed class BenchHost : IAsyncDisposable
             values["Broker:Uri"] = broker.Uri;
             values["Broker:Exchange"] = broker.Exchange;
             values["Broker:Source"] = "actorevents-bench";
+        }
+
+        if (settings.SourcePollInterval is { } sourcePoll)
+        {
+            values["Subscriptions:SourcePollInterval"] = sourcePoll.ToString("c", CultureInfo.InvariantCulture);
         }
 
         if (settings.MaxConcurrentHandlers is { } max)

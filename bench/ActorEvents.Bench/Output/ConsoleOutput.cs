@@ -121,6 +121,7 @@ internal static class ConsoleOutput
             ("msg/s", true, r => Optional(r.MessagesPerSec, "N0")),
             ("confirmed/s", true, r => Optional(r.PublishedPerSec, "N0")),
             ("÷ ceiling", true, r => Optional(r.CeilingRatio, "0.000")),
+            ("broker CPU µs/msg", false, r => Optional(r.BrokerCpuUsPerMessage, "N0")),
             ("handler runs/s", false, r => r.HandlerRunsPerSec is { } runs ? F(runs, "N0") : string.Empty),
             ("p50 ms", true, r => F(r.P50Ms, "0.00")),
             ("p95 ms", false, r => F(r.P95Ms, "0.00")),

@@ -43,6 +43,7 @@ internal static class BrokerScenario
     public const string DefaultUri = "amqp://guest:guest@127.0.0.1:5672/";
 
     private const string EndToEnd = "end to end";
+    private const string SubscriberOnly = "subscriber only";
     private const string RawPublish = "raw publish";
     private const string RawConsume = "raw consume";
     private const string RawBoth = "raw pub+consume";
@@ -77,21 +78,20 @@ internal static class BrokerScenario
         var messages = (int)Math.Min(options.Commands ?? DefaultMessages, 10_000_000);
         if (options.Warmup > TimeSpan.Zero)
         {
-            // The first host of a process JIT-compiles for seconds, the client too: a small discarded round.
-            var small = Math.Min(messages, 2_000);
-            await EndToEndAsync(options, database, uri, small, null, progress, cancellationToken).ConfigureAwait(false);
-            await RawBothAsync(options, database, uri, small, null, unlimited: false, progress, cancellationToken).ConfigureAwait(false);
+            // Each host warms itself up before its window (see EndToEndAsync); the raw client once, in a small discarded run.
+            await RawBothAsync(options, database, uri, Math.Min(messages, 5_000), null, unlimited: false, progress, cancellationToken).ConfigureAwait(false);
         }
 
         var results = new List<BenchResult>();
         for (var round = 1; round <= options.Rounds; round++)
         {
             var endToEnd = await EndToEndAsync(options, database, uri, messages, round, progress, cancellationToken).ConfigureAwait(false);
+            var subscriber = await SubscriberOnlyAsync(options, database, uri, messages, round, progress, cancellationToken).ConfigureAwait(false);
             var (publish, consume) = await RawPublishThenConsumeAsync(options, database, uri, messages, round, progress, cancellationToken).ConfigureAwait(false);
             var both = await RawBothAsync(options, database, uri, messages, round, unlimited: false, progress, cancellationToken).ConfigureAwait(false);
             var unlimited = await RawBothAsync(options, database, uri, messages, round, unlimited: true, progress, cancellationToken).ConfigureAwait(false);
             results.Add(endToEnd with { CeilingRatio = Quotient(endToEnd.MessagesPerSec, both.MessagesPerSec) });
-            results.AddRange([publish, consume, both, unlimited]);
+            results.AddRange([subscriber with { CeilingRatio = Quotient(subscriber.MessagesPerSec, consume.MessagesPerSec) }, publish, consume, both, unlimited]);
         }
 
         var ratios = Ratios(results);
@@ -117,6 +117,8 @@ internal static class BrokerScenario
                 "end-to-end messages/s ÷ raw publish+consume messages/s (same batch, prefetch, client defaults)"),
             ["publish-only/raw publish"] = RatioSummary.Of(PerRound(EndToEnd, r => r.PublishedPerSec, RawPublish, r => r.MessagesPerSec),
                 "end-to-end confirmed/s (command → confirmed at the broker) ÷ raw publish messages/s"),
+            ["subscriber only/raw consume"] = RatioSummary.Of(PerRound(SubscriberOnly, r => r.MessagesPerSec, RawConsume, r => r.MessagesPerSec),
+                "the runtime's subscriber draining a pre-filled queue (de-dup transaction per message) ÷ the raw consumer draining one"),
             ["end-to-end/anchor"] = RatioSummary.Of(
                 [.. results.Where(r => r.Variant == EndToEnd && r.MessagesPerSec is not null).Select(r => Math.Round(r.MessagesPerSec!.Value / AnchorMessagesPerSec, 3))],
                 string.Create(CultureInfo.InvariantCulture, $"end-to-end messages/s ÷ {AnchorMessagesPerSec:N0} (Wolverine's durable RabbitMQ path); target ≥ 2")),
@@ -142,7 +144,8 @@ internal static class BrokerScenario
                 $"end-to-end/anchor {Ratio("end-to-end/anchor")} (anchor {AnchorMessagesPerSec:N0} msg/s, target ≥ {TargetMessagesPerSec:N0})"),
             string.Create(CultureInfo.InvariantCulture,
                 $"settings: prefetch {options.Prefetch}, publisher batch {options.PublisherBatch ?? BenchBroker.DefaultPublisherBatch}, publisher poll " +
-                $"{(options.PublisherPollInterval is { } poll ? $"{poll.TotalMilliseconds:0.#} ms" : "runtime default (0)")}, de-duplication {(options.Deduplicate ? "on" : "off")}, " +
+                $"{(options.PublisherPollInterval is { } poll ? $"{poll.TotalMilliseconds:0.#} ms" : "runtime default (0)")}, source poll " +
+                $"{(options.SourcePollInterval is { } source ? $"{source.TotalMilliseconds:0.#} ms" : "runtime default (100 ms)")}, de-duplication {(options.Deduplicate ? "on" : "off")}, " +
                 $"{options.Callers} callers, medians of {options.Rounds} round(s)"),
         ];
     }
@@ -211,6 +214,20 @@ internal static class BrokerScenario
                     .RunAsync(Stopwatch.GetTimestamp(), cancellationToken).ConfigureAwait(false);
             }
 
+            if (options.Warmup > TimeSpan.Zero)
+            {
+                // On this host, not a discarded one: the runtime keeps JIT-compiling (tier 1, and the data layer's
+                // queries of a new host) for many seconds; that CPU would land in the window of a 2-core machine.
+                var warm = Interlocked.Read(ref accepted);
+                await LoadDriver.RunAsync(new LoadSpec(options.Callers, options.Warmup, null, TimeSpan.Zero), SendAsync, scope, null, cancellationToken)
+                    .ConfigureAwait(false);
+                scope.Phase("consuming the warm-up's notifications");
+                await new Watch(statistics, new BrokerCounts(0, 0, 0, 0, 0, 0, 0), Interlocked.Read(ref accepted), scope)
+                    .RunAsync(Stopwatch.GetTimestamp(), cancellationToken).ConfigureAwait(false);
+                progress.Log(string.Create(CultureInfo.InvariantCulture, $"{label}: warm-up of {Interlocked.Read(ref accepted) - warm:N0} commands, all consumed"));
+            }
+
+            primed = Interlocked.Read(ref accepted);
             var before = statistics.Snapshot();
             side.Reset();
             var watch = new Watch(statistics, before, messages, scope);
@@ -218,8 +235,10 @@ internal static class BrokerScenario
             var cpuBefore = TimeSpan.Zero;
             var allocatedBefore = 0L;
             var runtimeBefore = default(RuntimeCounters);
+            TimeSpan? brokerCpuBefore = null;
             var gauges = new LoadGauges(null, WindowOpened: () =>
             {
+                brokerCpuBefore = BrokerProcessCpu.Now();
                 cpuBefore = Environment.CpuUsage.TotalTime;
                 allocatedBefore = GC.GetTotalAllocatedBytes(true);
                 runtimeBefore = RuntimeCounters.Now();
@@ -240,6 +259,7 @@ internal static class BrokerScenario
             scope.Phase("consuming");
             await watching.ConfigureAwait(false);
             var cpu = Environment.CpuUsage.TotalTime - cpuBefore;
+            var brokerCpu = BrokerProcessCpu.Now() - brokerCpuBefore;
             var allocated = GC.GetTotalAllocatedBytes(true) - allocatedBefore;
             var runtime = RuntimeCounters.Now() - runtimeBefore;
             var start = Volatile.Read(ref opened);
@@ -257,6 +277,7 @@ internal static class BrokerScenario
                 DurationSec = Math.Round(seconds, 3),
                 AllocatedBytesPerCommand = target == 0 ? 0 : (double)allocated / target,
                 CpuUsPerCommand = target == 0 ? null : Math.Round(cpu.TotalMicroseconds / target, 1),
+                BrokerCpuUsPerMessage = brokerCpu is { } spent && target > 0 ? Math.Round(spent.TotalMicroseconds / target, 1) : null,
                 ProcessCpuShare = Math.Round(cpu.TotalSeconds / (seconds * Environment.ProcessorCount), 3),
                 PeakWorkingSetBytes = Math.Max(load.PeakWorkingSet, Environment.WorkingSet),
                 DeliveryP50Ms = delivery.TotalCount > 0 ? delivery.GetValueAtPercentile(50) / 1000.0 : null,
@@ -264,7 +285,8 @@ internal static class BrokerScenario
                 Runtime = runtime.ToString(),
                 Notes = string.Create(CultureInfo.InvariantCulture,
                     $"{target:N0} commands of 1 event → {target:N0} notices ({BenchBroker.BodyOf(new BenchNotice("a0", 0, BenchAggregate.PayloadOf(options.PayloadBytes), DateTimeOffset.UtcNow)).Length} B JSON); " +
-                    $"commands done at {load.Elapsed.TotalMilliseconds:N0} ms, last confirm at {published.TotalMilliseconds:N0} ms, last consumed at {total.TotalMilliseconds:N0} ms; " +
+                    $"commands done at {load.Elapsed.TotalMilliseconds:N0} ms, last confirm at {published.TotalMilliseconds:N0} ms ({watch.ConsumedAtPublished:N0} consumed by then), " +
+                    $"last consumed at {total.TotalMilliseconds:N0} ms; " +
                     $"publisher batch {batch}, poll {(options.PublisherPollInterval is { } poll ? $"{poll.TotalMilliseconds:0.#} ms" : "0 (default)")}, prefetch {options.Prefetch}, " +
                     $"de-dup {(options.Deduplicate ? "on" : "off")}, {ids.InUse} aggregates; broker counts {Describe(statistics.Snapshot(), before)}; " +
                     $"cmd latency p50/p99 {load.PercentileMs(50):0.0}/{load.PercentileMs(99):0.0} ms; {JournalTuning.Describe(host.System)}"),
@@ -283,6 +305,84 @@ internal static class BrokerScenario
     private static string Describe(BrokerCounts now, BrokerCounts before) => string.Create(CultureInfo.InvariantCulture,
         $"published {now.Published - before.Published}, consumed {now.Consumed - before.Consumed}, de-duplicated {now.Deduplicated - before.Deduplicated}, " +
         $"retries {now.Retries - before.Retries}, dead-lettered {now.DeadLettered - before.DeadLettered}");
+
+    /// <summary>
+    /// The runtime's subscriber alone: N notices published raw to the run's queue first, then a host started whose
+    /// subscriber drains it (its publisher has nothing to send); messages/s from the first message consumed to the last.
+    /// </summary>
+    private static async Task<BenchResult> SubscriberOnlyAsync(
+        BenchOptions options, BenchDatabase database, string uri, int messages, int round, IBenchProgress progress, CancellationToken cancellationToken)
+    {
+        var label = Label(round, SubscriberOnly);
+        var scope = new BenchProgressScope(progress, label);
+        progress.RunStarted(label);
+        scope.Phase("filling the queue");
+        var (exchange, queue) = NewNames();
+        // The first messages warm the host up (JIT); the window opens once they are consumed.
+        var warmup = options.Warmup > TimeSpan.Zero ? Math.Min(messages, 10_000) : 0;
+        await using var db = await BenchDb.CreateAsync(database, cancellationToken).ConfigureAwait(false);
+        BenchResult result;
+        try
+        {
+            await using (var connection = await RawBroker.ConnectAsync(uri, cancellationToken).ConfigureAwait(false))
+            {
+                await RawBroker.DeclareAsync(connection, exchange, queue, cancellationToken).ConfigureAwait(false);
+                await RawBroker.PublishAsync(connection, exchange, warmup + messages, options.PublisherBatch ?? BenchBroker.DefaultPublisherBatch, options.PayloadBytes,
+                    LoadDriver.NewHistogram(), unlimited: false, cancellationToken).ConfigureAwait(false);
+            }
+
+            scope.Phase("starting host");
+            var broker = new BenchBrokerSettings(uri, exchange, queue, options.Prefetch, options.PublisherBatch, options.PublisherPollInterval, options.Deduplicate);
+            var settings = PipelineHostSettings.From(options) with { HandlersPerEvent = 0, ReplyMode = ReplyMode.AfterPersist, Broker = broker };
+            await using var host = await BenchHost.StartAsync(db, settings, cancellationToken).ConfigureAwait(false);
+            var statistics = host.Host.Services.GetRequiredService<BrokerStatistics>();
+            scope.Phase(warmup > 0 ? "warm-up" : "consuming");
+            var waited = Stopwatch.StartNew();
+            var seen = 0L;
+            while (statistics.Snapshot().Consumed is var soFar && soFar <= warmup)
+            {
+                if (soFar != seen)
+                {
+                    seen = soFar;
+                    waited.Restart();
+                }
+                else if (waited.Elapsed > StallTimeout)
+                {
+                    throw new TimeoutException($"broker: the subscriber consumed {soFar} of its pre-filled queue and then nothing for {StallTimeout.TotalSeconds:0} s.");
+                }
+
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+            }
+
+            scope.Phase("consuming");
+
+            var first = statistics.Snapshot();
+            var window = ProcessWindow.Open();
+            var consumed = warmup + messages - first.Consumed;
+            var watch = new Watch(statistics, first, consumed, scope);
+            var started = Stopwatch.GetTimestamp();
+            await watch.RunAsync(started, cancellationToken).ConfigureAwait(false);
+            var side = host.Host.Services.GetRequiredService<BenchBrokerSide>();
+            result = window.Close(consumed, Stopwatch.GetElapsedTime(started, watch.ConsumedAt), side.Delivery)
+                .Result(SubscriberOnly, db.Name, round, options.Prefetch) with
+            {
+                Scenario = "broker",
+                Messages = messages,
+                Notes = string.Create(CultureInfo.InvariantCulture,
+                    $"{nameof(BenchNoticeSubscriber)} draining {warmup + messages:N0} notices published raw before the host started (the first {warmup:N0} warm it up, unmeasured); prefetch {options.Prefetch}, " +
+                    $"de-dup {(options.Deduplicate ? "on (one ae_processed_events transaction per message)" : "off")}; rate from consumed {first.Consumed:N0} to the last; " +
+                    $"broker counts {Describe(statistics.Snapshot(), new BrokerCounts(0, 0, 0, 0, 0, 0, 0))}; latency raw publish → subscriber run (includes the wait in the queue while the host started)"),
+            };
+            scope.Phase("stopping host");
+        }
+        finally
+        {
+            await RawBroker.DeleteAsync(uri, exchange, queue).ConfigureAwait(false);
+        }
+
+        progress.RunFinished(label, result);
+        return result;
+    }
 
     /// <summary>Raw publish of N to a fresh queue, then a raw consumer drains it.</summary>
     private static async Task<(BenchResult Publish, BenchResult Consume)> RawPublishThenConsumeAsync(
@@ -425,6 +525,9 @@ internal static class BrokerScenario
 
         public long PublishedAt { get; private set; }
 
+        /// <summary>Messages consumed when the last one was confirmed.</summary>
+        public long ConsumedAtPublished { get; private set; }
+
         public long ConsumedAt { get; private set; }
 
         public async Task RunAsync(long started, CancellationToken cancellationToken)
@@ -442,12 +545,18 @@ internal static class BrokerScenario
                 if (PublishedAt == 0 && published >= goal)
                 {
                     PublishedAt = at;
+                    ConsumedAtPublished = consumed;
                 }
 
                 if (consumed >= goal)
                 {
                     ConsumedAt = at;
-                    PublishedAt = PublishedAt == 0 ? at : PublishedAt;
+                    if (PublishedAt == 0)
+                    {
+                        PublishedAt = at;
+                        ConsumedAtPublished = consumed;
+                    }
+
                     return;
                 }
 
@@ -481,7 +590,9 @@ internal static class BrokerScenario
         private readonly TimeSpan _cpu = Environment.CpuUsage.TotalTime;
         private readonly long _allocated = GC.GetTotalAllocatedBytes(true);
         private readonly RuntimeCounters _runtime = RuntimeCounters.Now();
+        private readonly TimeSpan? _brokerCpu = BrokerProcessCpu.Now();
         private LoadResult? _load;
+        private TimeSpan? _brokerSpent;
 
         public static ProcessWindow Open() => new();
 
@@ -489,6 +600,7 @@ internal static class BrokerScenario
         {
             _load = new LoadResult(messages, 0, null, elapsed, latency, GC.GetTotalAllocatedBytes(true) - _allocated, Environment.WorkingSet, null, 0, 0,
                 Environment.CpuUsage.TotalTime - _cpu, RuntimeCounters.Now() - _runtime, null);
+            _brokerSpent = BrokerProcessCpu.Now() - _brokerCpu;
             return this;
         }
 
@@ -499,6 +611,7 @@ internal static class BrokerScenario
             {
                 Messages = load.Commands,
                 MessagesPerSec = Math.Round(load.PerSecond(load.Commands), 1),
+                BrokerCpuUsPerMessage = _brokerSpent is { } spent && load.Commands > 0 ? Math.Round(spent.TotalMicroseconds / load.Commands, 1) : null,
             };
         }
     }
