@@ -15,7 +15,7 @@ public sealed record BrokerCounts(long Published, long Consumed, long Deduplicat
 /// <summary>The node's broker counters (a singleton): each is written by one kind of worker and read only as a snapshot.</summary>
 public sealed class BrokerStatistics : IDisposable
 {
-    private readonly Meter _meter = new("ActorEvents");
+    private readonly Meter _meter = new(ActorEvents.Actors.Telemetry.ActorEventsTelemetry.Name);
     private readonly Counter<long> _published;
     private readonly Counter<long> _consumed;
     private long _publishedCount;
