@@ -45,13 +45,18 @@ internal sealed class BrokerSubscribersService(IServiceProvider services, ActorE
             return;
         }
 
+        // Each starts on its own: one that cannot start (its queue missing, declared with other arguments) keeps trying
+        // without holding up the others.
+        var starting = new List<Task>();
         foreach (var runner in runners.Values)
         {
             var consumer = new SubscriberConsumer(runner, services.GetRequiredService<BrokerConnection>(), options.Value,
                 services.GetRequiredService<IDeadLetterStore>(), services.GetRequiredService<BrokerStatistics>(), log);
             _consumers.Add(consumer);
-            await StartAsync(consumer, runner.Registration, stoppingToken).ConfigureAwait(false);
+            starting.Add(StartAsync(consumer, runner.Registration, stoppingToken));
         }
+
+        await Task.WhenAll(starting).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

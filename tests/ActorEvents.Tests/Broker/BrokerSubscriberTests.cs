@@ -3,6 +3,7 @@ using System.Text.Json;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Broker.Subscribing;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,6 +55,33 @@ public sealed class BrokerSubscriberTests
         Assert.Equal(5, scenario.ProcessedRows(Notices));
         Assert.Equal(5, scenario.ProcessedRows(Raw));
         await BrokerQueues.WaitUntilAsync(() => BrokerScenario.Counts(host).Consumed == 10, "10 messages acknowledged");
+    }
+
+    [RabbitMqFact]
+    public async Task Should_start_the_other_subscribers_when_one_cannot_start()
+    {
+        await using var scenario = new BrokerScenario("one-broken");
+        var missing = scenario.QueueName("missing");
+        var queue = scenario.QueueName("raw");
+        // The first subscriber's queue must exist and does not: it keeps failing to start, and must not hold up the second.
+        var host = await ActorEventsTestHost.StartAsync(scenario.Build(broker => broker
+            .AddSubscriber<ParcelNoticeSubscriber>(missing, o =>
+            {
+                o.DeclareQueue = false;
+                o.Bindings.Add("parcel.dispatched");
+            })
+            .AddSubscriber<RawParcelSubscriber>(queue, o => o.Bindings.Add("inbound.#"))));
+        try
+        {
+            await BrokerQueues.WaitForConsumerAsync(queue);
+            await TestBroker.PublishRawAsync(scenario.Exchange, "inbound.parcel", "msg-1", Encoding.UTF8.GetBytes("{}"));
+            await BrokerQueues.WaitUntilAsync(() => scenario.Effects(Raw).Rows == 1, "the second subscriber applied its message");
+            Assert.Equal(1, scenario.ProcessedRows(Raw));
+        }
+        finally
+        {
+            await scenario.DisposeHostAsync(host);
+        }
     }
 
     [RabbitMqFact]
