@@ -205,6 +205,75 @@ public sealed class BrokerFaultTests(ITestOutputHelper output)
     }
 
     [RabbitMqFact]
+    public async Task Should_start_while_the_broker_is_down_and_publish_and_consume_once_it_is_back()
+    {
+        await using var scenario = new BrokerScenario("late");
+        var observer = await scenario.ObserverQueueAsync("parcel.dispatched");
+        var noticeQueue = scenario.QueueName("notices");
+        await TestBroker.DeclareQueueAsync(noticeQueue, scenario.Exchange, "parcel.dispatched");
+        ActorEventsTestHost host;
+        await using (await TestBroker.ExclusiveAsync())
+        {
+            await TestBroker.StopAppAsync();
+            // The node starts and takes commands without the broker; its publisher and subscriber wait for it.
+            host = await ActorEventsTestHost.StartAsync(scenario.Build(broker => BrokerScenario.PublishDispatched(broker)
+                .AddSubscriber<ParcelNoticeSubscriber>(noticeQueue, o => o.Bindings.Add("parcel.dispatched"))));
+            for (var i = 0; i < 20; i++)
+            {
+                await host.AcceptAsync(new DispatchParcels($"p-{i % 4}", 5), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist));
+            }
+
+            Assert.Equal(0, BrokerScenario.Counts(host).Published);
+            await TestBroker.StartAppAsync();
+        }
+
+        try
+        {
+            var status = await scenario.WaitUntilPublishedAsync(host, TimeSpan.FromSeconds(60));
+            var received = await BrokerQueues.CollectAsync(observer, 100, TimeSpan.FromSeconds(30));
+            await BrokerQueues.WaitUntilAsync(() => scenario.Effects(Notices).Rows >= 100, "the subscriber applied 100 messages", TimeSpan.FromSeconds(60));
+            output.WriteLine($"position {status.Position}, received {received.Count}, effects {scenario.Effects(Notices)}, counts {BrokerScenario.Counts(host)}");
+            Assert.Equal(100, received.Select(m => m.MessageId).Distinct().Count());
+            Assert.Equal((100L, 100L), scenario.Effects(Notices));
+        }
+        finally
+        {
+            await scenario.DisposeHostAsync(host);
+        }
+    }
+
+    [RabbitMqFact]
+    public async Task Should_stop_a_node_while_the_broker_is_down()
+    {
+        await using var scenario = new BrokerScenario("stop-node");
+        var noticeQueue = scenario.QueueName("notices");
+        var host = await scenario.StartAsync(broker => BrokerScenario.PublishDispatched(broker)
+            .AddSubscriber<ParcelNoticeSubscriber>(noticeQueue, o => o.Bindings.Add("parcel.dispatched")));
+        await host.AcceptAsync(new DispatchParcels("p-1", 5), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist));
+        await BrokerQueues.WaitUntilAsync(() => scenario.Effects(Notices).Rows == 5, "5 messages applied");
+
+        await using (await TestBroker.ExclusiveAsync())
+        {
+            await TestBroker.StopAppAsync();
+            await host.AcceptAsync(new DispatchParcels("p-1", 5), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist)); // its batch fails
+            await BrokerQueues.WaitUntilAsync(async () => (await host.StatusAsync(Publisher)).LastError is not null, "the publisher reports the failed batch");
+
+            // Stopping the node while its connection is down (recovering) neither throws nor hangs.
+            var stopping = System.Diagnostics.Stopwatch.StartNew();
+            await scenario.DisposeHostAsync(host);
+            output.WriteLine($"node stopped in {stopping.Elapsed.TotalSeconds:0.0} s while the broker was down");
+            await TestBroker.StartAppAsync();
+        }
+
+        // The next node on the database sends what the stopped one could not.
+        var next = await scenario.StartAsync(broker => BrokerScenario.PublishDispatched(broker)
+            .AddSubscriber<ParcelNoticeSubscriber>(noticeQueue, o => o.Bindings.Add("parcel.dispatched")));
+        await BrokerQueues.WaitUntilAsync(() => scenario.Effects(Notices).Rows >= 10, "10 messages applied");
+        await scenario.WaitUntilPublishedAsync(next);
+        Assert.Equal((10L, 10L), scenario.Effects(Notices));
+    }
+
+    [RabbitMqFact]
     public async Task Should_dead_letter_a_poison_message_and_keep_the_others_flowing()
     {
         await using var scenario = new BrokerScenario("poison-load");
