@@ -117,7 +117,9 @@ public static class BenchRunner
             ["gc"] = GCSettings.IsServerGC ? "server" : "workstation" + (GCSettings.LatencyMode == GCLatencyMode.Interactive ? " concurrent" : string.Empty),
             ["akka"] = typeof(ActorSystem).Assembly.GetName().Version?.ToString() ?? "?",
             ["db"] = BenchDb.NameOf(database),
-            ["duration"] = options.Commands is { } commands ? Invariant($"{commands} commands") : Invariant($"{options.Duration.TotalSeconds:0.###} s"),
+            ["duration"] = options.Commands is { } commands ? Invariant($"{commands} commands")
+                : options.Scenario == BenchScenario.Broker ? Invariant($"{BrokerScenario.DefaultMessages} commands")
+                : Invariant($"{options.Duration.TotalSeconds:0.###} s"),
             ["warmup"] = Invariant($"{options.Warmup.TotalSeconds:0.###} s"),
             ["callers"] = Invariant($"{options.Callers}"),
             ["aggregates"] = Invariant($"{options.Aggregates}"),

@@ -229,7 +229,7 @@ public sealed class BrokerSmokeTests
         });
 
         var results = ReportShape.Results(report, "broker");
-        Assert.Equal(["end to end", "raw publish", "raw consume", "raw pub+consume", "raw pub+consume, no limiter"],
+        Assert.Equal(["end to end", "subscriber only", "raw publish", "raw consume", "raw pub+consume", "raw pub+consume, no limiter"],
             results.Select(r => r.GetProperty("variant").GetString()));
         Assert.All(results, r => Assert.Equal(200, r.GetProperty("messages").GetInt64()));
         Assert.All(results, r => Assert.True(r.GetProperty("messagesPerSec").GetDouble() > 0, r.ToString()));
