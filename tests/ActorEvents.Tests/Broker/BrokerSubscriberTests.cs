@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ActorEvents.Tests.Broker;
 
 /// <summary>Subscribers consume their queues: raw or as a contract, once per message id, with requeue, reject and dead letters.</summary>
+[Collection(BrokerFaultCollection.Name)]
 public sealed class BrokerSubscriberTests
 {
     private const string Notices = nameof(ParcelNoticeSubscriber);
@@ -82,6 +83,23 @@ public sealed class BrokerSubscriberTests
         {
             await scenario.DisposeHostAsync(host);
         }
+    }
+
+    [RabbitMqFact]
+    public async Task Should_consume_again_when_the_broker_cancels_its_consumer()
+    {
+        await using var scenario = new BrokerScenario("cancelled");
+        var queue = scenario.QueueName("raw");
+        var host = await scenario.StartAsync(broker => broker.AddSubscriber<RawParcelSubscriber>(queue, o => o.Bindings.Add("inbound.#")));
+        await TestBroker.PublishRawAsync(scenario.Exchange, "inbound.parcel", "msg-1", Encoding.UTF8.GetBytes("{}"));
+        await BrokerQueues.WaitUntilAsync(() => scenario.Effects(Raw).Rows == 1, "the first message is applied");
+
+        // An operator deletes the queue (a queue's node failing over does the same): the broker cancels the consumer.
+        await TestBroker.DeleteQueueAsync(queue);
+        await BrokerQueues.WaitForConsumerAsync(queue);
+        await TestBroker.PublishRawAsync(scenario.Exchange, "inbound.parcel", "msg-2", Encoding.UTF8.GetBytes("{}"));
+        await BrokerQueues.WaitUntilAsync(() => scenario.Effects(Raw).Rows == 2, "the message sent after the cancel is applied");
+        Assert.Equal(2, scenario.ProcessedRows(Raw));
     }
 
     [RabbitMqFact]

@@ -7,6 +7,7 @@ using RabbitMQ.Client.Exceptions;
 namespace ActorEvents.Tests.Broker;
 
 /// <summary>The helpers of <see cref="TestBroker"/> that leave the broker running, on a queue of the test's own.</summary>
+[Collection(BrokerFaultCollection.Name)]
 public sealed class TestBrokerTests
 {
     [Fact]
