@@ -50,8 +50,12 @@ internal sealed class BrokerSubscribersService(IServiceProvider services, ActorE
         var starting = new List<Task>();
         foreach (var runner in runners.Values)
         {
-            var consumer = new SubscriberConsumer(runner, services.GetRequiredService<BrokerConnection>(), options.Value,
-                services.GetRequiredService<IDeadLetterStore>(), services.GetRequiredService<BrokerStatistics>(), log);
+            SubscriberConsumer? consumer = null;
+            consumer = new SubscriberConsumer(runner, services.GetRequiredService<BrokerConnection>(), options.Value,
+                services.GetRequiredService<IDeadLetterStore>(), services.GetRequiredService<BrokerStatistics>(), log)
+            {
+                CancelledByBroker = () => RestartAsync(consumer!, runner.Registration, stoppingToken),
+            };
             _consumers.Add(consumer);
             starting.Add(StartAsync(consumer, runner.Registration, stoppingToken));
         }
@@ -75,6 +79,26 @@ internal sealed class BrokerSubscribersService(IServiceProvider services, ActorE
         registration.Options.Retry?.Invoke(retry);
         return new SubscriberRunner(registration, retry, services.GetRequiredService<IServiceScopeFactory>(), services.GetRequiredService<ProcessedEventGuard>(),
             services.GetRequiredService<ActorEventsDatabase>(), services.GetRequiredService<BrokerStatistics>());
+    }
+
+    /// <summary>The broker cancelled a consumer (its queue was deleted, or moved): it closes its channel and starts again (declaring its queue again).</summary>
+    private async Task RestartAsync(SubscriberConsumer consumer, SubscriberRegistration registration, CancellationToken stopping)
+    {
+        if (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        log.LogWarning("The broker cancelled subscriber {Subscriber}'s consumer of queue {Queue}; starting it again", registration.Name, registration.Queue);
+        await consumer.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await StartAsync(consumer, registration, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The node stops.
+        }
     }
 
     private async Task StartAsync(SubscriberConsumer consumer, SubscriberRegistration registration, CancellationToken stopping)

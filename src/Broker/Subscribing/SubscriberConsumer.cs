@@ -21,6 +21,12 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
 
     private SubscriberRegistration Registration => runner.Registration;
 
+    /// <summary>
+    /// Run (in the background) when the broker cancels the consumer: its queue was deleted, or moved with its node. The
+    /// client does not recover such a consumer by itself (only one lost with its connection): it must be started again.
+    /// </summary>
+    public Func<Task>? CancelledByBroker { get; init; }
+
     /// <summary>Opens its channel, declares its queue and starts consuming (waits while the broker cannot be reached).</summary>
     public async Task StartAsync(CancellationToken stopping)
     {
@@ -45,7 +51,7 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
         }
 
         await channel.BasicQosAsync(0, prefetch, global: false, stopping).ConfigureAwait(false);
-        var consumer = new AsyncEventingBasicConsumer(channel);
+        var consumer = new CancelAwareConsumer(channel, CancelledByBroker);
         consumer.ReceivedAsync += (_, delivery) => OnDeliveryAsync(channel, delivery, stopping);
         await channel.BasicConsumeAsync(Registration.Queue, autoAck: false, consumer, stopping).ConfigureAwait(false);
         _channel = channel;
@@ -117,6 +123,20 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
                 await channel.BasicAckAsync(tag, multiple: false, stopping).ConfigureAwait(false);
                 statistics.CountOutcome(Registration.Name, BrokerStatistics.Outcomes.DeadLetter);
                 break;
+        }
+    }
+
+    /// <summary>A consumer that reports a cancel sent by the broker (not one of its own, nor a channel shutdown: the client recovers those).</summary>
+    private sealed class CancelAwareConsumer(IChannel channel, Func<Task>? cancelledByBroker) : AsyncEventingBasicConsumer(channel)
+    {
+        public override async Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
+        {
+            await base.HandleBasicCancelAsync(consumerTag, cancellationToken).ConfigureAwait(false);
+            if (cancelledByBroker is { } restart)
+            {
+                // Not on the channel's dispatcher: the restart closes this channel.
+                _ = Task.Run(restart, CancellationToken.None);
+            }
         }
     }
 
