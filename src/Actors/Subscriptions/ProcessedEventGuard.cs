@@ -171,16 +171,43 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
     }
 
     /// <summary>Counts a redelivery if (handler, event) was processed before; its stored follow-ups when it was, null when not.</summary>
+    /// <remarks>
+    /// Plain parameterised statements, not a LINQ query: every first delivery of every guarded event pays this look-up, and
+    /// linq2db building and optimising the query again on each call was most of a broker subscriber's cost per message.
+    /// The look-up is a read (no lock); only a redelivery writes.
+    /// </remarks>
     private static async Task<StoredFollowUps?> CountRedeliveryAsync(DataConnection db, string handler, string eventId, CancellationToken token)
     {
-        if (await FindAsync(db, handler, eventId, token).ConfigureAwait(false) is not { } found)
+        var connection = await db.OpenDbConnectionAsync(token).ConfigureAwait(false);
+        StoredFollowUps? found;
+        await using (var select = Command(connection, "SELECT follow_ups FROM ae_processed_events WHERE handler = @handler AND event_id = @event_id", handler, eventId))
+        await using (var reader = await select.ExecuteReaderAsync(token).ConfigureAwait(false))
         {
-            return null;
+            found = await reader.ReadAsync(token).ConfigureAwait(false) ? new StoredFollowUps(reader.IsDBNull(0) ? null : reader.GetString(0)) : null;
         }
 
-        await db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler && r.EventId == eventId)
-            .Set(r => r.Redeliveries, r => r.Redeliveries + 1).UpdateAsync(token).ConfigureAwait(false);
+        if (found is not null)
+        {
+            await using var update = Command(connection, "UPDATE ae_processed_events SET redeliveries = redeliveries + 1 WHERE handler = @handler AND event_id = @event_id", handler, eventId);
+            await update.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+        }
+
         return found;
+    }
+
+    private static System.Data.Common.DbCommand Command(System.Data.Common.DbConnection connection, string sql, string handler, string eventId)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in new[] { ("@handler", handler), ("@event_id", eventId) })
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
     }
 
     /// <summary>The follow-ups stored with the (handler, event) row, or null when there is no row.</summary>
