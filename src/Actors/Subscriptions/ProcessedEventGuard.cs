@@ -178,20 +178,14 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
     /// </remarks>
     private static async Task<StoredFollowUps?> CountRedeliveryAsync(DataConnection db, string handler, string eventId, CancellationToken token)
     {
+        if (await FindAsync(db, handler, eventId, token).ConfigureAwait(false) is not { } found)
+        {
+            return null;
+        }
+
         var connection = await db.OpenDbConnectionAsync(token).ConfigureAwait(false);
-        StoredFollowUps? found;
-        await using (var select = Command(connection, "SELECT follow_ups FROM ae_processed_events WHERE handler = @handler AND event_id = @event_id", handler, eventId))
-        await using (var reader = await select.ExecuteReaderAsync(token).ConfigureAwait(false))
-        {
-            found = await reader.ReadAsync(token).ConfigureAwait(false) ? new StoredFollowUps(reader.IsDBNull(0) ? null : reader.GetString(0)) : null;
-        }
-
-        if (found is not null)
-        {
-            await using var update = Command(connection, "UPDATE ae_processed_events SET redeliveries = redeliveries + 1 WHERE handler = @handler AND event_id = @event_id", handler, eventId);
-            await update.ExecuteNonQueryAsync(token).ConfigureAwait(false);
-        }
-
+        await using var update = Command(connection, "UPDATE ae_processed_events SET redeliveries = redeliveries + 1 WHERE handler = @handler AND event_id = @event_id", handler, eventId);
+        await update.ExecuteNonQueryAsync(token).ConfigureAwait(false);
         return found;
     }
 
@@ -213,9 +207,10 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
     /// <summary>The follow-ups stored with the (handler, event) row, or null when there is no row.</summary>
     private static async Task<StoredFollowUps?> FindAsync(DataConnection db, string handler, string eventId, CancellationToken token)
     {
-        var found = await db.GetTable<ProcessedEventRow>().Where(r => r.Handler == handler && r.EventId == eventId)
-            .Select(r => new { r.FollowUps }).FirstOrDefaultAsync(token).ConfigureAwait(false);
-        return found is null ? null : new StoredFollowUps(found.FollowUps);
+        var connection = await db.OpenDbConnectionAsync(token).ConfigureAwait(false);
+        await using var select = Command(connection, "SELECT follow_ups FROM ae_processed_events WHERE handler = @handler AND event_id = @event_id", handler, eventId);
+        await using var reader = await select.ExecuteReaderAsync(token).ConfigureAwait(false);
+        return await reader.ReadAsync(token).ConfigureAwait(false) ? new StoredFollowUps(reader.IsDBNull(0) ? null : reader.GetString(0)) : null;
     }
 
     /// <summary>The follow-ups a handler emitted, as stored with its row (null: none). Those of unregistered types are never dispatched, so not stored.</summary>

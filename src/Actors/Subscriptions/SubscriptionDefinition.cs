@@ -96,21 +96,18 @@ public static partial class SubscriptionCatalog
             }
 
             var eventTypes = EventTypesOf(options.Tag, aggregates, types, name);
-            if (registration.Sink is { } sink)
-            {
-                var sinkProfile = (options.Profile is { } sinkProfileName ? SubscriptionProfiles.Get(sinkProfileName) : SubscriptionProfiles.Production)
-                    .With(options.BatchSize, options.CheckpointEvery, options.PollInterval, options.MaxConcurrentHandlers)
-                    .Validated(name);
-                resolved.Add((order, new SubscriptionDefinition(name, sink.Kind, options.Tag, sinkProfile, new HandlerSubscriptionTable([]), null) { SinkFactory = sink.Create }));
-                continue;
-            }
-
             var isProjection = registration.ProjectorType is not null;
             var profile = (options.Profile is { } profileName
                     ? SubscriptionProfiles.Get(profileName)
                     : isProjection ? SubscriptionProfiles.Projection : SubscriptionProfiles.Production)
                 .With(options.BatchSize, options.CheckpointEvery, options.PollInterval, options.MaxConcurrentHandlers)
                 .Validated(name);
+            if (registration.Sink is { } sink)
+            {
+                resolved.Add((order, new SubscriptionDefinition(name, sink.Kind, options.Tag, profile, new HandlerSubscriptionTable([]), null) { SinkFactory = sink.Create }));
+                continue;
+            }
+
             if (isProjection)
             {
                 if (options.Handlers.Count > 0)

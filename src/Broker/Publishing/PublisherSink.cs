@@ -90,7 +90,7 @@ internal sealed class PublisherSink(BrokerRegistrations registrations, BrokerCon
         var amqp = await connection.GetAsync(cancellationToken).ConfigureAwait(false);
         var channel = await amqp.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
             cancellationToken).ConfigureAwait(false);
-        await channel.ExchangeDeclareAsync(options.Exchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await BrokerTopology.DeclareExchangeAsync(channel, options.Exchange, cancellationToken).ConfigureAwait(false);
         return _channel = channel;
     }
 

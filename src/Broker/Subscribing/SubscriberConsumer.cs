@@ -42,7 +42,7 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
         var exchange = Registration.Options.Exchange ?? options.Exchange;
         if (Registration.Options.Bindings.Count > 0)
         {
-            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: stopping).ConfigureAwait(false);
+            await BrokerTopology.DeclareExchangeAsync(channel, exchange, stopping).ConfigureAwait(false);
         }
 
         foreach (var binding in Registration.Options.Bindings)

@@ -92,34 +92,9 @@ public static class BrokerQueues
         await connection.CloseAsync();
     }
 
-    /// <summary>Deletes exchanges (no-op for one that does not exist).</summary>
-    public static async Task DeleteExchangesAsync(IEnumerable<string> exchanges)
-    {
-        await using var connection = await TestBroker.ConnectAsync("actorevents-tests-cleanup");
-        foreach (var exchange in exchanges)
-        {
-            await using var channel = await connection.CreateChannelAsync();
-            await channel.ExchangeDeleteAsync(exchange, ifUnused: false);
-            await channel.CloseAsync();
-        }
-
-        await connection.CloseAsync();
-    }
-
     /// <summary>Waits until <paramref name="condition"/> holds.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), what, timeout);
 
     /// <summary>Waits until <paramref name="condition"/> holds (asynchronous check).</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)

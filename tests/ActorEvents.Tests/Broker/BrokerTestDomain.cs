@@ -372,7 +372,11 @@ public sealed class BrokerScenario : IAsyncDisposable
             await TestBroker.DeleteQueueAsync(queue);
         }
 
-        await BrokerQueues.DeleteExchangesAsync(_exchanges);
+        foreach (var exchange in _exchanges)
+        {
+            await TestBroker.DeleteExchangeAsync(exchange);
+        }
+
         Database.Dispose();
     }
 }
