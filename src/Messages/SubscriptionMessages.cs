@@ -39,6 +39,12 @@ public enum SubscriptionState
 
     /// <summary>Subscriptions do not run on this cluster (switched off, or the in-memory provider has no read journal).</summary>
     Disabled = 7,
+
+    /// <summary>
+    /// Read from the tables by an operator's command that started no node (the admin CLI's table mode): the checkpoint
+    /// and counts are the database's; whether a cluster runs it elsewhere is not known.
+    /// </summary>
+    NotRunning = 8,
 }
 
 /// <summary>The status of one subscription.</summary>

@@ -53,6 +53,7 @@ public static class ActorEventsHostingExtensions
         services.AddSingleton<IValidateOptions<ActorEventsOptions>, NestedOptionsValidator>();
         services.AddSingleton(domain);
         services.AddSingleton<IActorEventsClient, ActorEventsClient>();
+        services.AddSingleton<IDeadLetterAdmin, DeadLetterAdmin>();
         services.AddSingleton<EventPipelineLoad>();
         services.AddActorEventsReadSide();
         services.AddHealthChecks().AddActorEventsChecks();

@@ -67,17 +67,8 @@ internal sealed partial class SubscriptionActor
                 break;
             case ResetSubscription reset:
                 StopStream();
-                RunOperationStep(requester, "reset", async () =>
-                {
-                    // A position beyond the journal's head would pass over events that are not written yet.
-                    var head = await _runtime.Head.JournalHeadAsync().ConfigureAwait(false);
-                    if (reset.Position > head)
-                    {
-                        throw new InvalidSubscriptionPositionException($"Position {reset.Position} is beyond the journal's head ({head}): the events after the head are not written yet.");
-                    }
-
-                    await SubscriptionReset.MoveAsync(_runtime.Database, _definition, reset.Position, reset.Rerun).ConfigureAwait(false);
-                }, () => MovedTo(reset.Position, null));
+                RunOperationStep(requester, "reset", () => SubscriptionReset.MoveWithinHeadAsync(_runtime.Head, _runtime.Database, _definition, reset.Position, reset.Rerun),
+                    () => MovedTo(reset.Position, null));
                 break;
             case RebuildProjection when _projection is null:
                 requester.Tell(new SubscriptionOperationFailed(name, SubscriptionErrorCode.NotAProjection,
@@ -91,13 +82,7 @@ internal sealed partial class SubscriptionActor
                 RunOperationStep(requester, "rebuild", async () =>
                 {
                     head = (await _runtime.Head.LagAsync(_definition.Tag, 0).ConfigureAwait(false)).Head;
-                    await using var scope = _runtime.Scopes.CreateAsyncScope();
-                    var projector = (IProjector)ServiceActivation.Create(scope.ServiceProvider, _definition.ProjectorType!);
-                    await using var db = _runtime.Database.Open();
-                    await using var transaction = await db.BeginTransactionAsync().ConfigureAwait(false);
-                    await projector.ClearAsync(db, CancellationToken.None).ConfigureAwait(false);
-                    await CheckpointStore.MoveAsync(db, name, 0).ConfigureAwait(false);
-                    await transaction.CommitAsync().ConfigureAwait(false);
+                    await SubscriptionReset.ClearProjectionAsync(_runtime.Scopes, _runtime.Database, _definition).ConfigureAwait(false);
                 }, () => MovedTo(0, head > 0 ? head : null));
                 break;
             }

@@ -1,8 +1,10 @@
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Subscriptions.Sources;
+using ActorEvents.Actors.Projections;
 using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ActorEvents.Actors.Subscriptions;
 
@@ -14,6 +16,35 @@ namespace ActorEvents.Actors.Subscriptions;
 /// </summary>
 public static class SubscriptionReset
 {
+    /// <summary>
+    /// <see cref="MoveAsync"/> after checking <paramref name="position"/> against the journal's head: a position beyond it
+    /// would pass over events that are not written yet (<see cref="InvalidSubscriptionPositionException"/>).
+    /// </summary>
+    internal static async Task MoveWithinHeadAsync(JournalHead head, ActorEventsDatabase database, SubscriptionDefinition definition, long position, bool rerun,
+        CancellationToken cancellationToken = default)
+    {
+        var last = await head.JournalHeadAsync().ConfigureAwait(false);
+        if (position > last)
+        {
+            throw new InvalidSubscriptionPositionException($"Position {position} is beyond the journal's head ({last}): the events after the head are not written yet.");
+        }
+
+        await MoveAsync(database, definition, position, rerun, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A projection's rebuild, as stored: its tables cleared by its projector and its checkpoint set to 0, in one transaction.</summary>
+    internal static async Task ClearProjectionAsync(IServiceScopeFactory scopes, ActorEventsDatabase database, SubscriptionDefinition definition,
+        CancellationToken cancellationToken = default)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var projector = (IProjector)ServiceActivation.Create(scope.ServiceProvider, definition.ProjectorType!);
+        await using var db = database.Open();
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await projector.ClearAsync(db, cancellationToken).ConfigureAwait(false);
+        await CheckpointStore.MoveAsync(db, definition.Name, 0, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Moves the checkpoint of <paramref name="definition"/> to <paramref name="position"/>; with <paramref name="rerun"/>, clears the rows of what follows.</summary>
     public static async Task MoveAsync(ActorEventsDatabase database, SubscriptionDefinition definition, long position, bool rerun, CancellationToken cancellationToken = default)
     {

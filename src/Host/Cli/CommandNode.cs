@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Hosting;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 

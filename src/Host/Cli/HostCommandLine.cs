@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Data.Common;
+using ActorEvents.Cli;
 using ActorEvents.Host.Workload;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
@@ -77,8 +78,17 @@ public static class HostCommandLine
             "(for container health checks in images without curl).") { url };
         probe.SetAction((parseResult, cancellation) => ProbeAsync(console, parseResult.GetValue(url)!, cancellation));
         root.Subcommands.Add(probe);
-        root.Subcommands.Add(DeadLetterCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
-        root.Subcommands.Add(SubscriptionCommands.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
+        foreach (var admin in AdminCommands.Create(new AdminCliSettings
+        {
+            Console = console,
+            CreateHostBuilder = (parseResult, overrides) => NodeHost.CreateBuilder(ConfigurationOf(parseResult), overrides),
+            Overrides = node.Overrides,
+            Guard = (parseResult, run) => Guarded(console, parseResult, _ => run()),
+        }))
+        {
+            root.Subcommands.Add(admin);
+        }
+
         root.Subcommands.Add(LoadJob.Create(console, node, (parseResult, job) => Guarded(console, parseResult, job)));
         return root;
     }
@@ -108,6 +118,10 @@ public static class HostCommandLine
             return 1;
         }
     }
+
+    /// <summary>The configuration arguments of a command line <see cref="Guarded"/> has already checked.</summary>
+    private static string[] ConfigurationOf(ParseResult parseResult) =>
+        ConfigurationArguments.TryCollect(parseResult.UnmatchedTokens, out var configuration, out _) ? configuration : [];
 
     private static Option<int> PositiveInt(string name, string description, int defaultValue)
     {

@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Host.Operations;
 using Akka.Actor;
@@ -66,7 +67,7 @@ public static class ServeJob
             var endpoint = await OperationsEndpoint.StartAsync(host, options).ConfigureAwait(false);
             if (endpoint is not null)
             {
-                logger.LogInformation("Operations endpoint on {Address}: /metrics, /healthz, /ready.", endpoint.Address);
+                logger.LogInformation("Operations endpoint on {Address}: /metrics, /healthz, /ready{Admin}.", endpoint.Address, endpoint.ServesAdmin ? ", /admin" : string.Empty);
             }
 
             return endpoint;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using ActorEvents.Actors.Hosting;
+using ActorEvents.Cli.AdminApi;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +14,8 @@ namespace ActorEvents.Host.Operations;
 
 /// <summary>
 /// The HTTP port of <c>serve</c> (<see cref="OperationsOptions.Port"/>): <c>/metrics</c> (Prometheus text format of the
-/// <c>ActorEvents</c> meter), <c>/healthz</c> (liveness) and <c>/ready</c> (readiness) from the node's health checks.
+/// <c>ActorEvents</c> meter), <c>/healthz</c> (liveness) and <c>/ready</c> (readiness) from the node's health checks, and
+/// the admin API (<see cref="AdminApiEndpoints"/>) when <see cref="AdminApiServed"/>.
 /// Health answers 200 when every check of its tag is healthy, else 503, with a JSON body naming each check.
 /// </summary>
 public sealed class OperationsEndpoint : IAsyncDisposable
@@ -25,6 +27,9 @@ public sealed class OperationsEndpoint : IAsyncDisposable
 
     /// <summary>Where it listens.</summary>
     public Uri Address { get; private set; } = null!;
+
+    /// <summary>Whether the admin API (<c>/admin/…</c>) is served.</summary>
+    public bool ServesAdmin { get; private set; }
 
     /// <summary>Starts the endpoint next to a started node; null when no port is configured.</summary>
     /// <param name="node">The node's host: its health checks are served.</param>
@@ -52,9 +57,25 @@ public sealed class OperationsEndpoint : IAsyncDisposable
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", context => Report(context, health, ActorEventsHealthChecks.LiveTag));
         app.MapGet("/ready", context => Report(context, health, ActorEventsHealthChecks.ReadyTag));
+        var admin = AdminApiServed(options);
+        if (admin)
+        {
+            app.MapActorEventsAdmin(node.Services, options.AdminToken);
+        }
+        else if (options.Admin)
+        {
+            node.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ActorEvents.Host.Operations").LogWarning(
+                "The admin API is not served on {Hostname}: off loopback it needs ActorEvents:Operations:AdminToken.", options.Hostname);
+        }
+
         await app.StartAsync().ConfigureAwait(false);
-        return new OperationsEndpoint(app) { Address = new Uri($"http://{options.Hostname}:{port}/") };
+        return new OperationsEndpoint(app) { Address = new Uri($"http://{options.Hostname}:{port}/"), ServesAdmin = admin };
     }
+
+    /// <summary>Whether the admin API is on: asked for, and on loopback or with a token.</summary>
+    public static bool AdminApiServed(OperationsOptions options) =>
+        options.Admin && (!string.IsNullOrEmpty(options.AdminToken) || IPAddress.TryParse(options.Hostname, out var address) && IPAddress.IsLoopback(address)
+            || string.Equals(options.Hostname, "localhost", StringComparison.OrdinalIgnoreCase));
 
     private static async Task Report(HttpContext context, HealthCheckService health, string tag)
     {

@@ -4,7 +4,7 @@ namespace ActorEvents.Host.Operations;
 
 /// <summary>
 /// What <c>serve</c> offers operators (section <c>ActorEvents:Operations</c>): one HTTP port with the Prometheus scrape
-/// endpoint (<c>/metrics</c>), liveness (<c>/healthz</c>) and readiness (<c>/ready</c>); and an OTLP exporter of the
+/// endpoint (<c>/metrics</c>), liveness (<c>/healthz</c>), readiness (<c>/ready</c>) and the admin API (<c>/admin/…</c>); and an OTLP exporter of the
 /// <c>ActorEvents</c> metrics and traces when an endpoint is configured (every verb).
 /// </summary>
 public sealed class OperationsOptions
@@ -18,6 +18,16 @@ public sealed class OperationsOptions
 
     /// <summary>Interface the HTTP endpoint listens on: loopback by default (a container that is scraped from outside sets 0.0.0.0).</summary>
     public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// Serve the admin API (<c>/admin/…</c>: dead letters and subscriptions, what <c>dlq</c> and <c>subscriptions</c> with
+    /// <c>--admin-url</c> use) on the same port. On by default; on an interface other than loopback it is served only with an
+    /// <see cref="AdminToken"/>.
+    /// </summary>
+    public bool Admin { get; set; } = true;
+
+    /// <summary>Bearer token every admin API request must carry (<c>Authorization: Bearer …</c>); none: no token is asked for (loopback only).</summary>
+    public string? AdminToken { get; set; }
 
     /// <summary>OTLP endpoint (e.g. <c>http://127.0.0.1:4317</c>) that receives the metrics and traces; none: no OTLP exporter.</summary>
     public string? OtlpEndpoint { get; set; }

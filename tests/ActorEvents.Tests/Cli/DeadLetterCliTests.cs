@@ -1,3 +1,4 @@
+using ActorEvents.Cli;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Host.Cli;
@@ -74,7 +75,7 @@ public sealed class DeadLetterCliTests : IDisposable
     {
         var (exitCode, output) = await RunAsync("dlq", verb, "424242");
 
-        Assert.Equal(DeadLetterCommands.NotFound, exitCode);
+        Assert.Equal(AdminExitCodes.Refused, exitCode);
         Assert.Contains("There is no dead letter with id 424242", output, StringComparison.Ordinal);
     }
 

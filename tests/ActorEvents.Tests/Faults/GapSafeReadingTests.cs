@@ -126,14 +126,15 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
         await using var held = await HeldJournalTransaction.InstallAsync(database);
         using var run = new FaultScenario(output, $"PostgreSQL journal transaction held {Hold.TotalSeconds:0} s, then {(rollBack ? "rolled back" : "committed")}", database);
         var port = HostProcess.FreePort();
-        using (var node = HostProcess.Start(database, port, ["serve", .. Tuning]))
+        var adminPort = HostProcess.FreePort();
+        using (var node = HostProcess.Start(database, port, ["serve", .. Tuning, $"--ActorEvents:Operations:Port={adminPort}"]))
         {
             var (rows, sinceHeld) = await HoldAndReleaseAsync(run, node, port, held, rollBack);
             var missing = MissingOrderings(database);
             run.Note($"orderings that never committed: {(missing.Count == 0 ? "none" : string.Join(", ", missing))}");
             run.NoteLogDigest("serve node", node.Output);
             JournalAudit.AssertReadModelsEqualTheJournal(database, JournalAudit.ReadJournal(database));
-            var statuses = await StatusAsync(database, port);
+            var statuses = await StatusAsync(database, adminPort);
             check(new HeldOutcome(run, rows, missing, node.Output, statuses, sinceHeld.Elapsed));
         }
 
@@ -202,9 +203,9 @@ public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
         return (rows, sinceHeld);
     }
 
-    private async Task<IReadOnlyList<SubscriptionStatus>> StatusAsync(ProcessDatabase database, int port)
+    private async Task<IReadOnlyList<SubscriptionStatus>> StatusAsync(ProcessDatabase database, int adminPort)
     {
-        var statuses = await HostProcess.SubscriptionStatusAsync(database, port, Timeout);
+        var statuses = await HostProcess.SubscriptionStatusAsync(database, adminPort, Timeout);
         foreach (var s in statuses)
         {
             output.WriteLine($"status {s.Name}: {s.State}, checkpoint {s.Checkpoint}, head {s.Head}, lag {s.LagEvents}, skippedGaps {s.SkippedGaps}, last error {s.LastError ?? "-"}");

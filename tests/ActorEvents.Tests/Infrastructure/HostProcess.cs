@@ -76,7 +76,11 @@ public sealed class HostProcess : IDisposable
     /// Starts the host as a cluster node on remoting port <paramref name="port"/> (0: any free port), so that other
     /// processes can join it with <c>--seed</c> <see cref="SeedOf"/>(port); otherwise as <see cref="Start(ProcessDatabase, string[])"/>.
     /// </summary>
-    public static HostProcess Start(ProcessDatabase database, int port, params string[] args)
+    public static HostProcess Start(ProcessDatabase database, int port, params string[] args) =>
+        StartOn(database.Provider, database.ConnectionString, port, args);
+
+    /// <summary>Starts the host with <paramref name="args"/> on a provider and connection string that need not be a database (e.g. one nothing answers on).</summary>
+    public static HostProcess StartOn(string provider, string connectionString, int port, params string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -86,7 +90,7 @@ public sealed class HostProcess : IDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ActorEvents.Host.dll"));
-        foreach (var arg in args.Concat(["--provider", database.Provider, "--port", port.ToString(CultureInfo.InvariantCulture), $"--ActorEvents:Persistence:ConnectionString={database.ConnectionString}"]))
+        foreach (var arg in args.Concat(["--provider", provider, "--port", port.ToString(CultureInfo.InvariantCulture), $"--ActorEvents:Persistence:ConnectionString={connectionString}"]))
         {
             start.ArgumentList.Add(arg);
         }
@@ -138,21 +142,24 @@ public sealed class HostProcess : IDisposable
     }
 
     /// <summary>
-    /// <c>subscriptions status --json</c> from a node that joins the cluster of the node on <paramref name="seedPort"/>: the
-    /// live figures of the subscriptions where they run (e.g. <see cref="SubscriptionStatus.SkippedGaps"/>, which only the
-    /// node running a subscription knows).
+    /// <c>subscriptions status --json --admin-url</c> against the operations endpoint of a <c>serve</c> node on
+    /// <paramref name="adminPort"/>: the live figures of the subscriptions where they run (e.g.
+    /// <see cref="SubscriptionStatus.SkippedGaps"/>, which only the node running a subscription knows). The command starts no node.
     /// </summary>
-    public static async Task<IReadOnlyList<SubscriptionStatus>> SubscriptionStatusAsync(ProcessDatabase database, int seedPort, TimeSpan timeout)
+    public static async Task<IReadOnlyList<SubscriptionStatus>> SubscriptionStatusAsync(ProcessDatabase database, int adminPort, TimeSpan timeout)
     {
-        var (exitCode, output) = await RunAsync(database, timeout, "subscriptions", "status", "--json", "--seed", SeedOf(seedPort));
+        var (exitCode, output) = await RunAsync(database, timeout, "subscriptions", "status", "--json", "--admin-url", AdminUrlOf(adminPort));
         Assert.True(exitCode == 0, $"subscriptions status exited with {exitCode}:\n{output}");
-        // The JSON array is written indented on its own lines; log lines (stderr, Akka's stdout logger) surround it.
+        // The JSON array is written indented on its own lines; log lines (stderr) may surround it in the merged output.
         var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
         var start = Array.IndexOf(lines, "[");
         var end = start < 0 ? -1 : Array.IndexOf(lines, "]", start);
         Assert.True(end > start, $"subscriptions status printed no JSON array:\n{output}");
         return JsonSerializer.Deserialize<SubscriptionStatus[]>(string.Join('\n', lines[start..(end + 1)]), StatusJson)!;
     }
+
+    /// <summary>The admin API of a <c>serve</c> node whose operations endpoint is on <paramref name="port"/> of 127.0.0.1.</summary>
+    public static string AdminUrlOf(int port) => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/");
 
     private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 

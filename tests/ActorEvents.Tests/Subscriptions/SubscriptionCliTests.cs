@@ -1,3 +1,4 @@
+using ActorEvents.Cli;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ActorEvents.Host.Cli;
@@ -11,7 +12,11 @@ using ActorEvents.Actors.Subscriptions;
 
 namespace ActorEvents.Tests.Subscriptions;
 
-/// <summary>The host's <c>subscriptions</c> verbs, run in-process against a SQLite database a node wrote to.</summary>
+/// <summary>
+/// The host's <c>subscriptions</c> verbs without <c>--admin-url</c>, run in-process against a SQLite database a node wrote
+/// to and that no node runs on: they work on the tables (state <see cref="SubscriptionState.NotRunning"/>), and what they
+/// write is taken up by the next node that runs the subscriptions.
+/// </summary>
 public sealed class SubscriptionCliTests : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
@@ -29,7 +34,7 @@ public sealed class SubscriptionCliTests : IDisposable
         var statuses = JsonSerializer.Deserialize<SubscriptionStatus[]>(listing, Json)!;
         Assert.Equal(["order-totals", "stock-levels", "order-shipments", "stock-on-shipment"], statuses.Select(s => s.Name));
         var totals = statuses[0];
-        Assert.Equal((SubscriptionState.Running, 0L), (totals.State, totals.LagEvents));
+        Assert.Equal((SubscriptionState.NotRunning, 0L), (totals.State, totals.LagEvents));
         Assert.True(totals.Head > 0 && totals.Checkpoint >= totals.Head, listing); // caught up: it read the journal up to its head (or past it, over other tags' events)
 
         var (paused, pauseOutput) = await RunAsync("subscriptions", "pause", "order-totals");
@@ -46,11 +51,43 @@ public sealed class SubscriptionCliTests : IDisposable
         var (rebuilt, rebuildOutput) = await RunAsync("subscriptions", "rebuild", "order-totals");
         Assert.Equal(0, rebuilt);
         Assert.Contains("order-totals: rebuild done", rebuildOutput, StringComparison.Ordinal);
+        Assert.Contains("not running", rebuildOutput, StringComparison.Ordinal);
+        // Cleared and reset in the tables; the next node replays it.
+        Assert.Equal((0L, 0L), (_database.Scalar("SELECT position FROM ae_checkpoints WHERE subscription = 'order-totals'"),
+            _database.Scalar("SELECT COUNT(*) FROM sample_order_totals")));
         Assert.Equal([new OrderStatusTotal("shipped", 5, 50m)], await QueryTotalsAsync());
 
         var (unknown, unknownOutput) = await RunAsync("subscriptions", "reset", "no-such-projection", "--to", "3");
-        Assert.Equal(SubscriptionCommands.OperationFailed, unknown);
+        Assert.Equal(AdminExitCodes.Refused, unknown);
         Assert.Contains("There is no subscription or projection named 'no-such-projection'", unknownOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_start_no_subscription_for_status_pause_and_dlq_list_without_an_admin_url()
+    {
+        // Events written by a node whose subscriptions are off: every checkpoint is still where it was (none stored).
+        await using (var writer = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.SqliteSettings(_database,
+            new Dictionary<string, string?> { ["Subscriptions:Enabled"] = "false" })))
+        {
+            await writer.AcceptAsync(new AddStock("sku-quiet", 10));
+            await writer.AcceptAsync(new PlaceOrder("quiet-1", "customer-quiet", "sku-quiet", 1, 10m));
+        }
+
+        var head = _database.Scalar("SELECT MAX(ordering) FROM journal");
+        foreach (var args in new[] { new[] { "subscriptions", "status", "--json" }, ["subscriptions", "pause", "stock-levels"], ["dlq", "list"], ["subscriptions", "status", "--json"] })
+        {
+            var (exitCode, output) = await RunAsync(args);
+            Assert.True(exitCode == 0, output);
+        }
+
+        // Had any of them run the subscriptions (as a node of their own would), checkpoints would have moved towards the head.
+        Assert.Equal(0L, _database.Scalar("SELECT COALESCE(MAX(position), 0) FROM ae_checkpoints"));
+        var (_, listing) = await RunAsync("subscriptions", "status", "--json");
+        var statuses = JsonSerializer.Deserialize<SubscriptionStatus[]>(listing, Json)!;
+        Assert.All(statuses, s => Assert.Equal(0L, s.Checkpoint));
+        Assert.Equal(SubscriptionState.Paused, statuses.Single(s => s.Name == "stock-levels").State);
+        Assert.All(statuses.Where(s => s.Name != "stock-levels"), s => Assert.Equal(SubscriptionState.NotRunning, s.State));
+        Assert.True(head > 0 && statuses.Single(s => s.Name == "stock-levels").LagEvents > 0, listing);
     }
 
     [Fact]
@@ -58,7 +95,7 @@ public sealed class SubscriptionCliTests : IDisposable
     {
         var (exitCode, output) = await RunAsync("subscriptions", "rebuild", "order-shipments");
 
-        Assert.Equal(SubscriptionCommands.OperationFailed, exitCode);
+        Assert.Equal(AdminExitCodes.Refused, exitCode);
         Assert.Contains("NotAProjection", output, StringComparison.Ordinal);
     }
 
@@ -105,9 +142,11 @@ public sealed class SubscriptionCliTests : IDisposable
         }
     }
 
+    /// <summary>The order totals once a node on the database has caught its subscriptions up.</summary>
     private async Task<IReadOnlyList<OrderStatusTotal>> QueryTotalsAsync()
     {
         await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.SqliteSettings(_database));
+        await host.Host.Services.GetRequiredService<ISubscriptionsClient>().WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(20));
         return (await host.Client.QueryAsync(new GetOrderTotals())).ValueOrThrow().ByStatus;
     }
 

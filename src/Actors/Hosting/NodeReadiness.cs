@@ -3,7 +3,7 @@ using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace ActorEvents.Host;
+namespace ActorEvents.Actors.Hosting;
 
 /// <summary>Waits for a started host's node to become an Up member of its cluster.</summary>
 public static class NodeReadiness

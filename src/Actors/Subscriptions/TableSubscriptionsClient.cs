@@ -1,0 +1,143 @@
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Supervision;
+using ActorEvents.Messages;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ActorEvents.Actors.Subscriptions;
+
+/// <summary>Clients of the subscriptions that need no running node.</summary>
+public static class SubscriptionsClients
+{
+    /// <summary>
+    /// A client that works on the tables of the configured database directly, from the services of a host that need not
+    /// be started (no actor system, no subscription runs): status from the checkpoints and counts
+    /// (<see cref="SubscriptionState.NotRunning"/> or <see cref="SubscriptionState.Paused"/>), pause and resume as the
+    /// stored flag, reset and rebuild as the stored checkpoint and tables. A running subscription does not see such a
+    /// change until it next starts: use it on a database no cluster runs on.
+    /// </summary>
+    /// <param name="services">Services of a host built with <c>AddActorEvents</c>.</param>
+    public static ISubscriptionsClient ForTables(IServiceProvider services) => new TableSubscriptionsClient(
+        services.GetRequiredService<ActorEventsDomain>(),
+        services.GetRequiredService<IOptions<ActorEventsOptions>>().Value,
+        new SubscriptionRuntime(null, services.GetRequiredService<CheckpointStore>(), services.GetRequiredService<JournalHead>(),
+            services.GetRequiredService<ActorEventsDatabase>(), services.GetRequiredService<ProcessedEventGuard>(),
+            services.GetRequiredService<IServiceScopeFactory>(), services.GetRequiredService<ActorEventsDomain>().Types,
+            services.GetRequiredService<IDeadLetterStore>(), services.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Pipeline,
+            services.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Subscriptions));
+}
+
+/// <summary>See <see cref="SubscriptionsClients.ForTables"/>. Refusals are the office's: the same codes for the same requests.</summary>
+internal sealed class TableSubscriptionsClient(ActorEventsDomain domain, ActorEventsOptions options, SubscriptionRuntime runtime) : ISubscriptionsClient
+{
+    private readonly SemaphoreSlim _initialization = new(1, 1);
+    private bool _initialized;
+
+    public async Task<IReadOnlyList<SubscriptionStatus>> StatusAsync(string? name = null, CancellationToken cancellationToken = default)
+    {
+        var selected = name is null ? domain.Subscriptions : [Find(name)];
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var statuses = new List<SubscriptionStatus>(selected.Count);
+        foreach (var definition in selected)
+        {
+            statuses.Add(await ReadAsync(definition).ConfigureAwait(false));
+        }
+
+        return statuses;
+    }
+
+    public Task<SubscriptionOperationCompleted> PauseAsync(string name, CancellationToken cancellationToken = default) =>
+        OperateAsync(name, "pause", definition => runtime.Checkpoints.SetPausedAsync(definition.Name, true, cancellationToken), cancellationToken);
+
+    public Task<SubscriptionOperationCompleted> ResumeAsync(string name, CancellationToken cancellationToken = default) =>
+        OperateAsync(name, "resume", definition => runtime.Checkpoints.SetPausedAsync(definition.Name, false, cancellationToken), cancellationToken);
+
+    public Task<SubscriptionOperationCompleted> ResetAsync(string name, long position = 0, bool rerun = false, CancellationToken cancellationToken = default)
+    {
+        if (position < 0)
+        {
+            throw new SubscriptionOperationException(new SubscriptionOperationFailed(Find(name).Name, SubscriptionErrorCode.InvalidPosition, $"Position {position} is negative."));
+        }
+
+        return OperateAsync(name, "reset", definition =>
+            SubscriptionReset.MoveWithinHeadAsync(runtime.Head, runtime.Database, definition, position, rerun, cancellationToken), cancellationToken);
+    }
+
+    public Task<SubscriptionOperationCompleted> RebuildAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var definition = Find(name);
+        if (definition.Kind != SubscriptionKind.Projection)
+        {
+            throw new SubscriptionOperationException(new SubscriptionOperationFailed(definition.Name, SubscriptionErrorCode.NotAProjection,
+                $"'{definition.Name}' feeds handlers, not a projector: there is no read model to rebuild. Use reset to replay its events."));
+        }
+
+        return OperateAsync(name, "rebuild", _ => SubscriptionReset.ClearProjectionAsync(runtime.Scopes, runtime.Database, definition, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Nothing runs here to catch up: the status as stored.</summary>
+    public Task<IReadOnlyList<SubscriptionStatus>> WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        StatusAsync(cancellationToken: cancellationToken);
+
+    private async Task<SubscriptionOperationCompleted> OperateAsync(string name, string operation, Func<SubscriptionDefinition, Task> step, CancellationToken cancellationToken)
+    {
+        var definition = Find(name);
+        if (!runtime.Database.IsAvailable)
+        {
+            throw new SubscriptionOperationException(new SubscriptionOperationFailed(definition.Name, SubscriptionErrorCode.Disabled,
+                "The in-memory provider keeps no tables: there is nothing to change without a running node."));
+        }
+
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The checkpoint row exists before the flag or the position is written to it.
+            await runtime.Checkpoints.LoadAsync(definition.Name, cancellationToken).ConfigureAwait(false);
+            await step(definition).ConfigureAwait(false);
+        }
+        catch (InvalidSubscriptionPositionException e)
+        {
+            throw new SubscriptionOperationException(new SubscriptionOperationFailed(definition.Name, SubscriptionErrorCode.InvalidPosition, e.Message));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new SubscriptionOperationException(new SubscriptionOperationFailed(definition.Name, SubscriptionErrorCode.Failed,
+                $"{operation} failed: {e.GetBaseException().Message}"));
+        }
+
+        return new SubscriptionOperationCompleted(definition.Name, operation, await ReadAsync(definition).ConfigureAwait(false));
+    }
+
+    private Task<SubscriptionStatus> ReadAsync(SubscriptionDefinition definition) =>
+        SubscriptionStatusReader.ReadAsync(definition, SubscriptionProfiles.Effective(definition, options.Subscriptions), runtime, null, SubscriptionState.NotRunning);
+
+    private SubscriptionDefinition Find(string name) =>
+        domain.Subscriptions.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new SubscriptionOperationException(new SubscriptionOperationFailed(name, SubscriptionErrorCode.UnknownSubscription,
+            $"There is no subscription or projection named '{name}'."));
+
+    /// <summary>The checkpoint and processed-event tables, created as a node would create them (idempotent), once.</summary>
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        if (_initialized || !runtime.Database.IsAvailable)
+        {
+            return;
+        }
+
+        await _initialization.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_initialized)
+            {
+                await runtime.Checkpoints.InitializeAsync(cancellationToken).ConfigureAwait(false);
+                await runtime.DeadLetters.InitializeAsync(cancellationToken).ConfigureAwait(false);
+                _initialized = true;
+            }
+        }
+        finally
+        {
+            _initialization.Release();
+        }
+    }
+}
