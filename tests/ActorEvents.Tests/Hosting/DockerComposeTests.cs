@@ -41,6 +41,14 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public void Should_serve_the_admin_api_of_every_node_only_with_the_token_from_the_environment()
+    {
+        Assert.All(NodeServices(), n => Assert.Equal("${ACTOREVENTS_ADMIN_TOKEN:-}", Environment(n.Service)["ActorEvents__Operations__AdminToken"]));
+        // Off loopback (compose binds 0.0.0.0) an empty token means no admin API.
+        Assert.False(OperationsEndpoint.AdminApiServed(new OperationsOptions { Hostname = "0.0.0.0", AdminToken = "" }));
+    }
+
+    [Fact]
     public void Should_run_rabbitmq_and_wire_every_node_to_it_once_it_is_healthy()
     {
         var rabbitmq = (YamlMappingNode)Services.Children["rabbitmq"];
