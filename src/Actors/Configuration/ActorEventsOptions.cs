@@ -58,6 +58,14 @@ public sealed class NodeOptions
 
     /// <summary>TLS for remoting (off by default).</summary>
     public RemotingTlsOptions Tls { get; set; } = new();
+
+    /// <summary>
+    /// Refuse to send between nodes any message no serializer is bound to (on by default): Akka's fallback for
+    /// <c>System.Object</c> is JSON with CLR type names, which ActorEvents never uses. Such a message is not sent: the
+    /// sending node logs a serialization error naming its type. Switch it off only for messages of your own actors that
+    /// you have not bound yet.
+    /// </summary>
+    public bool RefuseUnboundMessages { get; set; } = true;
 }
 
 /// <summary>TLS for the remoting transport between nodes.</summary>

@@ -150,6 +150,10 @@ public static class ActorEventsHostingExtensions
     {
         builder.WithCustomSerializer("actor-events", ActorEventsSerializer.BoundTypes,
             system => new ActorEventsSerializer(system, domain.Types));
+        if (options.Node.RefuseUnboundMessages)
+        {
+            builder.AddHocon(UnboundMessageSerializer.Hocon, HoconAddMode.Prepend);
+        }
 
         foreach (var aggregate in domain.Aggregates)
         {

@@ -26,9 +26,13 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     private const string SubmitManifest = "ae.submit";
     private const string SnapshotManifest = "ae.snapshot";
     private const string StopManifest = "ae.stop";
+    private const string DispatchManifest = "ae.dispatch";
 
-    /// <summary>Subscription control messages, which travel between a node's office and the node running the subscription.</summary>
-    private static readonly Dictionary<string, Type> SubscriptionManifests = new(StringComparer.Ordinal)
+    /// <summary>
+    /// Operator messages: subscription control, which travels between a node's office and the node running the
+    /// subscription, and the offices' requests and replies, which any node (or the tests) may send to another's office.
+    /// </summary>
+    private static readonly Dictionary<string, Type> ControlManifests = new(StringComparer.Ordinal)
     {
         ["ae.subscription.get-status"] = typeof(GetSubscriptionStatus),
         ["ae.subscription.status"] = typeof(SubscriptionStatus),
@@ -39,13 +43,23 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         ["ae.subscription.completed"] = typeof(SubscriptionOperationCompleted),
         ["ae.subscription.failed"] = typeof(SubscriptionOperationFailed),
         ["ae.subscription.resolve-dead-letter"] = typeof(Subscriptions.ResolveProjectionDeadLetter),
+        ["ae.subscription.status-report"] = typeof(SubscriptionStatusReport),
+        ["ae.dlq.list"] = typeof(ListDeadLetters),
+        ["ae.dlq.list-result"] = typeof(DeadLetterList),
+        ["ae.dlq.inspect"] = typeof(InspectDeadLetter),
+        ["ae.dlq.found"] = typeof(DeadLetterFound),
+        ["ae.dlq.replay"] = typeof(ReplayDeadLetter),
+        ["ae.dlq.replay-all"] = typeof(ReplayAllDeadLetters),
+        ["ae.dlq.replayed-all"] = typeof(DeadLettersReplayed),
+        ["ae.dlq.skip"] = typeof(SkipDeadLetter),
+        ["ae.dlq.purge"] = typeof(PurgeDeadLetters),
         ["ae.dlq.replayed"] = typeof(DeadLetterReplayed),
         ["ae.dlq.skipped"] = typeof(DeadLetterSkipped),
         ["ae.dlq.purged"] = typeof(DeadLettersPurged),
         ["ae.dlq.failed"] = typeof(DeadLetterOperationFailed),
     };
 
-    private static readonly Dictionary<Type, string> SubscriptionTypes = SubscriptionManifests.ToDictionary(m => m.Value, m => m.Key);
+    private static readonly Dictionary<Type, string> ControlTypes = ControlManifests.ToDictionary(m => m.Value, m => m.Key);
 
     private readonly MessageTypeRegistry _registry;
     private readonly JsonSerializerOptions _options;
@@ -65,7 +79,9 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     [
         typeof(ICommand), typeof(IEvent), typeof(EventEnvelope), typeof(AggregateRequest), typeof(CommandResult),
         typeof(SubmitCommand), typeof(AggregateSnapshot), typeof(AggregateStop),
-        .. SubscriptionManifests.Values,
+        // An aggregate tells the router of the node its command entered through: often another node.
+        typeof(Pipeline.DispatchEvents),
+        .. ControlManifests.Values,
     ];
 
     /// <summary>JSON options whose converters resolve commands and events through the registry only (and actor references through <paramref name="system"/>).</summary>
@@ -102,8 +118,9 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         SubmitCommand => SubmitManifest,
         AggregateSnapshot => SnapshotManifest,
         AggregateStop => StopManifest,
+        Pipeline.DispatchEvents => DispatchManifest,
         ICommand or IEvent => _registry.Get(o.GetType()).Name,
-        _ when SubscriptionTypes.TryGetValue(o.GetType(), out var manifest) => manifest,
+        _ when ControlTypes.TryGetValue(o.GetType(), out var manifest) => manifest,
         _ => throw new SerializationException($"ActorEventsSerializer cannot serialize '{o.GetType().FullName}'."),
     };
 
@@ -140,7 +157,8 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
                 SubmitManifest => Deserialize<SubmitCommand>(bytes),
                 SnapshotManifest => SnapshotDto.Read(bytes, _registry, _options),
                 StopManifest => AggregateStop.Instance,
-                _ when SubscriptionManifests.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, _options)
+                DispatchManifest => Deserialize<Pipeline.DispatchEvents>(bytes),
+                _ when ControlManifests.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, _options)
                     ?? throw new SerializationException($"Payload of '{manifest}' is null."),
                 _ => JsonSerializer.Deserialize(bytes, _registry.Get(manifest).ClrType, _options)
                      ?? throw new SerializationException($"Payload of '{manifest}' is null."),

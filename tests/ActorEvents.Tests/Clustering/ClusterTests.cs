@@ -214,62 +214,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<ActorEventsTestHost[]> StartClusterAsync(TestDatabase database, int count, int? crashOnTerminate = null)
-    {
-        var ports = ActorEvents.Host.Cli.LocalCluster.FreePorts(count);
-        var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
-        var nodes = new ActorEventsTestHost[count];
-        for (var i = 0; i < count; i++)
-        {
-            var settings = database.Settings(new Dictionary<string, string?>
-            {
-                ["Node:Port"] = ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Node:SeedNodes:0"] = seed,
-                ["Aggregates:NumberOfShards"] = "30",
-                ["Mediator:CommandTimeout"] = "00:00:05",
-            });
-            var hocon = i == crashOnTerminate ? FastFailureHandling + "\n" + CrashOnTerminate : FastFailureHandling;
-            nodes[i] = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(settings, extraHocon: hocon));
-        }
+    private static Task<ActorEventsTestHost[]> StartClusterAsync(TestDatabase database, int count, int? crashOnTerminate = null) =>
+        TestCluster.StartAsync(database, count, "inventory", i => i == crashOnTerminate ? FastFailureHandling + "\n" + CrashOnTerminate : FastFailureHandling);
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (nodes.Any(n => Akka.Cluster.Cluster.Get(n.System).State.Members.Count(m => m.Status == MemberStatus.Up) < count))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("The cluster did not form.");
-            }
+    private static Task StopAllAsync(IEnumerable<ActorEventsTestHost> nodes) => TestCluster.StopAsync(nodes);
 
-            await Task.Delay(50);
-        }
-
-        // Members being Up is not enough: the shard coordinator gives new shards only to regions that have registered
-        // with it, so a node whose region registers late would host nothing (and a test crashing it would test nothing).
-        var inventory = ClusterSharding.Get(nodes[0].System).ShardRegion("inventory");
-        while ((await inventory.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(5))).Regions.Count < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Not every node's shard region registered with the coordinator.");
-            }
-
-            await Task.Delay(50);
-        }
-
-        return nodes;
-    }
-
-    private static async Task StopAllAsync(IEnumerable<ActorEventsTestHost> nodes)
-    {
-        foreach (var node in nodes.Reverse())
-        {
-            try
-            {
-                await node.DisposeAsync();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
-    }
 }
