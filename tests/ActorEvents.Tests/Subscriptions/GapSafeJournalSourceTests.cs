@@ -38,6 +38,45 @@ public sealed class GapSafeJournalSourceTests
         Assert.Equal([3L], Assert.IsType<SkippedJournalGap>(page[2].Event).Orderings);
     }
 
+    [Fact]
+    public async Task Should_not_pass_over_rows_it_has_not_read_when_a_full_page_ends_below_a_declared_gap()
+    {
+        using var database = TestDatabases.Create(PersistenceProviders.Sqlite);
+        await using var host = await LedgerHost.StartAsync(database, new DeliveryLog(), _ => { });
+        await host.RecordAsync("paged", 8, perCommand: 8);
+        // Ordering 6 never committed; a reader of two rows per page declares it while its first page ends at 2.
+        await using (var db = host.Host.Services.GetRequiredService<ActorEventsDatabase>().Open())
+        {
+            await db.ExecuteAsync("DELETE FROM tags WHERE ordering_id = 6; DELETE FROM journal WHERE ordering = 6");
+        }
+
+        var system = (ExtendedActorSystem)host.System;
+        var source = new GapSafeJournalSource(host.Host.Services.GetRequiredService<ActorEventsDatabase>(), JournalHeadWatch.Get(system),
+            new JournalRowDecoder(system, host.Host.Services.GetRequiredService<ActorEventsDomain>().Types), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100),
+            system.Log);
+        var tracker = new GapTracker(TimeSpan.Zero);
+
+        // Read as a stream does: each page moves the position to its last element.
+        var rows = new List<long>();
+        var gaps = new List<long>();
+        long position = 0;
+        for (var page = 0; page < 10; page++)
+        {
+            var read = await source.ReadAsync(tracker, position, 2);
+            if (read.Count == 0)
+            {
+                break;
+            }
+
+            rows.AddRange(read.Where(e => e.Event is Messages.EventEnvelope).Select(e => ((Sequence)e.Offset).Value));
+            gaps.AddRange(read.Select(e => e.Event).OfType<SkippedJournalGap>().SelectMany(g => g.Orderings));
+            position = read.Max(e => ((Sequence)e.Offset).Value);
+        }
+
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 7L, 8L], rows);
+        Assert.Equal([6L], gaps); // declared once, handed out with the page that reached it
+    }
+
     /// <summary>
     /// PostgreSQL: a transaction that took its id after another one, but its ordering before it, holds that ordering while
     /// the other commits. The snapshot's xmax is then at most the held transaction's id (xmax is one past the highest

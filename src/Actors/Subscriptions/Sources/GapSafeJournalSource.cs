@@ -90,19 +90,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
             .ToListAsync().ConfigureAwait(false);
         var range = tracker.Advance(position, present, await HorizonAsync(db, present, position).ConfigureAwait(false));
         var result = new List<EventEnvelope>();
-        if (range.DeclaredGaps.Count > 0)
-        {
-            log.Warning("Journal orderings {0} never committed: declared permanent gaps (rolled-back writes) after {1:0.###} s and passed over "
-                + "({2}; gap timeout {3:0.###} s)",
-                string.Join(", ", range.DeclaredGaps), range.Waited.TotalSeconds,
-                range.Waited >= tracker.GapTimeout ? "the gap timeout passed" : "every transaction that could hold them had ended", tracker.GapTimeout.TotalSeconds);
-            result.Add(new EventEnvelope(Offset.Sequence(range.DeclaredGaps[^1]), string.Empty, 0,
-                new SkippedJournalGap(range.DeclaredGaps, range.Waited), 0, []));
-        }
-
-        var declaredGapAhead = range.DeclaredGaps.Count > 0;
-
-        if (range.SafePosition <= position)
+        if (range.SafePosition <= position && range.DeclaredGaps.Count == 0)
         {
             return result;
         }
@@ -114,15 +102,36 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
               join t in db.GetTable<TagTableRow>() on r.Ordering equals t.OrderingId
               where t.Tag == tag && r.Ordering > position && r.Ordering <= safe && !r.Deleted
               select r;
-        var read = await rows.OrderBy(r => r.Ordering).Take(pageSize).ToListAsync().ConfigureAwait(false);
+        var read = safe > position ? await rows.OrderBy(r => r.Ordering).Take(pageSize).ToListAsync().ConfigureAwait(false) : [];
         foreach (var row in read)
         {
             result.Add(new EventEnvelope(Offset.Sequence(row.Ordering), row.PersistenceId, row.SequenceNumber, Decode(row), row.Created,
                 tag is null ? [] : [tag]));
         }
 
+        // A full page ends at its last row: the rows between it and the safe position are not read yet, so a gap declared
+        // above it is not handed out now (its marker would move the position over them); the tracker keeps it declared.
+        var full = read.Count == pageSize;
+        var handedOut = full ? range.DeclaredGaps.Where(g => g < read[^1].Ordering).ToArray() : range.DeclaredGaps;
+        if (handedOut.Count < range.DeclaredGaps.Count)
+        {
+            tracker.NotHandedOut(range.DeclaredGaps.Skip(handedOut.Count));
+        }
+
+        if (handedOut.Count > 0)
+        {
+            log.Warning("Journal orderings {0} never committed: declared permanent gaps (rolled-back writes) after {1:0.###} s and passed over "
+                + "({2}; gap timeout {3:0.###} s)",
+                string.Join(", ", handedOut), range.Waited.TotalSeconds,
+                range.Waited >= tracker.GapTimeout ? "the gap timeout passed" : "every transaction that could hold them had ended", tracker.GapTimeout.TotalSeconds);
+            result.Add(new EventEnvelope(Offset.Sequence(handedOut[^1]), string.Empty, 0,
+                new SkippedJournalGap(handedOut, range.Waited), 0, []));
+        }
+
+        var declaredGapAhead = handedOut.Count > 0;
+
         // Nothing of the source up to the safe position after the last row read: the position may move to it.
-        if (read.Count < pageSize && (result.Count == 0 || OffsetOf(result[^1]) < safe))
+        if (!full && safe > position && (result.Count == 0 || result.Max(OffsetOf) < safe))
         {
             result.Add(new EventEnvelope(Offset.Sequence(safe), string.Empty, 0, SourcePassedOver.Instance, 0, []));
         }

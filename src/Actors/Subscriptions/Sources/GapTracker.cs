@@ -25,6 +25,7 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<long, Missing> _firstSeenMissing = [];
+    private readonly SortedSet<long> _declaredNotHandedOut = [];
 
     /// <summary>How long a missing ordering is awaited before it is declared a permanent gap.</summary>
     public TimeSpan GapTimeout { get; } = gapTimeout;
@@ -47,6 +48,7 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
     public SafeRange Advance(long position, IReadOnlyList<long> present, TransactionHorizon? transactions = null)
     {
         var now = _time.GetUtcNow();
+        _declaredNotHandedOut.RemoveWhere(ordering => ordering <= position);
         var safe = position;
         List<long>? declared = null;
         var waited = TimeSpan.Zero;
@@ -67,7 +69,7 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
                     _firstSeenMissing[missing] = seen;
                 }
 
-                if (open is null && IsPermanent(seen, now, transactions))
+                if (open is null && (_declaredNotHandedOut.Contains(missing) || IsPermanent(seen, now, transactions)))
                 {
                     (declared ??= []).Add(missing);
                     waited = now - seen.Since > waited ? now - seen.Since : waited;
@@ -107,8 +109,18 @@ internal sealed class GapTracker(TimeSpan gapTimeout, TimeProvider? time = null)
     /// <summary>How long a gap whose transactions all ended is still awaited.</summary>
     public static readonly TimeSpan EndedTransactionGrace = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Orderings <see cref="Advance"/> declared permanent that the reader could not hand out yet (its page of rows ended
+    /// below them): they stay declared, so the next call declares them again at once instead of awaiting them anew.
+    /// </summary>
+    public void NotHandedOut(IEnumerable<long> declared) => _declaredNotHandedOut.UnionWith(declared);
+
     /// <summary>Forgets what was awaited (the reader moved to another position).</summary>
-    public void Reset() => _firstSeenMissing.Clear();
+    public void Reset()
+    {
+        _firstSeenMissing.Clear();
+        _declaredNotHandedOut.Clear();
+    }
 
     private sealed record Missing(DateTimeOffset Since, long? NextTransactionId);
 }
