@@ -13,11 +13,13 @@ namespace ActorEvents.Actors.Hosting;
 /// <remarks>
 /// On SQLite these connections commit with <c>synchronous=NORMAL</c> (the journal keeps FULL): in write-ahead-log mode
 /// a commit then survives a process crash but not necessarily a power loss, and what a power loss takes is always the
-/// newest commits, together. That is safe here because every write is idempotent by construction or atomic with what it
-/// records (a handler's effect with its processed-event row, a projection's rows with its checkpoint), and a checkpoint
-/// is only written after the effects it covers — so a lost tail is simply processed again. It turns an fsync per unit
-/// of work (2 ms and more) into a few microseconds. The connections are not pooled, so the setting never reaches the
-/// journal's pooled connections.
+/// newest commits, together. A power loss stops the node too, and every subscription then starts again from its stored
+/// checkpoint, which is only written after the effects it covers: a lost tail is simply processed again. (A broker
+/// subscriber's message acknowledged just before a power loss is the exception: its effect may be gone with the tail.)
+/// It turns an fsync per unit of work (2 ms and more) into a few microseconds. The connections are not pooled, so the
+/// setting never reaches the journal's pooled connections. A PostgreSQL server crash, by contrast, leaves the node
+/// running with its positions in memory: there only a projection's batch, which carries its checkpoint, commits without
+/// waiting for the flush (<see cref="BeginCheckpointedUnitOfWorkAsync"/>).
 /// </remarks>
 public sealed class ActorEventsDatabase
 {
@@ -69,12 +71,21 @@ public sealed class ActorEventsDatabase
         : throw new InvalidOperationException("The in-memory persistence provider has no SQL database for checkpoints and read models; use sqlite or postgresql.");
 
     /// <summary>
-    /// Begins the transaction of a unit of work (a handler's effects with its processed-event row, a projection's batch
-    /// with its checkpoint). On PostgreSQL it commits without waiting for the WAL flush (<c>synchronous_commit</c> off for
-    /// this transaction only), for the reason given on the class: what a server crash could take is a consistent tail
-    /// that is processed again.
+    /// Begins the transaction of a unit of work whose commit must be durable before it returns: a durable handler's (or a
+    /// broker subscriber's) effects with its processed-event row. Its subscription moves its checkpoint later, in another
+    /// transaction (a broker subscriber acknowledges the message once it returns), so a commit that a server crash could
+    /// still take would leave the effect lost behind a position that has moved on.
     /// </summary>
-    public async Task<DataConnectionTransaction> BeginUnitOfWorkAsync(DataConnection connection, CancellationToken cancellationToken = default)
+    public Task<DataConnectionTransaction> BeginUnitOfWorkAsync(DataConnection connection, CancellationToken cancellationToken = default) =>
+        connection.BeginTransactionAsync(cancellationToken);
+
+    /// <summary>
+    /// Begins the transaction of a unit of work that moves its own checkpoint first, by compare-and-swap (a projection's
+    /// batch). On PostgreSQL it commits without waiting for the WAL flush (<c>synchronous_commit</c> off for this
+    /// transaction only): a server crash can take only a tail of such commits, rows and checkpoint together, and the next
+    /// batch's compare-and-swap then finds the stored checkpoint behind and reads again from it.
+    /// </summary>
+    public async Task<DataConnectionTransaction> BeginCheckpointedUnitOfWorkAsync(DataConnection connection, CancellationToken cancellationToken = default)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (IsPostgreSql)

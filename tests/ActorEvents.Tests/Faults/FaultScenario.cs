@@ -98,6 +98,16 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
         var summary = SummaryOf(load.Output);
         Note($"load ended ({exitCode}): {summary}");
         NoteLogDigest("host", load.Output);
+        // The whole log of the host, kept for a failure's post-mortem (the digest above is only its most frequent lines).
+        var logFile = Path.Combine(Path.GetTempPath(), $"actorevents-fault-{database.PostgresDatabase ?? Path.GetFileNameWithoutExtension(database.SqlitePath)}.log");
+        File.AppendAllText(logFile, $"===== load ended at {_clock.Elapsed:mm\\:ss\\.f}\n{load.Output}\n");
+        Note($"  host log: {logFile}");
+        // Verbatim, the lines that say how the durable path went through the fault (gaps passed over, the ledger handler's failures).
+        foreach (var line in load.Output.Split('\n').Where(l => l.Contains("never committed", StringComparison.Ordinal)
+            || l.Contains("ShipmentLedgerHandler", StringComparison.Ordinal) || l.Contains("order-shipments", StringComparison.Ordinal)).Take(20))
+        {
+            Note($"  host: {line.Trim()[..Math.Min(400, line.Trim().Length)]}");
+        }
 
         Assert.True(exitCode == 0, $"the load exited with {exitCode}:\n{Tail(load.Output)}");
         return summary;
@@ -125,6 +135,12 @@ public sealed partial class FaultScenario(ITestOutputHelper output, string scena
         var deadLetters = JournalAudit.DeadLetters(database).GroupBy(d => d.Handler).OrderBy(g => g.Key, StringComparer.Ordinal).ToArray();
         var deadLettersByHandler = string.Join(", ", deadLetters.Select(g => $"{g.Key} {g.Count()}"));
         Note($"open dead letters by handler: {(deadLetters.Length == 0 ? "none" : deadLettersByHandler)}");
+        // Which events they hold (a handler with a few): an audit that later misses an event says whether a replay ran it.
+        foreach (var few in deadLetters.Where(g => g.Count() <= 5))
+        {
+            Note($"dead letters of {few.Key}: {string.Join(", ", few.Select(d => $"#{d.Id} event {d.EventId} ({d.AggregateId})"))}");
+        }
+
         foreach (var handler in deadLetters.Select(g => g.Key))
         {
             var (exitCode, replayOutput) = await HostProcess.RunAsync(database, RunTimeout, "dlq", "replay-all", "--handler", handler);

@@ -227,6 +227,10 @@ public static class JournalAudit
         static long OnHand(object e) => e switch { StockAdded a => a.OnHand, StockReduced r => r.OnHand, StockRestored r => r.OnHand, _ => long.MinValue };
     }
 
+    /// <summary>The journal ordering of an event (by its stream and sequence number).</summary>
+    private static long OrderingOf(ProcessDatabase database, EventEnvelope e) =>
+        database.Scalar($"SELECT ordering FROM journal WHERE persistence_id = '{e.StreamName}' AND sequence_number = {e.SequenceNr}");
+
     /// <summary>Every durable read model of the sample equals a fold of the journal (run after the subscriptions drained).</summary>
     public static void AssertReadModelsEqualTheJournal(ProcessDatabase database, IReadOnlyList<EventEnvelope> journal)
     {
@@ -273,7 +277,9 @@ public static class JournalAudit
             .OrderBy(s => s.Item1, StringComparer.Ordinal).ToArray();
         Assert.True(shipped.SequenceEqual(ledger),
             $"the shipment ledger [{string.Join(", ", ledger)}] should equal the journal's shipments [{string.Join(", ", shipped)}]; " +
-            $"shipments without a processed-event record: {(unprocessed.Length == 0 ? "none" : string.Join("; ", unprocessed))}; {processed.Count} records");
+            $"shipments without a processed-event record: {(unprocessed.Length == 0 ? "none" : string.Join("; ", unprocessed))}; {processed.Count} records; " +
+            $"their orderings: {string.Join(", ", journal.Where(e => e.Event is OrderShipped && !processed.Contains(e.EventId)).Select(e => OrderingOf(database, e)))}; " +
+            $"checkpoints: {string.Join(", ", database.Rows("SELECT subscription, position FROM ae_checkpoints", r => $"{r.GetString(0)} {Convert.ToInt64(r.GetValue(1))}"))}");
         // …and its processed-event record holds every order.shipped event of the journal (by event id), and nothing else.
         Assert.Equal(journal.Where(e => e.Event is OrderShipped).Select(e => e.EventId).Order(StringComparer.Ordinal),
             database.Rows($"SELECT event_id FROM ae_processed_events WHERE handler = '{nameof(ShipmentLedgerHandler)}'", r => r.GetString(0))

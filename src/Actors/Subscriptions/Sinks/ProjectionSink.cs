@@ -166,7 +166,7 @@ internal sealed class ProjectionSink(SubscriptionDefinition definition, Subscrip
         timeout.CancelAfter(Retry.InvocationTimeout);
         var token = timeout.Token;
         await using var db = runtime.Database.Open();
-        await using var transaction = await runtime.Database.BeginUnitOfWorkAsync(db, token).ConfigureAwait(false);
+        await using var transaction = await runtime.Database.BeginCheckpointedUnitOfWorkAsync(db, token).ConfigureAwait(false);
         // First, so that the row stays locked until commit and a second instance (a node wrongly thought dead) cannot apply the same batch.
         if (moveCheckpoint && !await CheckpointStore.AdvanceAsync(db, definition.Name, from, to, token).ConfigureAwait(false))
         {
