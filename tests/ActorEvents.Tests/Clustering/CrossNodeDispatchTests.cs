@@ -85,14 +85,17 @@ public sealed class CrossNodeDispatchTests
     [Fact]
     public async Task Should_run_in_request_handlers_follow_ups_and_dead_letters_for_aggregates_on_other_nodes_with_unbound_messages_refused()
     {
-        using var database = TestDatabases.Create(TestDatabases.PostgresConnectionString is null ? PersistenceProviders.Sqlite : PersistenceProviders.PostgreSql);
+        using var database = TestDatabases.CreateIsolated(TestDatabases.PostgresConnectionString is null ? PersistenceProviders.Sqlite : PersistenceProviders.PostgreSql);
         var nodes = await TestCluster.StartAsync(database, 3, "relay", configureDomain: RelayDomain);
         try
         {
-            var relays = Enumerable.Range(0, 30).Select(i => i % 5 == 4 ? $"relay-{i}-poison" : $"relay-{i}").ToArray();
             var crossed = new int[nodes.Length];
+            var poisoned = 0;
             for (var n = 0; n < nodes.Length; n++)
             {
+                // Aggregates of their own per node: a poison aggregate's later events would be parked behind its dead letter.
+                var relays = Enumerable.Range(0, 30).Select(i => i % 5 == 4 ? $"relay-{n}-{i}-poison" : $"relay-{n}-{i}").ToArray();
+                poisoned += relays.Count(r => r.EndsWith("-poison", StringComparison.Ordinal));
                 var node = nodes[n];
                 var self = Cluster.Get(node.System).SelfAddress.ToString();
                 var replies = await Task.WhenAll(relays.Select(relay => node.AcceptAsync(new SendRelay(relay))));
@@ -108,9 +111,9 @@ public sealed class CrossNodeDispatchTests
             }
 
             // Every node sent commands to aggregates that live on another node: their events crossed back to it.
-            Assert.All(crossed, count => Assert.InRange(count, 1, relays.Length));
+            Assert.All(crossed, count => Assert.InRange(count, 1, 30));
             var deadLetters = await nodes[0].Host.Services.GetRequiredService<IDeadLetterStore>().ListAsync(new DeadLetterFilter(Handler: "RelayPoison"));
-            Assert.Equal(relays.Count(r => r.EndsWith("-poison", StringComparison.Ordinal)) * nodes.Length, deadLetters.Count);
+            Assert.Equal(poisoned, deadLetters.Count);
         }
         finally
         {
