@@ -21,15 +21,7 @@ public static class HostCommandLine
     /// <param name="console">Where the jobs write (defaults to the process console).</param>
     public static RootCommand Create(IAnsiConsole? console = null)
     {
-        if (console is null)
-        {
-            console = AnsiConsole.Console;
-            if (Console.IsOutputRedirected)
-            {
-                // A file or pipe has no width; Spectre would assume 80 columns and wrap the summary tables.
-                console.Profile.Width = 120;
-            }
-        }
+        console ??= ProcessConsole();
 
         var node = new NodeCommandLineOptions();
         var commands = PositiveInt("--commands", "About how many commands the demo sends.", WorkloadSettings.DefaultCommands);
@@ -94,8 +86,36 @@ public static class HostCommandLine
     }
 
     /// <summary>Parses and runs a command line. Signals (Ctrl-C, SIGTERM) are left to the Generic Host, which stops the node cleanly.</summary>
-    public static Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null) =>
-        Create(console).Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    /// <remarks>A command line that does not parse (an unknown verb, a bad option value) exits with <see cref="UsageError"/>, its errors printed.</remarks>
+    public static Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null)
+    {
+        console ??= ProcessConsole();
+        var parse = Create(console).Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                console.MarkupLine($"[red]{Markup.Escape(error.Message)}[/]");
+            }
+
+            console.MarkupLine("See --help.");
+            return Task.FromResult(UsageError);
+        }
+
+        return parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>The process console; a redirected one gets a width (a file or pipe has none: Spectre would assume 80 columns and wrap the summary tables).</summary>
+    private static IAnsiConsole ProcessConsole()
+    {
+        var console = AnsiConsole.Console;
+        if (Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 120;
+        }
+
+        return console;
+    }
 
     private static async Task<int> ProbeAsync(IAnsiConsole console, string address, CancellationToken cancellation)
     {

@@ -148,6 +148,15 @@ public sealed class AdminApiTests : IDisposable
         Assert.Contains("join no cluster", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Should_exit_with_the_usage_error_code_for_an_admin_url_that_is_not_a_url()
+    {
+        var (exitCode, output) = await HostCli.RunAsync(_database.ConnectionString, "subscriptions", "status", "--admin-url", "not a url");
+
+        Assert.Equal(AdminExitCodes.UsageError, exitCode);
+        Assert.Contains("is not an http(s) URL", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("127.0.0.1", null, true)]
     [InlineData("localhost", null, true)]
