@@ -62,7 +62,7 @@ internal sealed partial class SubscriptionActor
                 });
                 break;
             case ResetSubscription { Position: < 0 } reset:
-                requester.Tell(new SubscriptionOperationFailed(name, SubscriptionErrorCode.InvalidPosition, $"Position {reset.Position} is negative."));
+                requester.Tell(SubscriptionRefusals.NegativePosition(name, reset.Position));
                 Next();
                 break;
             case ResetSubscription reset:
@@ -71,8 +71,7 @@ internal sealed partial class SubscriptionActor
                     () => MovedTo(reset.Position, null));
                 break;
             case RebuildProjection when _projection is null:
-                requester.Tell(new SubscriptionOperationFailed(name, SubscriptionErrorCode.NotAProjection,
-                    $"'{name}' feeds handlers, not a projector: there is no read model to rebuild. Use reset to replay its events."));
+                requester.Tell(SubscriptionRefusals.NotAProjection(name));
                 Next();
                 break;
             case RebuildProjection:

@@ -31,7 +31,7 @@ public sealed class SubscriptionOffice : ReceiveActor
             var selected = request.Name is null ? _subscriptions : Find(request.Name) is { } one ? [one] : [];
             if (selected.Count == 0 && request.Name is not null)
             {
-                Sender.Tell(Unknown(request.Name));
+                Sender.Tell(SubscriptionRefusals.Unknown(request.Name));
                 return;
             }
 
@@ -52,9 +52,6 @@ public sealed class SubscriptionOffice : ReceiveActor
 
     private SubscriptionEntry? Find(string name) =>
         _subscriptions.FirstOrDefault(s => string.Equals(s.Definition.Name, name, StringComparison.OrdinalIgnoreCase));
-
-    private static SubscriptionOperationFailed Unknown(string name) =>
-        new(name, SubscriptionErrorCode.UnknownSubscription, $"There is no subscription or projection named '{name}'.");
 
     private async Task<SubscriptionStatus> StatusAsync(SubscriptionEntry entry)
     {
@@ -77,7 +74,7 @@ public sealed class SubscriptionOffice : ReceiveActor
     {
         if (Find(name) is not { } entry)
         {
-            Sender.Tell(Unknown(name));
+            Sender.Tell(SubscriptionRefusals.Unknown(name));
             return;
         }
 

@@ -66,21 +66,8 @@ public sealed class SubscriptionsClient(IRequiredActor<SubscriptionOffice> offic
         AskAsync<SubscriptionOperationCompleted>(new RebuildProjection(name), cancellationToken);
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SubscriptionStatus>> WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var statuses = await StatusAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            var running = statuses.Where(s => s.State is not (SubscriptionState.Disabled or SubscriptionState.Paused)).ToArray();
-            if (running.All(s => s.LagEvents == 0 && s.State != SubscriptionState.Starting && s.State != SubscriptionState.Unreachable) || DateTime.UtcNow > deadline)
-            {
-                return statuses;
-            }
-
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task<IReadOnlyList<SubscriptionStatus>> WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        SubscriptionCatchUp.WaitAsync(this, timeout, TimeSpan.FromMilliseconds(100), cancellationToken);
 
     private async Task<T> AskAsync<T>(object request, CancellationToken cancellationToken)
     {
@@ -91,5 +78,33 @@ public sealed class SubscriptionsClient(IRequiredActor<SubscriptionOffice> offic
             SubscriptionOperationFailed failed => throw new SubscriptionOperationException(failed),
             var other => throw new InvalidOperationException($"The subscription office answered {other.GetType().Name}."),
         };
+    }
+}
+
+/// <summary>The catch-up rule every <see cref="ISubscriptionsClient"/> waits by, wherever it reads the statuses from.</summary>
+public static class SubscriptionCatchUp
+{
+    /// <summary>
+    /// Whether every subscription that runs has no lag and is neither starting nor unreachable (a disabled, paused or
+    /// not-running one needs no waiting).
+    /// </summary>
+    public static bool IsCaughtUp(IEnumerable<SubscriptionStatus> statuses) =>
+        statuses.Where(s => s.State is not (SubscriptionState.Disabled or SubscriptionState.Paused or SubscriptionState.NotRunning))
+            .All(s => s.LagEvents == 0 && s.State != SubscriptionState.Starting && s.State != SubscriptionState.Unreachable);
+
+    /// <summary>Polls <paramref name="client"/> every <paramref name="poll"/> until <see cref="IsCaughtUp"/> (or <paramref name="timeout"/> passes); returns the last status.</summary>
+    public static async Task<IReadOnlyList<SubscriptionStatus>> WaitAsync(ISubscriptionsClient client, TimeSpan timeout, TimeSpan poll, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var statuses = await client.StatusAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (IsCaughtUp(statuses) || DateTime.UtcNow > deadline)
+            {
+                return statuses;
+            }
+
+            await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
+        }
     }
 }

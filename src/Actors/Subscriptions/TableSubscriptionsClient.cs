@@ -18,14 +18,15 @@ public static class SubscriptionsClients
     /// change until it next starts: use it on a database no cluster runs on.
     /// </summary>
     /// <param name="services">Services of a host built with <c>AddActorEvents</c>.</param>
-    public static ISubscriptionsClient ForTables(IServiceProvider services) => new TableSubscriptionsClient(
-        services.GetRequiredService<ActorEventsDomain>(),
-        services.GetRequiredService<IOptions<ActorEventsOptions>>().Value,
-        new SubscriptionRuntime(null, services.GetRequiredService<CheckpointStore>(), services.GetRequiredService<JournalHead>(),
-            services.GetRequiredService<ActorEventsDatabase>(), services.GetRequiredService<ProcessedEventGuard>(),
-            services.GetRequiredService<IServiceScopeFactory>(), services.GetRequiredService<ActorEventsDomain>().Types,
-            services.GetRequiredService<IDeadLetterStore>(), services.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Pipeline,
-            services.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Subscriptions));
+    public static ISubscriptionsClient ForTables(IServiceProvider services)
+    {
+        var domain = services.GetRequiredService<ActorEventsDomain>();
+        var options = services.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
+        return new TableSubscriptionsClient(domain, options, new SubscriptionRuntime(null, services.GetRequiredService<CheckpointStore>(),
+            services.GetRequiredService<JournalHead>(), services.GetRequiredService<ActorEventsDatabase>(), services.GetRequiredService<ProcessedEventGuard>(),
+            services.GetRequiredService<IServiceScopeFactory>(), domain.Types, services.GetRequiredService<IDeadLetterStore>(), options.Pipeline,
+            options.Subscriptions));
+    }
 }
 
 /// <summary>See <see cref="SubscriptionsClients.ForTables"/>. Refusals are the office's: the same codes for the same requests.</summary>
@@ -48,20 +49,21 @@ internal sealed class TableSubscriptionsClient(ActorEventsDomain domain, ActorEv
     }
 
     public Task<SubscriptionOperationCompleted> PauseAsync(string name, CancellationToken cancellationToken = default) =>
-        OperateAsync(name, "pause", definition => runtime.Checkpoints.SetPausedAsync(definition.Name, true, cancellationToken), cancellationToken);
+        OperateAsync(Find(name), "pause", definition => runtime.Checkpoints.SetPausedAsync(definition.Name, true, cancellationToken), cancellationToken);
 
     public Task<SubscriptionOperationCompleted> ResumeAsync(string name, CancellationToken cancellationToken = default) =>
-        OperateAsync(name, "resume", definition => runtime.Checkpoints.SetPausedAsync(definition.Name, false, cancellationToken), cancellationToken);
+        OperateAsync(Find(name), "resume", definition => runtime.Checkpoints.SetPausedAsync(definition.Name, false, cancellationToken), cancellationToken);
 
     public Task<SubscriptionOperationCompleted> ResetAsync(string name, long position = 0, bool rerun = false, CancellationToken cancellationToken = default)
     {
+        var definition = Find(name);
         if (position < 0)
         {
-            throw new SubscriptionOperationException(new SubscriptionOperationFailed(Find(name).Name, SubscriptionErrorCode.InvalidPosition, $"Position {position} is negative."));
+            throw new SubscriptionOperationException(SubscriptionRefusals.NegativePosition(definition.Name, position));
         }
 
-        return OperateAsync(name, "reset", definition =>
-            SubscriptionReset.MoveWithinHeadAsync(runtime.Head, runtime.Database, definition, position, rerun, cancellationToken), cancellationToken);
+        return OperateAsync(definition, "reset", found =>
+            SubscriptionReset.MoveWithinHeadAsync(runtime.Head, runtime.Database, found, position, rerun, cancellationToken), cancellationToken);
     }
 
     public Task<SubscriptionOperationCompleted> RebuildAsync(string name, CancellationToken cancellationToken = default)
@@ -69,20 +71,19 @@ internal sealed class TableSubscriptionsClient(ActorEventsDomain domain, ActorEv
         var definition = Find(name);
         if (definition.Kind != SubscriptionKind.Projection)
         {
-            throw new SubscriptionOperationException(new SubscriptionOperationFailed(definition.Name, SubscriptionErrorCode.NotAProjection,
-                $"'{definition.Name}' feeds handlers, not a projector: there is no read model to rebuild. Use reset to replay its events."));
+            throw new SubscriptionOperationException(SubscriptionRefusals.NotAProjection(definition.Name));
         }
 
-        return OperateAsync(name, "rebuild", _ => SubscriptionReset.ClearProjectionAsync(runtime.Scopes, runtime.Database, definition, cancellationToken), cancellationToken);
+        return OperateAsync(definition, "rebuild", found => SubscriptionReset.ClearProjectionAsync(runtime.Scopes, runtime.Database, found, cancellationToken), cancellationToken);
     }
 
     /// <summary>Nothing runs here to catch up: the status as stored.</summary>
     public Task<IReadOnlyList<SubscriptionStatus>> WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         StatusAsync(cancellationToken: cancellationToken);
 
-    private async Task<SubscriptionOperationCompleted> OperateAsync(string name, string operation, Func<SubscriptionDefinition, Task> step, CancellationToken cancellationToken)
+    private async Task<SubscriptionOperationCompleted> OperateAsync(SubscriptionDefinition definition, string operation, Func<SubscriptionDefinition, Task> step,
+        CancellationToken cancellationToken)
     {
-        var definition = Find(name);
         if (!runtime.Database.IsAvailable)
         {
             throw new SubscriptionOperationException(new SubscriptionOperationFailed(definition.Name, SubscriptionErrorCode.Disabled,
@@ -114,8 +115,7 @@ internal sealed class TableSubscriptionsClient(ActorEventsDomain domain, ActorEv
 
     private SubscriptionDefinition Find(string name) =>
         domain.Subscriptions.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new SubscriptionOperationException(new SubscriptionOperationFailed(name, SubscriptionErrorCode.UnknownSubscription,
-            $"There is no subscription or projection named '{name}'."));
+        ?? throw new SubscriptionOperationException(SubscriptionRefusals.Unknown(name));
 
     /// <summary>The checkpoint and processed-event tables, created as a node would create them (idempotent), once.</summary>
     private async Task InitializeAsync(CancellationToken cancellationToken)

@@ -7,6 +7,7 @@ using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Cli.AdminApi;
+using ActorEvents.Cli.Verbs;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Cli.Remote;
@@ -73,27 +74,10 @@ internal sealed class HttpAdminClient : IDeadLetterAdmin, ISubscriptionsClient, 
 
     public Task<SubscriptionOperationCompleted> RebuildAsync(string name, CancellationToken cancellationToken = default) => OperateAsync(name, "rebuild", "", cancellationToken);
 
-    public async Task<IReadOnlyList<SubscriptionStatus>> WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var statuses = await StatusAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (statuses.All(CaughtUp) || DateTime.UtcNow > deadline)
-            {
-                return statuses;
-            }
-
-            await Task.Delay(250, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task<IReadOnlyList<SubscriptionStatus>> WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        SubscriptionCatchUp.WaitAsync(this, timeout, TimeSpan.FromMilliseconds(250), cancellationToken);
 
     public void Dispose() => _http.Dispose();
-
-    /// <summary>Whether a status needs no more waiting (the same rule as the node's client).</summary>
-    internal static bool CaughtUp(SubscriptionStatus status) =>
-        status.State is SubscriptionState.Disabled or SubscriptionState.Paused or SubscriptionState.NotRunning
-        || status.LagEvents == 0 && status.State is not (SubscriptionState.Starting or SubscriptionState.Unreachable or SubscriptionState.Rebuilding);
 
     private Task<SubscriptionOperationCompleted> OperateAsync(string name, string operation, string query, CancellationToken cancellationToken) =>
         SendAsync<SubscriptionOperationCompleted, SubscriptionOperationFailed>(HttpMethod.Post,
@@ -119,7 +103,7 @@ internal sealed class HttpAdminClient : IDeadLetterAdmin, ISubscriptionsClient, 
                 throw new AdminApiException($"{(int)response.StatusCode} Unauthorized: the node's admin API needs its token (--admin-token, or ACTOREVENTS_ADMIN_TOKEN).");
             default:
                 var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                throw new AdminApiException($"{path}: the node answered {(int)response.StatusCode} {response.ReasonPhrase}{(body.Length > 0 ? $": {Shorten(body)}" : "")} " +
+                throw new AdminApiException($"{path}: the node answered {(int)response.StatusCode} {response.ReasonPhrase}{(body.Length > 0 ? $": {Text.Shorten(body, 200)}" : "")} " +
                     "(is this the operations endpoint of an ActorEvents node, with its admin API on?).");
         }
     }
@@ -141,6 +125,4 @@ internal sealed class HttpAdminClient : IDeadLetterAdmin, ISubscriptionsClient, 
         var given = parameters.Where(p => p.Value is not null).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToArray();
         return given.Length == 0 ? string.Empty : "?" + string.Join('&', given);
     }
-
-    private static string Shorten(string text) => text.Length <= 200 ? text : text[..199] + "…";
 }

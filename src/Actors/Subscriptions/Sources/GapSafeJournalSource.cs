@@ -90,7 +90,8 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
             .ToListAsync().ConfigureAwait(false);
         var range = tracker.Advance(position, present, await HorizonAsync(db, present, position).ConfigureAwait(false));
         var result = new List<EventEnvelope>();
-        if (range.SafePosition <= position && range.DeclaredGaps.Count == 0)
+        // A declared gap raises the safe position: nothing above the position is safe, nothing is declared.
+        if (range.SafePosition <= position)
         {
             return result;
         }
@@ -102,7 +103,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
               join t in db.GetTable<TagTableRow>() on r.Ordering equals t.OrderingId
               where t.Tag == tag && r.Ordering > position && r.Ordering <= safe && !r.Deleted
               select r;
-        var read = safe > position ? await rows.OrderBy(r => r.Ordering).Take(pageSize).ToListAsync().ConfigureAwait(false) : [];
+        var read = await rows.OrderBy(r => r.Ordering).Take(pageSize).ToListAsync().ConfigureAwait(false);
         foreach (var row in read)
         {
             result.Add(new EventEnvelope(Offset.Sequence(row.Ordering), row.PersistenceId, row.SequenceNumber, Decode(row), row.Created,
@@ -131,7 +132,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
         var declaredGapAhead = handedOut.Count > 0;
 
         // Nothing of the source up to the safe position after the last row read: the position may move to it.
-        if (!full && safe > position && (result.Count == 0 || result.Max(OffsetOf) < safe))
+        if (!full && (result.Count == 0 || result.Max(OffsetOf) < safe))
         {
             result.Add(new EventEnvelope(Offset.Sequence(safe), string.Empty, 0, SourcePassedOver.Instance, 0, []));
         }
