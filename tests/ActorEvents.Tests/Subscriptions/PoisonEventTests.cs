@@ -127,6 +127,7 @@ public sealed class PoisonEventTests
         await using (var reader = await LedgerHost.StartAsync(database, log, Subscriptions, QuickRetries))
         {
             await CaughtUpAsync(reader);
+            await CaughtUpAsync(reader, "ledger-effects");
             await PipelineHost.WaitUntilAsync(() => reader.ListAsync().Result is { Count: 2 } all && all.All(e => e.ParkedFollowers.Count == 1),
                 "the undecodable event is dead-lettered for the projection and for the handler, with entry 3 parked behind it");
             var entries = await reader.ListAsync();
@@ -168,11 +169,11 @@ public sealed class PoisonEventTests
     }
 
     /// <summary>Every event of the source handled (projected, dead-lettered or parked), whatever the state says of the parked ones.</summary>
-    private static async Task<SubscriptionStatus> CaughtUpAsync(ActorEventsTestHost host)
+    private static async Task<SubscriptionStatus> CaughtUpAsync(ActorEventsTestHost host, string subscription = Projection)
     {
-        await PipelineHost.WaitUntilAsync(() => host.StatusAsync(Projection).Result is { LagEvents: 0, Head: > 0, State: SubscriptionState.Running or SubscriptionState.Stalled },
-            $"{Projection} has handled its source");
-        return await host.StatusAsync(Projection);
+        await PipelineHost.WaitUntilAsync(() => host.StatusAsync(subscription).Result is { LagEvents: 0, Head: > 0, State: SubscriptionState.Running or SubscriptionState.Stalled },
+            $"{subscription} has handled its source");
+        return await host.StatusAsync(subscription);
     }
 
 }
