@@ -1,7 +1,7 @@
 namespace ActorEvents.Bench.Tests;
 
 /// <summary>The command line end to end: options parsed, scenario run, JSON file written.</summary>
-[Collection(SmokeCollection.Sqlite)]
+[Collection(SmokeGroups.Sqlite)]
 public sealed class CliTests
 {
     [Fact]

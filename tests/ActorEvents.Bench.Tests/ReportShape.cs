@@ -5,6 +5,7 @@ namespace ActorEvents.Bench.Tests;
 /// <summary>Checks a report through its JSON, the contract other tools read.</summary>
 internal static class ReportShape
 {
+    private static readonly string[] Databases = ["inmem", "sqlite", "postgres"];
     private static readonly string[] PositiveFigures =
         ["commandsPerSec", "eventsPerSec", "p50Ms", "p95Ms", "p99Ms", "maxMs", "allocatedBytesPerCommand", "peakWorkingSetBytes", "commands", "events"];
 
@@ -21,7 +22,7 @@ internal static class ReportShape
         {
             var name = $"{result.GetProperty("scenario").GetString()} {(result.TryGetProperty("variant", out var v) ? v.GetString() : null)}";
             Assert.False(string.IsNullOrEmpty(result.GetProperty("scenario").GetString()));
-            Assert.Contains(result.GetProperty("db").GetString(), new[] { "inmem", "sqlite", "postgres" });
+            Assert.Contains(result.GetProperty("db").GetString(), Databases);
             Assert.True(result.GetProperty("errors").GetInt64() == 0,
                 $"{name}: {result.GetProperty("errors").GetInt64()} errors, first: {(result.TryGetProperty("firstError", out var e) ? e.GetString() : null)}");
             foreach (var figure in PositiveFigures)

@@ -20,7 +20,7 @@ internal static class SmokeSizes
 /// The scenarios on the in-memory journal, run in-process with tiny sizes: the JSON has the documented shape and
 /// non-zero figures. Runs in parallel with <see cref="SqliteSmokeTests"/> (each host waits more than it computes).
 /// </summary>
-[Collection(SmokeCollection.InMemory)]
+[Collection(SmokeGroups.InMemory)]
 public sealed class InMemorySmokeTests
 {
     private static readonly BenchOptions Tiny = SmokeSizes.Tiny;
@@ -93,7 +93,7 @@ public sealed class InMemorySmokeTests
 }
 
 /// <summary>The scenarios on a temporary SQLite file, run in-process with tiny sizes.</summary>
-[Collection(SmokeCollection.Sqlite)]
+[Collection(SmokeGroups.Sqlite)]
 public sealed class SqliteSmokeTests
 {
     private static readonly BenchOptions Tiny = SmokeSizes.Tiny;
@@ -181,7 +181,7 @@ public sealed class SqliteSmokeTests
 }
 
 /// <summary>PostgreSQL runs only where a connection string is configured (CI sets ACTOREVENTS_TEST_POSTGRES).</summary>
-[Collection(SmokeCollection.Sqlite)]
+[Collection(SmokeGroups.Sqlite)]
 public sealed class PostgresSmokeTests
 {
     [Fact]
@@ -206,7 +206,7 @@ public sealed class PostgresSmokeTests
 }
 
 /// <summary>Two collections that run side by side: tests within each run one at a time.</summary>
-public static class SmokeCollection
+public static class SmokeGroups
 {
     public const string InMemory = "bench smoke: in-memory journal";
     public const string Sqlite = "bench smoke: SQLite and the command line";
@@ -216,7 +216,7 @@ public static class SmokeCollection
 /// The broker scenario runs only where RabbitMQ is configured (CI sets ACTOREVENTS_TEST_RABBITMQ), on a temporary SQLite
 /// file; reported as skipped otherwise.
 /// </summary>
-[Collection(SmokeCollection.Sqlite)]
+[Collection(SmokeGroups.Sqlite)]
 public sealed class BrokerSmokeTests
 {
     [RabbitMqFact]

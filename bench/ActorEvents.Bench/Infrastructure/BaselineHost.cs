@@ -137,7 +137,7 @@ internal static class PayloadSizing
         var envelope = new EventEnvelope(Guid.CreateVersion7().ToString("N"), "bench.emitted", 2, DateTimeOffset.UtcNow,
             "akka.tcp://bench-pipeline@127.0.0.1:40000", BenchAggregate.AggregateName, "a999", 1234, id, id, null,
             new BenchEvent("a999", 3, BenchAggregate.PayloadOf(payloadBytes)));
-        return JsonSerializer.SerializeToUtf8Bytes(envelope, typeof(EventEnvelope), options).Length;
+        return JsonSerializer.SerializeToUtf8Bytes(envelope, options).Length;
     }
 
     /// <summary>A payload of <paramref name="bytes"/> bytes.</summary>

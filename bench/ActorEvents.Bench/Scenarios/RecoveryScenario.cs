@@ -18,6 +18,7 @@ namespace ActorEvents.Bench.Scenarios;
 internal static class RecoveryScenario
 {
     private const int EventsPerPopulateCommand = 100;
+    private static readonly int[] Sizes = [1_000, 10_000, 100_000];
 
     public static async Task<(List<BenchResult> Results, List<string> Summary)> RunAsync(
         BenchOptions options, IBenchProgress progress, CancellationToken cancellationToken)
@@ -28,7 +29,7 @@ internal static class RecoveryScenario
             throw new ArgumentException("recovery needs a durable journal that survives a host restart: use --db sqlite or --db postgres.");
         }
 
-        int[] sizes = [.. new[] { 1_000, 10_000, 100_000 }.Where(size => size <= options.RecoveryMaxEvents)];
+        int[] sizes = [.. Sizes.Where(size => size <= options.RecoveryMaxEvents)];
         if (sizes.Length == 0)
         {
             sizes = [options.RecoveryMaxEvents];

@@ -13,6 +13,9 @@ namespace ActorEvents.Bench.Scenarios;
 /// </summary>
 internal static class ScaleScenario
 {
+    private static readonly int[] AggregateCounts = [1_000, 10_000, 100_000];
+    private static readonly int[] HandlerCounts = [1, 2, 4, 8, 16, 32, 64];
+
     public static async Task<(List<BenchResult> Results, List<string> Summary)> RunAsync(
         BenchOptions options, IBenchProgress progress, CancellationToken cancellationToken)
     {
@@ -25,7 +28,7 @@ internal static class ScaleScenario
         var calibration = await TimerCalibration.DescribeAsync().ConfigureAwait(false);
         progress.Log(calibration);
 
-        int[] counts = [.. new[] { 1_000, 10_000, 100_000 }.Where(count => count <= options.ScaleMaxAggregates)];
+        int[] counts = [.. AggregateCounts.Where(count => count <= options.ScaleMaxAggregates)];
         if (counts.Length == 0)
         {
             counts = [options.ScaleMaxAggregates];
@@ -44,7 +47,7 @@ internal static class ScaleScenario
         }
 
         var work = options.HandlerWork is null or HandlerWork.None ? HandlerWork.Delay : options.HandlerWork.Value;
-        foreach (var workers in new[] { 1, 2, 4, 8, 16, 32, 64 }.Where(n => n <= options.ScaleMaxHandlers))
+        foreach (var workers in HandlerCounts.Where(n => n <= options.ScaleMaxHandlers))
         {
             // Enough independent (handler, aggregate) keys in flight to keep every worker busy.
             var callers = Math.Max(options.Callers, 2 * workers);

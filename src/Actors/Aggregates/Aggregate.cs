@@ -18,6 +18,7 @@ public enum CommandExpectation
 
 /// <summary>The outcome of a pure decide function: events to persist, or a rejection.</summary>
 /// <typeparam name="TEvent">The aggregate's event base type.</typeparam>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1000", Justification = "Decision<TEvent>.Accept(...) / Reject(...) is the user API; the type argument is the aggregate's event type.")]
 public sealed record Decision<TEvent> where TEvent : IEvent
 {
     private Decision(IReadOnlyList<TEvent> events, RejectionCode? code, string? reason)

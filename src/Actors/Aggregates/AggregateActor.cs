@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using ActorEvents.Actors.Telemetry;
 using ActorEvents.Actors.Pipeline;
@@ -374,7 +375,7 @@ public sealed class AggregateActor : ReceivePersistentActor
             _log.Error(reason,
                 "Recovery of aggregate {0} failed at event {1}: a stored event cannot be read on this node ({2}). It is not restarted: "
                 + "commands get UnreadableStream until it passivates; run the version of the domain that knows the event.",
-                PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(), _ => "?" }, unreadable);
+                PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(CultureInfo.InvariantCulture), _ => "?" }, unreadable);
             Context.Parent.Tell(new AggregateUnreadable(unreadable));
             base.OnRecoveryFailure(reason, message);
             return;
@@ -382,7 +383,7 @@ public sealed class AggregateActor : ReceivePersistentActor
 
         _log.Error(reason,
             "Recovery of aggregate {0} failed at event {1}: {2}. The entity stays down until its supervisor retries; commands get AggregateUnavailable.",
-            PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(), _ => "?" }, reason.Message);
+            PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(CultureInfo.InvariantCulture), _ => "?" }, reason.Message);
         base.OnRecoveryFailure(reason, message);
     }
 

@@ -76,7 +76,7 @@ public sealed class ActorEventsDatabase
     /// transaction (a broker subscriber acknowledges the message once it returns), so a commit that a server crash could
     /// still take would leave the effect lost behind a position that has moved on.
     /// </summary>
-    public Task<DataConnectionTransaction> BeginUnitOfWorkAsync(DataConnection connection, CancellationToken cancellationToken = default) =>
+    public static Task<DataConnectionTransaction> BeginUnitOfWorkAsync(DataConnection connection, CancellationToken cancellationToken = default) =>
         connection.BeginTransactionAsync(cancellationToken);
 
     /// <summary>

@@ -37,6 +37,7 @@ public sealed class GetJournalWriteStats
 /// and builds each insert through linq2db; on SQLite that meant about one commit per command and hundreds of
 /// microseconds of CPU per event. See bench/README.md for the measurements.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor: its write queue is disposed in PostStop.")]
 public class GroupCommitSqlJournal : SqlWriteJournal
 {
     private readonly JournalWriteQueue _writes;
@@ -134,7 +135,7 @@ public class GroupCommitSqlJournal : SqlWriteJournal
 
         if (rows.Count == 0)
         {
-            return Task.FromResult(Rejections(rejections));
+            return Task.FromResult<IImmutableList<Exception>>(Rejections(rejections));
         }
 
         var persistenceId = rows[0].PersistenceId;
@@ -145,7 +146,7 @@ public class GroupCommitSqlJournal : SqlWriteJournal
             task => self.Tell(new WriteCommitted(persistenceId, task)),
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var count = atomicWrites.Count;
-        return committed.ContinueWith(
+        return committed.ContinueWith<IImmutableList<Exception>>(
             task =>
             {
                 if (task.Exception?.InnerException is JournalWriteNotWrittenException and (JournalOverloadedException or JournalWriteExpiredException) and var refused)
@@ -202,7 +203,7 @@ public class GroupCommitSqlJournal : SqlWriteJournal
     }
 
     /// <summary>Akka's contract: null when every write went through, else one entry per write (null where it went through).</summary>
-    private static IImmutableList<Exception> Rejections(Exception?[]? rejections) =>
+    private static ImmutableList<Exception> Rejections(Exception?[]? rejections) =>
         rejections is null ? null! : ImmutableList.Create<Exception>(rejections!);
 
     private PendingJournalRow Serialize(IPersistentRepresentation representation, long writeTime)

@@ -288,7 +288,7 @@ internal sealed class JournalWriteQueue : IAsyncDisposable
         }
     }
 
-    private void Committed(IReadOnlyList<JournalWrite> writes, long? highestOrdering)
+    private void Committed(List<JournalWrite> writes, long? highestOrdering)
     {
         _onCommitted(highestOrdering);
         Interlocked.Increment(ref _transactions);

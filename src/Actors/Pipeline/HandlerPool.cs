@@ -1,3 +1,4 @@
+using System.Globalization;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
@@ -275,7 +276,7 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 
     private void FinishParked(WorkItem item, ParkedStream parked) =>
         Finish(item, new HandlerOutcome(item.Handler.Name, item.Envelope.EventId, item.Envelope.EventType, HandlerStatus.Parked,
-            $"Waiting behind dead letter {parked.DeadLetterId?.ToString() ?? "(being written)"} of {item.Envelope.StreamName}."));
+            $"Waiting behind dead letter {parked.DeadLetterId?.ToString(CultureInfo.InvariantCulture) ?? "(being written)"} of {item.Envelope.StreamName}."));
 
     /// <summary>
     /// Holds a follower in the node's ledger and appends it to the stored entry; appends of one stream run one after
@@ -784,9 +785,9 @@ public sealed class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// Tells the node's other pools that dead letters were resolved here (replayed, skipped or purged): the streams they
     /// parked behind them release at once, without waiting for their next refresh.
     /// </summary>
-    private void Announce(IReadOnlyCollection<long> deadLetterIds)
+    private void Announce(long[] deadLetterIds)
     {
-        if (deadLetterIds.Count > 0)
+        if (deadLetterIds.Length > 0)
         {
             Context.System.EventStream.Publish(new DeadLetterResolved(Self, deadLetterIds));
         }

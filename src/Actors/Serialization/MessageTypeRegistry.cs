@@ -103,9 +103,9 @@ public sealed class MessageTypeRegistry
     public RegisteredType Register(Type type, string name, int version = 1)
     {
         CheckRegistration(type, name, version);
-        if (_superseded.ContainsKey(type))
+        if (_superseded.TryGetValue(type, out var superseded))
         {
-            throw new InvalidOperationException($"Type '{type.FullName}' is registered as a superseded version of '{_superseded[type].Name}'; it cannot be a current type too.");
+            throw new InvalidOperationException($"Type '{type.FullName}' is registered as a superseded version of '{superseded.Name}'; it cannot be a current type too.");
         }
 
         var entry = new RegisteredType(name, version, type);

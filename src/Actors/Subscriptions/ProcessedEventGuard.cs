@@ -105,8 +105,8 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
             return;
         }
 
-        await RunOnceAsync(handler.Name, context.Envelope, context.Services, context.CancellationToken, invoke,
-            () => context.EmittedFollowUps, context.RestoreFollowUps).ConfigureAwait(false);
+        await RunOnceAsync(handler.Name, context.Envelope, context.Services, invoke,
+            () => context.EmittedFollowUps, context.RestoreFollowUps, context.CancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -114,8 +114,8 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
     /// a handler or another consumer with a unit of work (a broker subscriber: the event id is the message id). Returns
     /// false when it was skipped: processed before, or another run committed first.
     /// </summary>
-    internal async Task<bool> RunOnceAsync(string name, EventEnvelope envelope, IServiceProvider services, CancellationToken token, Func<Task> invoke,
-        Func<IReadOnlyList<FollowUpEvent>> emitted, Action<IReadOnlyList<FollowUpEvent>> restore)
+    internal async Task<bool> RunOnceAsync(string name, EventEnvelope envelope, IServiceProvider services, Func<Task> invoke,
+        Func<IReadOnlyList<FollowUpEvent>> emitted, Action<IReadOnlyList<FollowUpEvent>> restore, CancellationToken token)
     {
         await using var db = database.Open();
         if (await CountRedeliveryAsync(db, name, envelope.EventId, token).ConfigureAwait(false) is { } processed)
@@ -142,7 +142,7 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
             SequenceNr = envelope.SequenceNr, CausationId = envelope.CausationId, FollowUps = WriteFollowUps(emitted()),
         };
         await database.SetReadOnlyAsync(db, readOnly: false, CancellationToken.None).ConfigureAwait(false);
-        await using var transaction = await database.BeginUnitOfWorkAsync(db, CancellationToken.None).ConfigureAwait(false);
+        await using var transaction = await ActorEventsDatabase.BeginUnitOfWorkAsync(db, CancellationToken.None).ConfigureAwait(false);
         try
         {
             await db.InsertAsync(row, token: CancellationToken.None).ConfigureAwait(false);
@@ -221,7 +221,7 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
     }
 
     /// <summary>The stored follow-ups; one whose type is no longer registered could not be dispatched, and is left out.</summary>
-    private IReadOnlyList<FollowUpEvent> ReadFollowUps(string? json)
+    private List<FollowUpEvent> ReadFollowUps(string? json)
     {
         if (json is null)
         {

@@ -23,7 +23,7 @@ public static class SubscriptionReset
     internal static async Task MoveWithinHeadAsync(JournalHead head, ActorEventsDatabase database, SubscriptionDefinition definition, long position, bool rerun,
         CancellationToken cancellationToken = default)
     {
-        var last = await head.JournalHeadAsync().ConfigureAwait(false);
+        var last = await head.JournalHeadAsync(cancellationToken).ConfigureAwait(false);
         if (position > last)
         {
             throw new InvalidSubscriptionPositionException($"Position {position} is beyond the journal's head ({last}): the events after the head are not written yet.");

@@ -30,6 +30,7 @@ public static class SubscriptionsClients
 }
 
 /// <summary>See <see cref="SubscriptionsClients.ForTables"/>. Refusals are the office's: the same codes for the same requests.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its SemaphoreSlim never creates a wait handle, so there is nothing to dispose.")]
 internal sealed class TableSubscriptionsClient(ActorEventsDomain domain, ActorEventsOptions options, SubscriptionRuntime runtime) : ISubscriptionsClient
 {
     private readonly SemaphoreSlim _initialization = new(1, 1);

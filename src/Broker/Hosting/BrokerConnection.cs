@@ -38,11 +38,11 @@ internal sealed class BrokerConnection(IOptions<BrokerOptions> options, ILogger<
                         ClientProvidedName = $"{options.Value.Source} ({Environment.MachineName}:{Environment.ProcessId})",
                     };
                     _connection = await factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
-                    log.LogInformation("Connected to the broker at {Host}:{Port}", factory.HostName, factory.Port);
+                    BrokerLog.Connected(log, factory.HostName, factory.Port);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    log.LogWarning("The broker cannot be reached ({Error}); trying again in {Seconds} s", e.GetBaseException().Message, options.Value.ReconnectInterval.TotalSeconds);
+                    BrokerLog.Unreachable(log, e.GetBaseException().Message, options.Value.ReconnectInterval.TotalSeconds);
                     await Task.Delay(options.Value.ReconnectInterval, cancellationToken).ConfigureAwait(false);
                 }
             }

@@ -89,7 +89,7 @@ internal sealed class BrokerSubscribersService(IServiceProvider services, ActorE
             return;
         }
 
-        log.LogWarning("The broker cancelled subscriber {Subscriber}'s consumer of queue {Queue}; starting it again", registration.Name, registration.Queue);
+        BrokerLog.ConsumerCancelled(log, registration.Name, registration.Queue);
         await consumer.DisposeAsync().ConfigureAwait(false);
         try
         {
@@ -112,8 +112,7 @@ internal sealed class BrokerSubscribersService(IServiceProvider services, ActorE
             }
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
-                log.LogWarning("Subscriber {Subscriber} could not start on queue {Queue} ({Error}); trying again in {Seconds} s",
-                    registration.Name, registration.Queue, e.GetBaseException().Message, options.Value.ReconnectInterval.TotalSeconds);
+                BrokerLog.SubscriberNotStarted(log, registration.Name, registration.Queue, e.GetBaseException().Message, options.Value.ReconnectInterval.TotalSeconds);
                 await consumer.DisposeAsync().ConfigureAwait(false);
                 await Task.Delay(options.Value.ReconnectInterval, stopping).ConfigureAwait(false);
             }

@@ -55,7 +55,7 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
         consumer.ReceivedAsync += (_, delivery) => OnDeliveryAsync(channel, delivery, stopping);
         await channel.BasicConsumeAsync(Registration.Queue, autoAck: false, consumer, stopping).ConfigureAwait(false);
         _channel = channel;
-        log.LogInformation("Subscriber {Subscriber} consumes queue {Queue} (prefetch {Prefetch})", Registration.Name, Registration.Queue, prefetch);
+        BrokerLog.Consuming(log, Registration.Name, Registration.Queue, prefetch);
     }
 
     /// <inheritdoc />
@@ -91,7 +91,7 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
         }
         catch (Exception e)
         {
-            log.LogError(e, "Subscriber {Subscriber} could not settle message {MessageId}; it is handed back to the broker", Registration.Name, message.MessageId);
+            BrokerLog.NotSettled(log, e, Registration.Name, message.MessageId);
             await NackQuietlyAsync(channel, delivery.DeliveryTag).ConfigureAwait(false);
         }
     }
@@ -110,7 +110,7 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
                 statistics.CountOutcome(Registration.Name, BrokerStatistics.Outcomes.Requeue);
                 break;
             case SubscriberOutcome.Reject:
-                log.LogWarning("Subscriber {Subscriber} rejects message {MessageId} to the queue's dead-letter exchange: {Reason}", Registration.Name, message.MessageId, verdict.Failure);
+                BrokerLog.Rejected(log, Registration.Name, message.MessageId, verdict.Failure);
                 await channel.BasicRejectAsync(tag, requeue: false, stopping).ConfigureAwait(false);
                 statistics.CountOutcome(Registration.Name, BrokerStatistics.Outcomes.Reject);
                 break;
@@ -118,8 +118,7 @@ internal sealed class SubscriberConsumer(SubscriberRunner runner, BrokerConnecti
                 var failure = verdict.Failure ?? new HandlerFailure("SubscriberResult", "dead-lettered", null, true);
                 var id = await deadLetters.AddAsync(new NewDeadLetter(Registration.Name, SubscriberRunner.EnvelopeOf(message), failure, verdict.Attempts,
                     verdict.FirstFailureAt ?? DateTimeOffset.UtcNow), stopping).ConfigureAwait(false);
-                log.LogWarning("Subscriber {Subscriber} gave up on message {MessageId} after {Attempts} run(s): dead letter {Id} ({Reason})",
-                    Registration.Name, message.MessageId, verdict.Attempts, id, failure);
+                BrokerLog.DeadLettered(log, Registration.Name, message.MessageId, verdict.Attempts, id, failure);
                 await channel.BasicAckAsync(tag, multiple: false, stopping).ConfigureAwait(false);
                 statistics.CountOutcome(Registration.Name, BrokerStatistics.Outcomes.DeadLetter);
                 break;

@@ -89,7 +89,7 @@ internal sealed class SubscriberRunner(SubscriberRegistration registration, Retr
         {
             if (registration.Options.Deduplicate && database.IsAvailable)
             {
-                ran = await guard.RunOnceAsync(registration.Name, EnvelopeOf(message), scope.ServiceProvider, invocation.Token, Invoke, () => [], _ => { }).ConfigureAwait(false);
+                ran = await guard.RunOnceAsync(registration.Name, EnvelopeOf(message), scope.ServiceProvider, Invoke, () => [], _ => { }, invocation.Token).ConfigureAwait(false);
             }
             else
             {

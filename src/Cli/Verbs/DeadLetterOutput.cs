@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
@@ -25,9 +26,9 @@ internal sealed class DeadLetterOutput(IAnsiConsole console)
 
         foreach (var e in entries)
         {
-            table.AddRow(e.Id.ToString(), Markup.Escape(e.Handler), Markup.Escape(e.Envelope.EventType), Markup.Escape(e.Envelope.StreamName),
-                e.Envelope.SequenceNr.ToString(), e.Attempts.ToString(), e.LastFailureAt.UtcDateTime.ToString("u"),
-                Markup.Escape(Text.Shorten($"{e.ErrorType[(e.ErrorType.LastIndexOf('.') + 1)..]}: {e.ErrorMessage}", 60)), e.ParkedFollowers.Count.ToString());
+            table.AddRow(e.Id.ToString(CultureInfo.InvariantCulture), Markup.Escape(e.Handler), Markup.Escape(e.Envelope.EventType), Markup.Escape(e.Envelope.StreamName),
+                e.Envelope.SequenceNr.ToString(CultureInfo.InvariantCulture), e.Attempts.ToString(CultureInfo.InvariantCulture), e.LastFailureAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture),
+                Markup.Escape(Text.Shorten($"{e.ErrorType[(e.ErrorType.LastIndexOf('.') + 1)..]}: {e.ErrorMessage}", 60)), e.ParkedFollowers.Count.ToString(CultureInfo.InvariantCulture));
         }
 
         console.Write(table);
@@ -41,7 +42,7 @@ internal sealed class DeadLetterOutput(IAnsiConsole console)
         details.AddRow("Event", Markup.Escape($"{entry.Envelope.EventType} v{entry.Envelope.SchemaVersion} ({entry.Envelope.EventId})"));
         details.AddRow("Stream", Markup.Escape($"{entry.Envelope.StreamName} #{entry.Envelope.SequenceNr}"));
         details.AddRow("Correlation / causation", Markup.Escape($"{entry.Envelope.CorrelationId} / {entry.Envelope.CausationId}"));
-        details.AddRow("Attempts", entry.Attempts.ToString());
+        details.AddRow("Attempts", entry.Attempts.ToString(CultureInfo.InvariantCulture));
         details.AddRow("First / last failure (UTC)", $"{entry.FirstFailureAt.UtcDateTime:u} / {entry.LastFailureAt.UtcDateTime:u}");
         details.AddRow("Error", Markup.Escape($"{entry.ErrorType}: {entry.ErrorMessage}"));
         details.AddRow("Parked followers", Markup.Escape(string.Join(", ", entry.ParkedFollowers.Select(f => $"#{f.SequenceNr} {f.EventType}")) is { Length: > 0 } parked ? parked : "none"));

@@ -311,7 +311,7 @@ public static class LoadJob
         /// earlier attempt was answered <see cref="RejectionCode.Timeout"/> or <see cref="RejectionCode.OutcomeUnknown"/> leaves
         /// the command's fate unknown (that attempt may have been written), so it is logged as <see cref="RejectionCode.OutcomeUnknown"/>.
         /// </summary>
-        private static CommandResult Final(CommandResult last, IReadOnlyList<string> replies) =>
+        private static CommandResult Final(CommandResult last, List<string> replies) =>
             last is CommandRejected { Code: var code } && !MaybeWritten(code)
                 && replies.Take(replies.Count - 1).FirstOrDefault(r => Enum.TryParse<RejectionCode>(r, out var earlier) && MaybeWritten(earlier)) is { } maybe
                 ? new CommandRejected(RejectionCode.OutcomeUnknown,
@@ -321,7 +321,7 @@ public static class LoadJob
                 }
                 : last;
 
-        private void Record(ICommand command, string aggregate, string commandId, CommandResult result, IReadOnlyList<string> replies)
+        private void Record(ICommand command, string aggregate, string commandId, CommandResult result, List<string> replies)
         {
             var stream = StreamNames.For(aggregate, command.AggregateId);
             var commandType = command.GetType().Name;

@@ -1,5 +1,6 @@
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Host.Logging;
 using ActorEvents.Host.Operations;
 using Akka.Actor;
 using Akka.Cluster;
@@ -27,20 +28,20 @@ public static class ServeJob
         await host.StartAsync().ConfigureAwait(false);
         await using var operations = await StartOperationsAsync(host, logger).ConfigureAwait(false);
 
+        var persistence = PersistenceDescription.Of(options.Persistence);
         var up = NodeReadiness.WaitUntilUpAsync(host, Timeout.InfiniteTimeSpan);
         _ = up.ContinueWith(task =>
         {
             if (task is { IsCompletedSuccessfully: true, Result: { } address })
             {
-                logger.LogInformation("Node {Address} is up; persistence {Persistence}. Ctrl-C or SIGTERM leaves the cluster and stops it.",
-                    address, PersistenceDescription.Of(options.Persistence));
+                NodeLog.Up(logger, address, persistence);
             }
         }, TaskScheduler.Default);
 
         await host.WaitForShutdownAsync().ConfigureAwait(false);
         if (!up.IsCompletedSuccessfully || up.Result is null)
         {
-            logger.LogWarning("Node stopped before it joined a cluster.");
+            NodeLog.StoppedBeforeJoining(logger);
             return 1;
         }
 
@@ -48,11 +49,11 @@ public static class ServeJob
         var status = Cluster.Get(host.Services.GetRequiredService<ActorSystem>()).SelfMember.Status;
         if (status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Removed)
         {
-            logger.LogInformation("Node left the cluster and stopped (last membership status: {Status}).", status);
+            NodeLog.Left(logger, status);
         }
         else
         {
-            logger.LogWarning("Node stopped without leaving the cluster (last membership status: {Status}); the others will down it.", status);
+            NodeLog.StoppedWithoutLeaving(logger, status);
         }
 
         return 0;
@@ -67,14 +68,14 @@ public static class ServeJob
             var endpoint = await OperationsEndpoint.StartAsync(host, options).ConfigureAwait(false);
             if (endpoint is not null)
             {
-                logger.LogInformation("Operations endpoint on {Address}: /metrics, /healthz, /ready{Admin}.", endpoint.Address, endpoint.ServesAdmin ? ", /admin" : string.Empty);
+                NodeLog.OperationsEndpoint(logger, endpoint.Address, endpoint.ServesAdmin ? ", /admin" : string.Empty);
             }
 
             return endpoint;
         }
         catch (IOException e)
         {
-            logger.LogError(e, "The operations endpoint could not listen on {Hostname}:{Port}; the node runs without it.", options.Hostname, options.Port);
+            NodeLog.OperationsEndpointNotListening(logger, e, options.Hostname, options.Port ?? 0);
             return null;
         }
     }

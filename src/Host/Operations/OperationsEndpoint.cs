@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Cli.AdminApi;
+using ActorEvents.Host.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -64,8 +65,7 @@ public sealed class OperationsEndpoint : IAsyncDisposable
         }
         else if (options.Admin)
         {
-            node.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ActorEvents.Host.Operations").LogWarning(
-                "The admin API is not served on {Hostname}: off loopback it needs ActorEvents:Operations:AdminToken.", options.Hostname);
+            NodeLog.AdminNeedsToken(node.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ActorEvents.Host.Operations"), options.Hostname);
         }
 
         await app.StartAsync().ConfigureAwait(false);

@@ -14,7 +14,7 @@ namespace ActorEvents.Tests.Broker;
 /// to the queues, and no message's effect is applied twice. They stop the broker for everyone: one at a time, holding
 /// <see cref="TestBroker.ExclusiveAsync"/> while it is down.
 /// </summary>
-[Collection(BrokerFaultCollection.Name)]
+[Collection(BrokerFaultGroup.Name)]
 public sealed class BrokerFaultTests(ITestOutputHelper output)
 {
     private const string Publisher = BrokerBuilder.DefaultPublisherName;
@@ -361,7 +361,7 @@ public sealed class BrokerFaultTests(ITestOutputHelper output)
     /// Watches the publisher while the broker is down: what it had confirmed when the broker stopped bounds its
     /// position and its stored checkpoint; nothing more may be confirmed until the broker is back.
     /// </summary>
-    private sealed class CheckpointWatch
+    private sealed class CheckpointWatch : IDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private Task? _watching;
@@ -395,7 +395,10 @@ public sealed class BrokerFaultTests(ITestOutputHelper output)
         {
             await _stop.CancelAsync();
             await _watching!;
+            Dispose();
         }
+
+        public void Dispose() => _stop.Dispose();
 
         public override string ToString() =>
             $"confirmed {ConfirmedAtStop} up to position {ConfirmedBound}; while down: {Samples} samples, highest position {HighestPosition}, " +

@@ -8,7 +8,7 @@ using RabbitMQ.Client;
 namespace ActorEvents.Tests.Broker;
 
 /// <summary>The publisher subscription sends the journal's notification events to the broker: one message per event, with its ids and contract.</summary>
-[Collection(BrokerFaultCollection.Name)]
+[Collection(BrokerFaultGroup.Name)]
 public sealed class BrokerPublishingTests
 {
     private const string Publisher = BrokerBuilder.DefaultPublisherName;

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ActorEvents.Tests.Broker;
 
 /// <summary>Subscribers consume their queues: raw or as a contract, once per message id, with requeue, reject and dead letters.</summary>
-[Collection(BrokerFaultCollection.Name)]
+[Collection(BrokerFaultGroup.Name)]
 public sealed class BrokerSubscriberTests
 {
     private const string Notices = nameof(ParcelNoticeSubscriber);

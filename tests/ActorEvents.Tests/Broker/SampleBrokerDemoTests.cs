@@ -9,7 +9,7 @@ namespace ActorEvents.Tests.Broker;
 /// sample publishes every order.shipped as a notification, its shipping-notice subscriber consumes each one and sends
 /// RecordShippingNotice back, and the summary prints the counts. Counted from the journal and the database afterwards.
 /// </summary>
-[Collection(BrokerFaultCollection.Name)]
+[Collection(BrokerFaultGroup.Name)]
 public sealed partial class SampleBrokerDemoTests
 {
     [RabbitMqFact]

@@ -262,7 +262,7 @@ public static class TestBroker
 /// whole runs in parallel with the tests that do not use the broker (which a broker fault cannot disturb).
 /// </summary>
 [CollectionDefinition(Name)]
-public sealed class BrokerFaultCollection
+public sealed class BrokerFaultGroup
 {
     /// <summary>Collection name.</summary>
     public const string Name = "broker-faults";

@@ -7,7 +7,7 @@ using RabbitMQ.Client.Exceptions;
 namespace ActorEvents.Tests.Broker;
 
 /// <summary>The helpers of <see cref="TestBroker"/> that leave the broker running, on a queue of the test's own.</summary>
-[Collection(BrokerFaultCollection.Name)]
+[Collection(BrokerFaultGroup.Name)]
 public sealed class TestBrokerTests
 {
     [Fact]
@@ -63,10 +63,10 @@ public sealed class TestBrokerTests
 
 /// <summary>
 /// The fault controls of <see cref="TestBroker"/>. They close every connection of the broker, so they run in
-/// <see cref="BrokerFaultCollection"/> and hold <see cref="TestBroker.ExclusiveAsync"/>.
+/// <see cref="BrokerFaultGroup"/> and hold <see cref="TestBroker.ExclusiveAsync"/>.
 /// </summary>
 [Trait("Category", "Fault")]
-[Collection(BrokerFaultCollection.Name)]
+[Collection(BrokerFaultGroup.Name)]
 public sealed class TestBrokerFaultTests
 {
     [RabbitMqFact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ActorEvents.Cli;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Supervision;
@@ -35,13 +36,13 @@ public sealed class DeadLetterCliTests : IDisposable
         Assert.Contains("WelcomeEmailHandler", listing, StringComparison.Ordinal);
         Assert.Contains("user-user-cli-1", listing, StringComparison.Ordinal);
 
-        var (inspected, details) = await RunAsync("dlq", "inspect", first.ToString());
+        var (inspected, details) = await RunAsync("dlq", "inspect", first.ToString(CultureInfo.InvariantCulture));
         Assert.Equal(0, inspected);
         Assert.Contains("user.created", details, StringComparison.Ordinal);
         Assert.Contains("SmtpUnavailable", details, StringComparison.Ordinal);
         Assert.Contains("at Smtp.Send", details, StringComparison.Ordinal);
 
-        var (replayed, replayOutput) = await RunAsync("dlq", "replay", first.ToString());
+        var (replayed, replayOutput) = await RunAsync("dlq", "replay", first.ToString(CultureInfo.InvariantCulture));
         Assert.Equal(0, replayed);
         Assert.Contains($"Replayed dead letter {first}: handled; entry removed", replayOutput, StringComparison.Ordinal);
         Assert.Null(await _store.GetAsync(first));
@@ -49,7 +50,7 @@ public sealed class DeadLetterCliTests : IDisposable
         var second = await AddAsync("user-cli-2");
         var third = await AddAsync("user-cli-3");
         var fourth = await AddAsync("user-cli-4");
-        var (skipped, _) = await RunAsync("dlq", "skip", second.ToString());
+        var (skipped, _) = await RunAsync("dlq", "skip", second.ToString(CultureInfo.InvariantCulture));
         Assert.Equal(0, skipped);
         Assert.Null(await _store.GetAsync(second));
 

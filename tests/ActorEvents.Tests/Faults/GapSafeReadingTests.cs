@@ -23,7 +23,7 @@ namespace ActorEvents.Tests.Faults;
 /// that the held write itself is not cancelled; holding longer than it would fail the write as not written.
 /// </remarks>
 [Trait("Category", "Fault")]
-[Collection(PostgreSqlFaultCollection.Name)]
+[Collection(PostgreSqlFaultGroup.Name)]
 public sealed partial class GapSafeReadingTests(ITestOutputHelper output)
 {
     /// <summary>Orders of the load that runs through a hold (it stalls during the hold and must still run at the release).</summary>

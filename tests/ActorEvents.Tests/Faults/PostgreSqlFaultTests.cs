@@ -10,7 +10,7 @@ namespace ActorEvents.Tests.Faults;
 /// xunit runs a collection with parallelization disabled after the parallel ones, by itself.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class PostgreSqlFaultCollection
+public sealed class PostgreSqlFaultGroup
 {
     /// <summary>Collection name.</summary>
     public const string Name = "postgresql faults";
@@ -34,7 +34,7 @@ public sealed class PostgreSqlFactAttribute : FactAttribute
 /// checks of <see cref="FaultScenario"/>. The server is up again (pg_isready) before each test ends, also when it fails.
 /// </summary>
 [Trait("Category", "Fault")]
-[Collection(PostgreSqlFaultCollection.Name)]
+[Collection(PostgreSqlFaultGroup.Name)]
 public sealed class PostgreSqlFaultTests(ITestOutputHelper output)
 {
     /// <summary>

@@ -12,9 +12,9 @@ public class InMemoryHostFixture : IAsyncLifetime
     public ActorEventsTestHost Host => _host ?? throw new InvalidOperationException("The host has not started.");
 
     /// <summary>Settings overrides of this fixture.</summary>
-    protected virtual IReadOnlyDictionary<string, string?> Overrides => new Dictionary<string, string?>();
+    protected virtual IReadOnlyDictionary<string, string?> ConfigurationOverrides => new Dictionary<string, string?>();
 
-    public async Task InitializeAsync() => _host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Settings(Overrides));
+    public async Task InitializeAsync() => _host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Settings(ConfigurationOverrides));
 
     public async Task DisposeAsync()
     {

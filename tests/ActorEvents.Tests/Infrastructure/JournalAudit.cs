@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
@@ -88,7 +89,7 @@ public static class JournalAudit
     /// <summary>Open dead letters (none when the table does not exist yet).</summary>
     public static IReadOnlyList<DeadLetterRow> DeadLetters(ProcessDatabase database) => database.HasTable("ae_dead_letters")
         ? database.Rows("SELECT id, handler, event_id, aggregate_id FROM ae_dead_letters ORDER BY id",
-            r => new DeadLetterRow(Convert.ToInt64(r.GetValue(0)), r.GetString(1), r.GetString(2), r.GetString(3)))
+            r => new DeadLetterRow(Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), r.GetString(1), r.GetString(2), r.GetString(3)))
         : [];
 
     /// <summary>The command logs against the journal.</summary>
@@ -247,11 +248,11 @@ public static class JournalAudit
             });
             return (OrderId: order.Key, Status: status, Cents: (long)Math.Round(placed.Quantity * placed.UnitPrice.Amount * 100m, MidpointRounding.AwayFromZero));
         }).OrderBy(o => o.OrderId, StringComparer.Ordinal).ToArray();
-        Assert.Equal(orders, database.Rows("SELECT order_id, status, total_cents FROM sample_orders", r => (r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2))))
+        Assert.Equal(orders, database.Rows("SELECT order_id, status, total_cents FROM sample_orders", r => (r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)))
             .OrderBy(o => o.Item1, StringComparer.Ordinal));
         Assert.Equal(
             orders.GroupBy(o => o.Status).Select(g => (g.Key, (long)g.Count(), g.Sum(o => o.Cents))).OrderBy(t => t.Key, StringComparer.Ordinal),
-            database.Rows("SELECT status, orders, total_cents FROM sample_order_totals WHERE orders <> 0", r => (r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2))))
+            database.Rows("SELECT status, orders, total_cents FROM sample_order_totals WHERE orders <> 0", r => (r.GetString(0), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)))
                 .OrderBy(t => t.Item1, StringComparer.Ordinal));
 
         // stock-levels: the last stated stock of every SKU.
@@ -262,7 +263,7 @@ public static class JournalAudit
             return (sku.Key, (long)onHand, (long)sku.Count(), last.SequenceNr);
         }).OrderBy(s => s.Key, StringComparer.Ordinal);
         Assert.Equal(stock, database.Rows("SELECT sku, on_hand, movements, version FROM sample_stock_levels",
-                r => (r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3))))
+                r => (r.GetString(0), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(3), CultureInfo.InvariantCulture)))
             .OrderBy(s => s.Item1, StringComparer.Ordinal));
 
         // The shipment ledger: the guarded handler's additions, each shipment exactly once.
@@ -273,13 +274,13 @@ public static class JournalAudit
         var shipped = journal.Select(e => e.Event).OfType<OrderShipped>().GroupBy(s => s.Sku)
             .Select(g => (g.Key, (long)g.Sum(s => s.Quantity), (long)g.Count())).OrderBy(s => s.Key, StringComparer.Ordinal);
         var ledger = database.Rows("SELECT sku, units, shipments FROM sample_shipped_units",
-                r => (r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2))))
+                r => (r.GetString(0), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)))
             .OrderBy(s => s.Item1, StringComparer.Ordinal).ToArray();
         Assert.True(shipped.SequenceEqual(ledger),
             $"the shipment ledger [{string.Join(", ", ledger)}] should equal the journal's shipments [{string.Join(", ", shipped)}]; " +
             $"shipments without a processed-event record: {(unprocessed.Length == 0 ? "none" : string.Join("; ", unprocessed))}; {processed.Count} records; " +
             $"their orderings: {string.Join(", ", journal.Where(e => e.Event is OrderShipped && !processed.Contains(e.EventId)).Select(e => OrderingOf(database, e)))}; " +
-            $"checkpoints: {string.Join(", ", database.Rows("SELECT subscription, position FROM ae_checkpoints", r => $"{r.GetString(0)} {Convert.ToInt64(r.GetValue(1))}"))}");
+            $"checkpoints: {string.Join(", ", database.Rows("SELECT subscription, position FROM ae_checkpoints", r => $"{r.GetString(0)} {Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture)}"))}");
         // …and its processed-event record holds every order.shipped event of the journal (by event id), and nothing else.
         Assert.Equal(journal.Where(e => e.Event is OrderShipped).Select(e => e.EventId).Order(StringComparer.Ordinal),
             database.Rows($"SELECT event_id FROM ae_processed_events WHERE handler = '{nameof(ShipmentLedgerHandler)}'", r => r.GetString(0))

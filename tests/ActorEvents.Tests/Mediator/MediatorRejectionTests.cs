@@ -11,7 +11,7 @@ public sealed class RejectionHostFixture : InMemoryHostFixture
     public const int MaxIdLength = 40;
     public const int MaxCommandBytes = 512;
 
-    protected override IReadOnlyDictionary<string, string?> Overrides => new Dictionary<string, string?>
+    protected override IReadOnlyDictionary<string, string?> ConfigurationOverrides => new Dictionary<string, string?>
     {
         ["Mediator:MaxAggregateIdLength"] = MaxIdLength.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Mediator:MaxCommandBytes"] = MaxCommandBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,7 @@ public sealed class HandlerPoolTests
 {
     private static Dictionary<string, string?> Pool(int n, bool parallel = true, string ordering = "PerAggregate") => new()
     {
-        ["Pipeline:MaxConcurrentEventHandlers"] = n.ToString(),
+        ["Pipeline:MaxConcurrentEventHandlers"] = n.ToString(CultureInfo.InvariantCulture),
         ["Pipeline:ConcurrentEventHandleEnable"] = parallel.ToString(),
         ["Pipeline:Ordering"] = ordering,
     };

@@ -183,9 +183,9 @@ public sealed class FollowUpSettings
     public int EmitUntilLevel { get; set; } = 1;
 }
 
-public sealed class AnyEventHandler(HandlerProbe probe) : IHandleAnyEvent
+public sealed class AnyEventRecorder(HandlerProbe probe) : IHandleAnyEvent
 {
-    public Task HandleAnyAsync(EventEnvelope envelope, EventContext context) => probe.RunAsync(nameof(AnyEventHandler), envelope);
+    public Task HandleAnyAsync(EventEnvelope envelope, EventContext context) => probe.RunAsync(nameof(AnyEventRecorder), envelope);
 }
 
 public sealed class TouchedHandler(HandlerProbe probe) : IHandle<Touched>

@@ -64,7 +64,7 @@ public sealed class SubscriptionAndFollowUpTests
             .AddHandler<RecordingHandler>(h => h.PartOf = "stream")
             .AddHandler<SecondRecordingHandler>(h => { h.PartOf = "other"; h.StreamCategory = "stream"; })
             .AddHandler<TouchedHandler>(h => h.PartOf = "other")
-            .AddHandler<AnyEventHandler>(h => h.Name = "audit-everything"));
+            .AddHandler<AnyEventRecorder>(h => h.Name = "audit-everything"));
         await using var _ = host;
 
         await host.SendAsync(new Emit("s-1", 1));
@@ -73,7 +73,7 @@ public sealed class SubscriptionAndFollowUpTests
         Assert.Single(probe.SeenBy(nameof(RecordingHandler)));
         Assert.Single(probe.SeenBy(nameof(SecondRecordingHandler)));
         Assert.Equal("other", Assert.Single(probe.SeenBy(nameof(TouchedHandler))).Envelope.AggregateType);
-        Assert.Equal(["stream", "other"], probe.SeenBy(nameof(AnyEventHandler)).Select(s => s.Envelope.AggregateType));
+        Assert.Equal(["stream", "other"], probe.SeenBy(nameof(AnyEventRecorder)).Select(s => s.Envelope.AggregateType));
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class SubscriptionAndFollowUpTests
         var domain = new ActorEventsDomainBuilder().AddAggregate<StreamAggregate>().AddAggregate<OtherAggregate>()
             .AddHandler<RecordingHandler>(h => h.StreamCategory = "stream")
             .AddHandler<SecondRecordingHandler>(h => h.SourceStream = "x")
-            .AddHandler<AnyEventHandler>(h => h.PartOf = "other")
+            .AddHandler<AnyEventRecorder>(h => h.PartOf = "other")
             .Build();
         static EventEnvelope Envelope(string type, IEvent e, string? origin) =>
             new("id", "n", 1, DateTimeOffset.UtcNow, "node", type, "a", 1, "c", "c", origin, e);
@@ -133,6 +133,6 @@ public sealed class SubscriptionAndFollowUpTests
         Assert.Equal([nameof(RecordingHandler)], domain.Handlers.Match(Envelope("stream", new Emitted("a", 1), null)).Select(h => h.Name));
         Assert.Equal([nameof(RecordingHandler), nameof(SecondRecordingHandler)],
             domain.Handlers.Match(Envelope("stream", new Emitted("a", 1), "x")).Select(h => h.Name));
-        Assert.Equal([nameof(AnyEventHandler)], domain.Handlers.Match(Envelope("other", new Touched("a"), null)).Select(h => h.Name));
+        Assert.Equal([nameof(AnyEventRecorder)], domain.Handlers.Match(Envelope("other", new Touched("a"), null)).Select(h => h.Name));
     }
 }

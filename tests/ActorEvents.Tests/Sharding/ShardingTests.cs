@@ -67,7 +67,7 @@ public sealed class ShardingTests(InMemoryHostFixture fixture) : IClassFixture<I
 
 public sealed class PassivationHostFixture : InMemoryHostFixture
 {
-    protected override IReadOnlyDictionary<string, string?> Overrides => new Dictionary<string, string?>
+    protected override IReadOnlyDictionary<string, string?> ConfigurationOverrides => new Dictionary<string, string?>
     {
         ["Aggregates:PassivateAfter"] = "00:00:01",
     };

@@ -23,7 +23,7 @@ namespace ActorEvents.Tests.Subscriptions;
 /// another (tests on a SQLite file of their own need not).
 /// </summary>
 [CollectionDefinition(Name)]
-public sealed class SubscriptionCollection
+public sealed class SubscriptionGroup
 {
     public const string Name = "subscriptions";
 }

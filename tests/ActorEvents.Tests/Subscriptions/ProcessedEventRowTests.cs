@@ -16,7 +16,7 @@ namespace ActorEvents.Tests.Subscriptions;
 /// deletes only what no redelivery can still need, a redelivered event dispatches the follow-ups stored with its row, and
 /// a table of an earlier version gets the new columns. On SQLite and PostgreSQL.
 /// </summary>
-[Collection(SubscriptionCollection.Name)]
+[Collection(SubscriptionGroup.Name)]
 public sealed class ProcessedEventRowTests(ITestOutputHelper output)
 {
     private static readonly Dictionary<string, string?> NoPruning = new() { ["Subscriptions:ProcessedEventPruneInterval"] = "1.00:00:00" };
@@ -116,7 +116,7 @@ public sealed class ProcessedEventRowTests(ITestOutputHelper output)
         var run = Guid.NewGuid().ToString("N")[..8];
         var (subscription, parent, child, ledger) = ($"follow-ups-{run}", $"parent-{run}", $"child-{run}", $"{run}-a");
         var log = new DeliveryLog();
-        var crash = new FollowUpCrash(run);
+        using var crash = new FollowUpCrash(run);
         void Domain(ActorEventsDomainBuilder domain) => domain
             .AddMessageType<LedgerFollowedUp>()
             .AddHandler<FollowUpParent>(h => { h.Name = parent; h.Delivery = HandlerDelivery.Durable; })
@@ -263,13 +263,16 @@ public sealed class ProcessedEventRowTests(ITestOutputHelper output)
 public sealed record LedgerFollowedUp(string LedgerId, int Index) : IEvent;
 
 /// <summary>Holds the first run of <see cref="BlockingFollowUpEffects"/> of one test until the test lets it go.</summary>
-public sealed class FollowUpCrash(string run)
+public sealed class FollowUpCrash(string run) : IDisposable
 {
     private readonly CancellationTokenSource _released = new();
     private int _blocked;
 
     /// <summary>The test's ledgers start with this.</summary>
     public string Run { get; } = run;
+
+    /// <inheritdoc />
+    public void Dispose() => _released.Dispose();
 
     /// <summary>The event id of the follow-up whose run is held.</summary>
     public TaskCompletionSource<string> Blocked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

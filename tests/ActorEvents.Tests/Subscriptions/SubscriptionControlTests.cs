@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace ActorEvents.Tests.Subscriptions;
 
 /// <summary>Lag, pause, resume, reset and rebuild of a handler subscription and a projection, on SQLite and PostgreSQL.</summary>
-[Collection(SubscriptionCollection.Name)]
+[Collection(SubscriptionGroup.Name)]
 public sealed class SubscriptionControlTests(ITestOutputHelper output)
 {
     [Theory]

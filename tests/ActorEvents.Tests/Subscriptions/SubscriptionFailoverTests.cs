@@ -13,7 +13,7 @@ namespace ActorEvents.Tests.Subscriptions;
 /// Two nodes of one cluster in one process on one database (PostgreSQL when configured, otherwise a SQLite file): the
 /// subscription runs on one node only, and when that node leaves, the other takes over from the checkpoint.
 /// </summary>
-[Collection(SubscriptionCollection.Name)]
+[Collection(SubscriptionGroup.Name)]
 public sealed class SubscriptionFailoverTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Providers => [TestDatabases.PostgresConnectionString is null ? PersistenceProviders.Sqlite : PersistenceProviders.PostgreSql];

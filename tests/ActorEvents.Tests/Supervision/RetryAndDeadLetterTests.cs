@@ -223,7 +223,7 @@ public sealed class RetryAndDeadLetterTests
         var settings = SupervisionHost.Settings(4, 1, new Dictionary<string, string?> { ["Pipeline:Retry:InvocationTimeout"] = "00:00:00.150" });
         var (host, probe, faults) = await SupervisionHost.StartAsync(d => d.AddHandler<FaultyHandler>(), settings);
         await using var _ = host;
-        faults.FailWhen((_, e) => e.AggregateId == "hangs" ? new HangSignal() : null);
+        faults.FailWhen((_, e) => e.AggregateId == "hangs" ? new HangSignalException() : null);
 
         var hanging = host.SendAsync(new Emit("hangs", 1));
         var other = Assert.IsType<CommandAccepted>(await host.SendAsync(new Emit("does-not-hang", 2)));

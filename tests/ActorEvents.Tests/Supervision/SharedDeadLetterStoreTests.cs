@@ -110,7 +110,7 @@ public sealed class SharedDeadLetterStoreTests
 
         // The replay's invocation waits until released.
         var release = new TaskCompletionSource();
-        faults.FailWhen((_, e) => e is { AggregateId: "busy-a", SequenceNr: 1 } ? new HoldSignal(release.Task) : null);
+        faults.FailWhen((_, e) => e is { AggregateId: "busy-a", SequenceNr: 1 } ? new HoldSignalException(release.Task) : null);
         var replay = first.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id));
         await PipelineHost.WaitUntilAsync(() => faults.Of(entry.Envelope.EventId).Count == 2, "the replay runs");
 
@@ -148,7 +148,7 @@ public sealed class SharedDeadLetterStoreTests
         // A second node replays it: 1 succeeds, the entry is taken, and it stops while its follower 2 is still running.
         var (second, _, _) = await StartNodeAsync(database, faults, resolutionLease: "00:00:01");
         var never = new TaskCompletionSource();
-        faults.FailWhen((_, e) => e is { AggregateId: "crash-a", SequenceNr: 2 } ? new HoldSignal(never.Task) : null);
+        faults.FailWhen((_, e) => e is { AggregateId: "crash-a", SequenceNr: 2 } ? new HoldSignalException(never.Task) : null);
         Assert.Equal(new DeadLetterReplayed(entry.Id, true, 2, null), await second.AskOfficeAsync<DeadLetterReplayed>(new ReplayDeadLetter(entry.Id)));
         await PipelineHost.WaitUntilAsync(() => faults.Invocations.Any(i => i.Envelope is { AggregateId: "crash-a", SequenceNr: 2 }), "follower 2 runs on the second node");
         await second.DisposeAsync();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
@@ -25,7 +26,7 @@ public sealed class DerivedConfiguredPermanentException(string message) : Config
 public sealed class RegisteredPermanentException(string message) : Exception(message);
 
 /// <summary>Returned by a fault to make the handler hang (until its invocation's cancellation token fires).</summary>
-public sealed class HangSignal() : Exception("hang");
+public sealed class HangSignalException() : Exception("hang");
 
 /// <summary>One invocation of a <see cref="SwitchedHandler"/>.</summary>
 public sealed record Invocation(string Handler, EventEnvelope Envelope, int Attempt, DateTimeOffset At, bool Failed);
@@ -71,7 +72,7 @@ public abstract class SwitchedHandler(FaultSwitch faults, HandlerProbe probe) : 
     public async Task HandleAsync(Emitted @event, EventContext context)
     {
         var error = faults.FaultFor(context.HandlerName, context.Envelope);
-        var hold = error as HoldSignal;
+        var hold = error as HoldSignalException;
         error = hold is null ? error : null;
         faults.Invocations.Enqueue(new Invocation(context.HandlerName, context.Envelope, context.Attempt, DateTimeOffset.UtcNow, error is not null));
         if (hold is not null)
@@ -79,7 +80,7 @@ public abstract class SwitchedHandler(FaultSwitch faults, HandlerProbe probe) : 
             await hold.Until.WaitAsync(context.CancellationToken);
         }
 
-        if (error is HangSignal)
+        if (error is HangSignalException)
         {
             await Task.Delay(Timeout.Infinite, context.CancellationToken);
         }
@@ -240,7 +241,7 @@ public sealed class GatedDeadLetterStore(IDeadLetterStore inner) : DelegatingDea
 }
 
 /// <summary>Returned by a fault to make the handler wait until <paramref name="until"/> completes, then succeed.</summary>
-public sealed class HoldSignal(Task until) : Exception("hold")
+public sealed class HoldSignalException(Task until) : Exception("hold")
 {
     public Task Until { get; } = until;
 }
@@ -256,10 +257,10 @@ public static class SupervisionHost
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Pipeline:MaxConcurrentEventHandlers"] = workers.ToString(),
+            ["Pipeline:MaxConcurrentEventHandlers"] = workers.ToString(CultureInfo.InvariantCulture),
             ["Pipeline:ConcurrentEventHandleEnable"] = "true",
             ["Pipeline:Ordering"] = "PerAggregate",
-            ["Pipeline:Retry:MaxRetries"] = maxRetries.ToString(),
+            ["Pipeline:Retry:MaxRetries"] = maxRetries.ToString(CultureInfo.InvariantCulture),
             ["Pipeline:Retry:InitialDelay"] = "00:00:00.020",
             ["Pipeline:Retry:BackoffFactor"] = "2",
             ["Pipeline:Retry:Jitter"] = "0",

@@ -85,7 +85,7 @@ public sealed class OrderTotalsProjection : IProjector
         await db.GetTable<OrderRow>().Where(o => o.OrderId == orderId).Set(o => o.Status, Name(to)).UpdateAsync(token).ConfigureAwait(false);
     }
 
-    private static Task AddAsync(DataConnection db, string status, long orders, long cents, CancellationToken token) =>
+    private static Task<int> AddAsync(DataConnection db, string status, long orders, long cents, CancellationToken token) =>
         db.GetTable<OrderTotalRow>().InsertOrUpdateAsync(
             () => new OrderTotalRow { Status = status, Orders = orders, TotalCents = cents },
             row => new OrderTotalRow { Orders = row.Orders + orders, TotalCents = row.TotalCents + cents },
