@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Bench.Output;

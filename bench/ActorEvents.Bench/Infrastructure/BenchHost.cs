@@ -14,6 +14,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Bench.Infrastructure;
 

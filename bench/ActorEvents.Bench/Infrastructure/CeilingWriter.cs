@@ -1,8 +1,8 @@
 using System.Data.Common;
-using ActorEvents.Actors.Hosting;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Bench.Infrastructure;
 
@@ -45,7 +45,7 @@ internal sealed class CeilingWriter : IAsyncDisposable
         if (db.Kind == BenchDatabase.Sqlite)
         {
             // The runtime switches the file to write-ahead logging before Akka opens it: do the same.
-            PersistenceHocon.PrepareSqlite(db.ConnectionString);
+            StorageConnection.PrepareSqlite(db.ConnectionString);
             connection = new SqliteConnection(db.ConnectionString);
             ddl =
             [

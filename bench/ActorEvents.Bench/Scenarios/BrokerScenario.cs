@@ -6,7 +6,6 @@ using ActorEvents.Broker.Hosting;
 using ActorEvents.Messages;
 using HdrHistogram;
 using Microsoft.Extensions.DependencyInjection;
-using RabbitMQ.Client;
 
 namespace ActorEvents.Bench.Scenarios;
 

@@ -1,4 +1,3 @@
-using System.Reflection;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Aggregates;

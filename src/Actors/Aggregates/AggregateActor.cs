@@ -6,7 +6,6 @@ using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Pattern;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 

@@ -234,7 +234,7 @@ public sealed class ActorEventsDomainBuilder
 
         return new ActorEventsDomain(registry, _aggregates.ToArray(), commandOwners, new HandlerSubscriptionTable(handlers), _streamingHandlers.ToArray())
         {
-            Subscriptions = SubscriptionCatalog.Resolve(_subscriptions, handlers, _aggregates, registry),
+            Subscriptions = SubscriptionCatalog.Resolve(_subscriptions, handlers, [.. _aggregates.Select(a => a.Definition)], registry),
             QueryHandlers = _queryHandlers.ToDictionary(q => q.QueryType),
             ReadModelSchemas = _readModelSchemas.ToArray(),
             Extensions = new Dictionary<Type, object>(_extensions),

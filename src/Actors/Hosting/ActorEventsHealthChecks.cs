@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Hosting;
 

@@ -17,6 +17,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using System.Security.Cryptography.X509Certificates;
+using ActorEvents.Actors.Storage;
+using ActorEvents.Actors.Persistence;
 
 namespace ActorEvents.Actors.Hosting;
 
@@ -46,7 +48,7 @@ public static class ActorEventsHostingExtensions
             .ValidateDataAnnotations()
             .Validate(options =>
             {
-                _ = PersistenceHocon.ConnectionStringOf(options.Persistence);
+                _ = StorageConnection.ConnectionStringOf(options.Persistence);
                 return true;
             })
             .ValidateOnStart();

@@ -1,6 +1,5 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Serialization;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;

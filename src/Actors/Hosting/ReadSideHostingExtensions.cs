@@ -11,6 +11,9 @@ using Akka.Persistence.Sql.Query;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ActorEvents.Actors.Storage;
+using ActorEvents.Actors.Internal;
+using ActorEvents.Actors.Persistence;
 
 namespace ActorEvents.Actors.Hosting;
 
@@ -33,7 +36,7 @@ public static class ReadSideHostingExtensions
         services.TryAddSingleton(provider => new ActorEventsDatabase(provider.GetRequiredService<IOptions<ActorEventsOptions>>().Value.Persistence));
         services.TryAddSingleton<CheckpointStore>();
         services.TryAddSingleton<JournalHead>();
-        services.TryAddSingleton<ProcessedEventGuard>();
+        services.TryAddSingleton(provider => new ProcessedEventGuard(provider.GetRequiredService<ActorEventsDatabase>(), provider.GetRequiredService<ActorEventsDomain>().Types));
         services.TryAddScoped<HandlerUnitOfWork>();
         services.TryAddSingleton<ISubscriptionsClient, SubscriptionsClient>();
         return services;

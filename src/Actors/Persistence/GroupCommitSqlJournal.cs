@@ -66,10 +66,10 @@ public class GroupCommitSqlJournal : SqlWriteJournal
         var log = _log;
         var timeouts = TimeoutsOf(journalConfig, Context.System.Settings.Config);
         // Each commit moves the node's journal head: its subscriptions see local writes at once, without a query.
-        var heads = Subscriptions.Sources.JournalHeadWatch.Get(Context.System);
+        var events = Context.System.EventStream;
         _writes = new JournalWriteQueue(writer, sqlite ? 1 : Math.Max(1, config.DaoConfig.Parallelism), config.DaoConfig.BufferSize, config.DaoConfig.BatchSize,
             (error, count) => log.Warning(error, "A journal transaction of {0} writes failed; retrying them one by one.", count), timeouts,
-            onCommitted: heads.Committed);
+            onCommitted: highest => events.Publish(new JournalCommitted(highest)));
         _serialization = Context.System.Serialization;
         _defaultSerializer = config.DefaultSerializer;
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Actors.Telemetry;
@@ -9,6 +8,7 @@ using Akka.Actor;
 using Akka.Event;
 using DeadLetter = ActorEvents.Messages.DeadLetter;
 using Microsoft.Extensions.DependencyInjection;
+using ActorEvents.Actors.Internal;
 
 namespace ActorEvents.Actors.Pipeline;
 

@@ -1,4 +1,3 @@
-using ActorEvents.Actors.Mediator;
 using ActorEvents.Messages;
 using Akka.Actor;
 

@@ -1,7 +1,8 @@
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
+using ActorEvents.Actors.Storage;
+using ActorEvents.Actors.Internal;
 
 namespace ActorEvents.Actors.Queries;
 

@@ -1,8 +1,8 @@
-using ActorEvents.Actors.Hosting;
 using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Subscriptions;
 

@@ -1,7 +1,7 @@
-using ActorEvents.Actors.Hosting;
 using LinqToDB;
 using LinqToDB.Async;
 using ActorEvents.Actors.Subscriptions.Sources;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Subscriptions;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.Json;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
@@ -9,6 +8,7 @@ using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
 using Microsoft.Extensions.DependencyInjection;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Subscriptions;
 
@@ -87,10 +87,10 @@ public static class HandlerUnitOfWorkExtensions
 /// rolls back and the writes never happen. A failure anywhere leaves nothing behind, so a retry starts clean.
 /// No transaction is open while user code runs: on SQLite the write lock is held only for the final insert and writes.
 /// </summary>
-public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEventsDomain domain) : IHandlerInvocationFilter
+public sealed class ProcessedEventGuard(ActorEventsDatabase database, MessageTypeRegistry types) : IHandlerInvocationFilter
 {
     private readonly ConcurrentDictionary<HandlerDescriptor, bool> _guarded = new();
-    private readonly JsonSerializerOptions _json = ActorEventsSerializer.CreateOptions(domain.Types);
+    private readonly JsonSerializerOptions _json = ActorEventsSerializer.CreateOptions(types);
 
     /// <summary>Whether invocations of this handler are guarded.</summary>
     public bool Guards(HandlerDescriptor handler) => database.IsAvailable && _guarded.GetOrAdd(handler, h =>
@@ -216,7 +216,7 @@ public sealed class ProcessedEventGuard(ActorEventsDatabase database, ActorEvent
     /// <summary>The follow-ups a handler emitted, as stored with its row (null: none). Those of unregistered types are never dispatched, so not stored.</summary>
     private string? WriteFollowUps(IReadOnlyList<FollowUpEvent> followUps)
     {
-        var dispatched = followUps.Where(f => domain.Types.TryGet(f.Event.GetType(), out _)).ToArray();
+        var dispatched = followUps.Where(f => types.TryGet(f.Event.GetType(), out _)).ToArray();
         return dispatched.Length == 0 ? null : JsonSerializer.Serialize(dispatched, _json);
     }
 

@@ -1,4 +1,3 @@
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Subscriptions.Sources;
 using Akka.Actor;
 using Akka.Event;
@@ -6,6 +5,7 @@ using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Subscriptions;
 

@@ -1,8 +1,5 @@
-using ActorEvents.Actors.Projections;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Messages;
 using Akka.Actor;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ActorEvents.Actors.Subscriptions;
 

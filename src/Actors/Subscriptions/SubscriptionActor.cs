@@ -1,5 +1,4 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Subscriptions.Sinks;
@@ -16,6 +15,7 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using Microsoft.Extensions.DependencyInjection;
 using JournalEnvelope = Akka.Persistence.Query.EventEnvelope;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Subscriptions;
 

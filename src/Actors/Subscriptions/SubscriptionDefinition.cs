@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
 using ActorEvents.Actors.Aggregates;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
-using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Subscriptions.Sinks;
 using ActorEvents.Messages;
@@ -78,7 +76,7 @@ public static partial class SubscriptionCatalog
     /// <exception cref="InvalidOperationException">A name, tag, profile or handler assignment is wrong.</exception>
     public static IReadOnlyList<SubscriptionDefinition> Resolve(
         IReadOnlyList<SubscriptionRegistration> registrations, IReadOnlyList<HandlerDescriptor> handlers,
-        IReadOnlyList<AggregateRegistration> aggregates, MessageTypeRegistry types)
+        IReadOnlyList<IAggregateDefinition> aggregates, MessageTypeRegistry types)
     {
         var durable = handlers.Where(h => (h.Delivery & HandlerDelivery.Durable) != 0).ToArray();
         var claimed = new Dictionary<string, string>(StringComparer.Ordinal); // handler → subscription
@@ -177,10 +175,10 @@ public static partial class SubscriptionCatalog
             $"'{name}' is not a valid subscription name: use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.");
 
     /// <summary>The event CLR types a tag carries (every registered event type for all events).</summary>
-    private static (IAggregateDefinition Aggregate, Type Event)[] EventTypesOf(string? tag, IReadOnlyList<AggregateRegistration> aggregates, MessageTypeRegistry types, string subscription)
+    private static (IAggregateDefinition Aggregate, Type Event)[] EventTypesOf(string? tag, IReadOnlyList<IAggregateDefinition> aggregates, MessageTypeRegistry types, string subscription)
     {
         var all = aggregates
-            .SelectMany(a => a.Definition.MessageTypes().Where(t => a.Definition.EventType.IsAssignableFrom(t)).Select(t => (a.Definition, t)))
+            .SelectMany(a => a.MessageTypes().Where(t => a.EventType.IsAssignableFrom(t)).Select(t => (Definition: a, t)))
             .ToArray();
         if (tag is null)
         {
@@ -190,7 +188,7 @@ public static partial class SubscriptionCatalog
         if (tag.StartsWith(AggregateActor.AggregateTagPrefix, StringComparison.Ordinal))
         {
             var aggregate = tag[AggregateActor.AggregateTagPrefix.Length..];
-            return aggregates.Any(a => a.Definition.Name == aggregate)
+            return aggregates.Any(a => a.Name == aggregate)
                 ? all.Where(e => e.Definition.Name == aggregate).ToArray()
                 : throw new InvalidOperationException($"Subscription '{subscription}' reads tag '{tag}', but no aggregate named '{aggregate}' is registered.");
         }

@@ -1,10 +1,10 @@
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Subscriptions.Sources;
 using ActorEvents.Actors.Projections;
 using LinqToDB;
-using LinqToDB.Async;
 using LinqToDB.Data;
 using Microsoft.Extensions.DependencyInjection;
+using ActorEvents.Actors.Storage;
+using ActorEvents.Actors.Internal;
 
 namespace ActorEvents.Actors.Subscriptions;
 

@@ -1,44 +1,18 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Hosting;
-using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace ActorEvents.Actors.Subscriptions;
 
-/// <summary>Clients of the subscriptions that need no running node.</summary>
-public static class SubscriptionsClients
-{
-    /// <summary>
-    /// A client that works on the tables of the configured database directly, from the services of a host that need not
-    /// be started (no actor system, no subscription runs): status from the checkpoints and counts
-    /// (<see cref="SubscriptionState.NotRunning"/> or <see cref="SubscriptionState.Paused"/>), pause and resume as the
-    /// stored flag, reset and rebuild as the stored checkpoint and tables. A running subscription does not see such a
-    /// change until it next starts: use it on a database no cluster runs on.
-    /// </summary>
-    /// <param name="services">Services of a host built with <c>AddActorEvents</c>.</param>
-    public static ISubscriptionsClient ForTables(IServiceProvider services)
-    {
-        var domain = services.GetRequiredService<ActorEventsDomain>();
-        var options = services.GetRequiredService<IOptions<ActorEventsOptions>>().Value;
-        return new TableSubscriptionsClient(domain, options, new SubscriptionRuntime(null, services.GetRequiredService<CheckpointStore>(),
-            services.GetRequiredService<JournalHead>(), services.GetRequiredService<ActorEventsDatabase>(), services.GetRequiredService<ProcessedEventGuard>(),
-            services.GetRequiredService<IServiceScopeFactory>(), domain.Types, services.GetRequiredService<IDeadLetterStore>(), options.Pipeline,
-            options.Subscriptions));
-    }
-}
-
-/// <summary>See <see cref="SubscriptionsClients.ForTables"/>. Refusals are the office's: the same codes for the same requests.</summary>
+/// <summary>See <see cref="Hosting.SubscriptionsClients.ForTables"/>. Refusals are the office's: the same codes for the same requests.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its SemaphoreSlim never creates a wait handle, so there is nothing to dispose.")]
-internal sealed class TableSubscriptionsClient(ActorEventsDomain domain, ActorEventsOptions options, SubscriptionRuntime runtime) : ISubscriptionsClient
+internal sealed class TableSubscriptionsClient(IReadOnlyList<SubscriptionDefinition> subscriptions, ActorEventsOptions options, SubscriptionRuntime runtime) : ISubscriptionsClient
 {
     private readonly SemaphoreSlim _initialization = new(1, 1);
     private bool _initialized;
 
     public async Task<IReadOnlyList<SubscriptionStatus>> StatusAsync(string? name = null, CancellationToken cancellationToken = default)
     {
-        var selected = name is null ? domain.Subscriptions : [Find(name)];
+        var selected = name is null ? subscriptions : [Find(name)];
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
         var statuses = new List<SubscriptionStatus>(selected.Count);
         foreach (var definition in selected)
@@ -115,7 +89,7 @@ internal sealed class TableSubscriptionsClient(ActorEventsDomain domain, ActorEv
         SubscriptionStatusReader.ReadAsync(definition, SubscriptionProfiles.Effective(definition, options.Subscriptions), runtime, null, SubscriptionState.NotRunning);
 
     private SubscriptionDefinition Find(string name) =>
-        domain.Subscriptions.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
+        subscriptions.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new SubscriptionOperationException(SubscriptionRefusals.Unknown(name));
 
     /// <summary>The checkpoint and processed-event tables, created as a node would create them (idempotent), once.</summary>

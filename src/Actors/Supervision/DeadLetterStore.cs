@@ -1,13 +1,12 @@
-using System.Text;
 using System.Text.Json;
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
 using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Supervision;
 
@@ -119,7 +118,7 @@ public static class DeadLetterStores
     public static IDeadLetterStore Create(PersistenceOptions persistence, MessageTypeRegistry types, TimeSpan? resolutionLease = null) =>
         persistence.Provider == PersistenceProviders.InMemory
             ? new InMemoryDeadLetterStore()
-            : new SqlDeadLetterStore(PersistenceHocon.Linq2DbProviderOf(persistence.Provider), PersistenceHocon.ConnectionStringOf(persistence), types,
+            : new SqlDeadLetterStore(StorageConnection.Linq2DbProviderOf(persistence.Provider), StorageConnection.ConnectionStringOf(persistence), types,
                 resolutionLease);
 }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Mediator;
 using ActorEvents.Host.Logging;
 using ActorEvents.Host.Workload;
 using Microsoft.Extensions.DependencyInjection;

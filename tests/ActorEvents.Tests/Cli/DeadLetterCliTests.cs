@@ -2,11 +2,11 @@ using System.Globalization;
 using ActorEvents.Cli;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Supervision;
-using ActorEvents.Host.Cli;
 using ActorEvents.Host.Domain;
 using ActorEvents.Host.Domain.Users;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Tests.Cli;
 
@@ -19,7 +19,7 @@ public sealed class DeadLetterCliTests : IDisposable
     public DeadLetterCliTests()
     {
         var domain = new ActorEventsDomainBuilder().AddSampleDomain().Build();
-        PersistenceHocon.PrepareSqlite(_database.ConnectionString);
+        StorageConnection.PrepareSqlite(_database.ConnectionString);
         _store = new SqlDeadLetterStore("SQLite.MS", _database.ConnectionString, domain.Types);
         _store.InitializeAsync().GetAwaiter().GetResult();
     }

@@ -3,9 +3,6 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
-using Akka.Actor;
-using Akka.Cluster;
-using Akka.Cluster.Sharding;
 using Xunit.Abstractions;
 
 namespace ActorEvents.Tests.Clustering;

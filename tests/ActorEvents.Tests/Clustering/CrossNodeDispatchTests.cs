@@ -7,7 +7,6 @@ using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
-using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;

@@ -10,6 +10,7 @@ using LinqToDB.Async;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
 using Microsoft.Extensions.DependencyInjection;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Tests.Evolution;
 
@@ -50,7 +51,7 @@ public sealed class SplitEventTests
 
         await host.Host.Services.GetRequiredService<ISubscriptionsClient>().WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
         await using var db = new DataConnection(new DataOptions().UseConnectionString(
-            PersistenceHocon.Linq2DbProviderOf(database.Provider), database.ConnectionString));
+            StorageConnection.Linq2DbProviderOf(database.Provider), database.ConnectionString));
         var rows = await db.GetTable<NoteRow>().OrderBy(r => r.Index).ToListAsync();
         Assert.Equal(
             [(1L, "e1", 1, "one"), (1L, "e1.1", 2, "two"), (3L, "e3", 3, "three"), (4L, noted.EventId, 4, "four")],

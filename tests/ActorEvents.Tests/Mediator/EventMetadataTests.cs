@@ -5,7 +5,6 @@ using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
-using Akka.Hosting;
 
 namespace ActorEvents.Tests.Mediator;
 

@@ -1,5 +1,4 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Persistence;
 using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
@@ -11,6 +10,7 @@ using Akka.Persistence.Sql.Query;
 using Akka.Serialization;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Tests.Persistence;
 
@@ -161,6 +161,12 @@ public sealed class GroupCommitSqlJournalTests
     }
 
     [Fact]
+    public void Should_name_the_group_commit_journal_by_a_class_that_loads()
+    {
+        Assert.Equal(typeof(GroupCommitSqlJournal), Type.GetType(PersistenceHocon.JournalClassOf(JournalWriter.GroupCommit), throwOnError: true));
+    }
+
+    [Fact]
     public async Task Should_write_tags_into_the_journals_tags_column_when_the_plugin_is_in_csv_tag_mode()
     {
         using var database = TestDatabases.Create(PersistenceProviders.Sqlite);
@@ -189,7 +195,7 @@ public sealed class GroupCommitSqlJournalTests
         var options = new PersistenceOptions { Provider = database.Provider, ConnectionString = database.ConnectionString, JournalWriter = writer };
         if (database.Provider == PersistenceProviders.Sqlite)
         {
-            PersistenceHocon.PrepareSqlite(options.ConnectionString);
+            StorageConnection.PrepareSqlite(options.ConnectionString);
         }
         else
         {

@@ -1,4 +1,3 @@
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
@@ -6,6 +5,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using ActorEvents.Actors.Persistence;
 
 namespace ActorEvents.Tests.Persistence;
 

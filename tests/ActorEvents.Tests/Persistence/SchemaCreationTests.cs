@@ -1,7 +1,7 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Tests.Infrastructure;
 using Npgsql;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Tests.Persistence;
 

@@ -1,5 +1,4 @@
 using ActorEvents.Actors.Hosting;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Tests.Pipeline;

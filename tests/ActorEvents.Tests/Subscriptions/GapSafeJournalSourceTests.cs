@@ -8,6 +8,7 @@ using Akka.Actor;
 using LinqToDB.Data;
 using Akka.Persistence.Query;
 using Microsoft.Extensions.DependencyInjection;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Tests.Subscriptions;
 

@@ -1,5 +1,4 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Messages;

@@ -15,6 +15,7 @@ using LinqToDB.Data;
 using LinqToDB.Mapping;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Tests.Subscriptions;
 

@@ -1,7 +1,6 @@
 using ActorEvents.Cli;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using ActorEvents.Host.Cli;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Host.Domain.ReadModels;

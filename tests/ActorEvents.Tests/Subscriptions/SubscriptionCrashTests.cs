@@ -9,6 +9,7 @@ using LinqToDB;
 using LinqToDB.Async;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Tests.Subscriptions;
 

@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Host.Cli;
-using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using Akka.Cluster;

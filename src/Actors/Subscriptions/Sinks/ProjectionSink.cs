@@ -1,8 +1,8 @@
-using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using Microsoft.Extensions.DependencyInjection;
+using ActorEvents.Actors.Internal;
 
 namespace ActorEvents.Actors.Subscriptions.Sinks;
 

@@ -1,4 +1,3 @@
-using ActorEvents.Actors.Hosting;
 using Akka.Actor;
 using Akka;
 using Akka.Event;
@@ -8,6 +7,7 @@ using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Subscriptions.Sources;
 

@@ -1,6 +1,7 @@
-using ActorEvents.Actors.Hosting;
+using ActorEvents.Actors.Persistence;
 using Akka.Actor;
 using Akka.Event;
+using ActorEvents.Actors.Storage;
 
 namespace ActorEvents.Actors.Subscriptions.Sources;
 
@@ -81,12 +82,8 @@ internal sealed class JournalHeadWatch : IExtension
         return new JournalSourceCursor(this, position, pollInterval, shared);
     }
 
-    /// <summary>The journal writer committed a transaction whose highest ordering is <paramref name="highestOrdering"/> (null: unknown, look).</summary>
-    public void Committed(long? highestOrdering)
-    {
-        Interlocked.Increment(ref _commitNotices);
-        _poller.Tell(new JournalHeadPoller.JournalCommitted(highestOrdering));
-    }
+    /// <summary>Counts a commit notice of the journal writer (<see cref="JournalCommitted"/>).</summary>
+    internal void CountCommitNotice() => Interlocked.Increment(ref _commitNotices);
 
     internal void ReaderClosed() => _poller.Tell(JournalHeadPoller.ReaderClosed.Instance);
 
@@ -131,6 +128,7 @@ internal sealed class JournalHeadPoller : ReceiveActor, IWithTimers
     public JournalHeadPoller(JournalHeadWatch watch)
     {
         _watch = watch;
+        Context.System.EventStream.Subscribe(Self, typeof(JournalCommitted));
         Receive<ReaderOpened>(opened =>
         {
             // Every subscription of a node reads the same database with the same settings: the first one's are kept.
@@ -151,6 +149,7 @@ internal sealed class JournalHeadPoller : ReceiveActor, IWithTimers
         Receive<Poll>(_ => ReadHead());
         Receive<JournalCommitted>(committed =>
         {
+            _watch.CountCommitNotice();
             if (committed.HighestOrdering is { } ordering)
             {
                 _watch.Publish(ordering);
@@ -206,9 +205,6 @@ internal sealed class JournalHeadPoller : ReceiveActor, IWithTimers
     {
         public static readonly ReaderClosed Instance = new();
     }
-
-    /// <summary>The journal writer committed (highest ordering, or null when unknown).</summary>
-    internal sealed record JournalCommitted(long? HighestOrdering);
 
     private sealed record Poll
     {

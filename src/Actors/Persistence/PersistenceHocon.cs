@@ -1,8 +1,8 @@
 using ActorEvents.Actors.Configuration;
 using Akka.Configuration;
-using Microsoft.Data.Sqlite;
+using ActorEvents.Actors.Storage;
 
-namespace ActorEvents.Actors.Hosting;
+namespace ActorEvents.Actors.Persistence;
 
 /// <summary>
 /// Builds the HOCON that points Akka.Persistence.Sql's journal, snapshot store and read journal at the
@@ -17,33 +17,10 @@ public static class PersistenceHocon
     /// <summary>Plugin id of the SQL read journal.</summary>
     public const string ReadJournalPluginId = "akka.persistence.query.journal.sql";
 
-    /// <summary>Resolves the effective connection string and fails with a clear message when one is required and missing.</summary>
-    public static string ConnectionStringOf(PersistenceOptions options) => options.Provider switch
-    {
-        PersistenceProviders.Sqlite => string.IsNullOrWhiteSpace(options.ConnectionString)
-            ? PersistenceOptions.DefaultSqliteConnectionString
-            : options.ConnectionString,
-        PersistenceProviders.PostgreSql => string.IsNullOrWhiteSpace(options.ConnectionString)
-            ? throw new InvalidOperationException(
-                "ActorEvents:Persistence:ConnectionString is required when Provider is 'postgresql' (set it in configuration or as ActorEvents__Persistence__ConnectionString).")
-            : options.ConnectionString,
-        PersistenceProviders.InMemory => string.Empty,
-        _ => throw new InvalidOperationException(
-            $"ActorEvents:Persistence:Provider '{options.Provider}' is not supported; use '{PersistenceProviders.Sqlite}', '{PersistenceProviders.PostgreSql}' or '{PersistenceProviders.InMemory}'."),
-    };
-
-    /// <summary>The linq2db provider name for a provider.</summary>
-    public static string Linq2DbProviderOf(string provider) => provider switch
-    {
-        PersistenceProviders.Sqlite => "SQLite.MS",
-        PersistenceProviders.PostgreSql => "PostgreSQL.15",
-        _ => throw new InvalidOperationException($"No SQL provider for '{provider}'."),
-    };
-
     /// <summary>The journal actor class of a write path.</summary>
     public static string JournalClassOf(JournalWriter writer) => writer switch
     {
-        JournalWriter.GroupCommit => $"{typeof(Persistence.GroupCommitSqlJournal).FullName}, {typeof(Persistence.GroupCommitSqlJournal).Assembly.GetName().Name}",
+        JournalWriter.GroupCommit => $"{typeof(GroupCommitSqlJournal).FullName}, {typeof(GroupCommitSqlJournal).Assembly.GetName().Name}",
         JournalWriter.Plugin => "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql",
         _ => throw new InvalidOperationException($"ActorEvents:Persistence:JournalWriter '{writer}' is not supported; use GroupCommit or Plugin."),
     };
@@ -51,7 +28,7 @@ public static class PersistenceHocon
     /// <summary>The HOCON for the configured provider.</summary>
     public static Config Build(PersistenceOptions options)
     {
-        var connectionString = ConnectionStringOf(options);
+        var connectionString = StorageConnection.ConnectionStringOf(options);
         if (options.Provider == PersistenceProviders.InMemory)
         {
             return ConfigurationFactory.ParseString("""
@@ -60,7 +37,7 @@ public static class PersistenceHocon
                 """);
         }
 
-        var provider = Quote(Linq2DbProviderOf(options.Provider));
+        var provider = Quote(StorageConnection.Linq2DbProviderOf(options.Provider));
         var connection = Quote(connectionString);
         // PostgreSQL's schema is created up front by DatabaseSchema under an advisory lock: the plugin's own
         // initialization races when several nodes start together.
@@ -109,31 +86,6 @@ public static class PersistenceHocon
               }
             }
             """);
-    }
-
-    /// <summary>
-    /// Prepares an embedded SQLite database: creates its folder and switches it to write-ahead logging
-    /// (durable with the default synchronous=FULL, and readers no longer block the writer).
-    /// </summary>
-    public static void PrepareSqlite(string connectionString)
-    {
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        if (string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory)
-        {
-            return;
-        }
-
-        var folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
-        if (!string.IsNullOrEmpty(folder))
-        {
-            Directory.CreateDirectory(folder);
-        }
-
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        command.ExecuteNonQuery();
     }
 
     /// <summary>

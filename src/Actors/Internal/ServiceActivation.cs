@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace ActorEvents.Actors.Hosting;
+namespace ActorEvents.Actors.Internal;
 
 /// <summary>
 /// Creates the user's handler, query handler, projector and schema classes in a DI scope: the registered service when

@@ -4,7 +4,7 @@ using LinqToDB.Data;
 using Microsoft.Data.Sqlite;
 using System.Data.Common;
 
-namespace ActorEvents.Actors.Hosting;
+namespace ActorEvents.Actors.Storage;
 
 /// <summary>
 /// The SQL database of the journal, seen through linq2db: where checkpoints, processed-event records and read models
@@ -35,8 +35,8 @@ public sealed class ActorEventsDatabase
             return;
         }
 
-        var connectionString = PersistenceHocon.ConnectionStringOf(persistence);
-        var linq2DbProvider = PersistenceHocon.Linq2DbProviderOf(Provider);
+        var connectionString = StorageConnection.ConnectionStringOf(persistence);
+        var linq2DbProvider = StorageConnection.Linq2DbProviderOf(Provider);
         _options = Provider == PersistenceProviders.Sqlite
             ? new DataOptions()
                 .UseConnectionString(linq2DbProvider, new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString())

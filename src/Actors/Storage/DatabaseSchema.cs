@@ -1,7 +1,7 @@
 using ActorEvents.Actors.Configuration;
 using Npgsql;
 
-namespace ActorEvents.Actors.Hosting;
+namespace ActorEvents.Actors.Storage;
 
 /// <summary>
 /// Creates the database schema once, up front, before the actor system starts. On PostgreSQL the DDL runs
@@ -98,11 +98,11 @@ public static class DatabaseSchema
             return;
         }
 
-        var connectionString = PersistenceHocon.ConnectionStringOf(persistence);
+        var connectionString = StorageConnection.ConnectionStringOf(persistence);
         switch (persistence.Provider)
         {
             case PersistenceProviders.Sqlite:
-                PersistenceHocon.PrepareSqlite(connectionString);
+                StorageConnection.PrepareSqlite(connectionString);
                 break;
             case PersistenceProviders.PostgreSql:
                 CreatePostgreSql(connectionString);

@@ -3,7 +3,7 @@ using System.Data.Common;
 using LinqToDB.Common;
 using LinqToDB.Interceptors;
 
-namespace ActorEvents.Actors.Hosting;
+namespace ActorEvents.Actors.Storage;
 
 /// <summary>Counts the statements linq2db sends through <see cref="ActorEventsDatabase"/>'s connections (one increment each); changes nothing.</summary>
 internal sealed class StatementCounter : ICommandInterceptor

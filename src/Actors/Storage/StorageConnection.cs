@@ -1,0 +1,56 @@
+using ActorEvents.Actors.Configuration;
+using Microsoft.Data.Sqlite;
+
+namespace ActorEvents.Actors.Storage;
+
+/// <summary>The configured database's connection: its connection string, its linq2db provider, an embedded file made ready.</summary>
+public static class StorageConnection
+{
+    /// <summary>Resolves the effective connection string and fails with a clear message when one is required and missing.</summary>
+    public static string ConnectionStringOf(PersistenceOptions options) => options.Provider switch
+    {
+        PersistenceProviders.Sqlite => string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? PersistenceOptions.DefaultSqliteConnectionString
+            : options.ConnectionString,
+        PersistenceProviders.PostgreSql => string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? throw new InvalidOperationException(
+                "ActorEvents:Persistence:ConnectionString is required when Provider is 'postgresql' (set it in configuration or as ActorEvents__Persistence__ConnectionString).")
+            : options.ConnectionString,
+        PersistenceProviders.InMemory => string.Empty,
+        _ => throw new InvalidOperationException(
+            $"ActorEvents:Persistence:Provider '{options.Provider}' is not supported; use '{PersistenceProviders.Sqlite}', '{PersistenceProviders.PostgreSql}' or '{PersistenceProviders.InMemory}'."),
+    };
+
+    /// <summary>The linq2db provider name for a provider.</summary>
+    public static string Linq2DbProviderOf(string provider) => provider switch
+    {
+        PersistenceProviders.Sqlite => "SQLite.MS",
+        PersistenceProviders.PostgreSql => "PostgreSQL.15",
+        _ => throw new InvalidOperationException($"No SQL provider for '{provider}'."),
+    };
+
+    /// <summary>
+    /// Prepares an embedded SQLite database: creates its folder and switches it to write-ahead logging
+    /// (durable with the default synchronous=FULL, and readers no longer block the writer).
+    /// </summary>
+    public static void PrepareSqlite(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory)
+        {
+            return;
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
+    }
+}

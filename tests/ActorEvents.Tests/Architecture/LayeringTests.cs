@@ -1,0 +1,80 @@
+using System.Reflection;
+using ActorEvents.Actors.Aggregates;
+using ActorEvents.Messages;
+using NetArchTest.Rules;
+
+namespace ActorEvents.Tests.Architecture;
+
+/// <summary>
+/// The layering of the runtime, read from the compiled assemblies (IL references, not using directives): a lower layer
+/// that starts referencing a higher one fails here. Bottom up: Messages; Internal, Storage (its one dependency is
+/// Configuration); Persistence, Projections; Aggregates; Pipeline, Supervision; Mediator, Subscriptions, Queries;
+/// Hosting; then the Broker, Cli and Host projects.
+/// </summary>
+public sealed class LayeringTests
+{
+    private const string Root = "ActorEvents.Actors";
+    private static readonly Assembly Actors = typeof(IAggregateDefinition).Assembly;
+
+    public static TheoryData<string, string[]> Forbidden => new()
+    {
+        // Storage is the database and its schema: it knows the options, nothing of the runtime above it.
+        { "Storage", ["Aggregates", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Subscriptions", "Supervision", "Telemetry"] },
+        { "Internal", ["Aggregates", "Configuration", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Storage", "Subscriptions", "Supervision", "Telemetry"] },
+        { "Persistence", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Projections", "Queries", "Subscriptions", "Supervision"] },
+        { "Projections", ["Aggregates", "Hosting", "Mediator", "Persistence", "Pipeline", "Queries", "Storage", "Subscriptions", "Supervision"] },
+        // An aggregate decides and persists; it knows nothing of the mediator, subscriptions, dead letters or hosting.
+        { "Aggregates", ["Hosting", "Mediator", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
+        { "Pipeline", ["Aggregates", "Hosting", "Mediator", "Projections", "Queries", "Subscriptions"] },
+        { "Supervision", ["Aggregates", "Hosting", "Mediator", "Projections", "Queries", "Subscriptions"] },
+        { "Mediator", ["Hosting", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
+        { "Queries", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Subscriptions", "Supervision"] },
+        { "Subscriptions", ["Hosting", "Mediator", "Queries"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Forbidden))]
+    public void Should_keep_a_lower_layer_free_of_references_to_higher_ones(string layer, string[] higher)
+    {
+        var result = Types.InAssembly(Actors).That().ResideInNamespace($"{Root}.{layer}")
+            .ShouldNot().HaveDependencyOnAny([.. higher.Select(h => $"{Root}.{h}")]).GetResult();
+
+        Assert.True(result.IsSuccessful, $"{layer} references a higher layer from: {string.Join(", ", result.FailingTypeNames ?? [])}");
+    }
+
+    [Fact]
+    public void Should_keep_hosting_at_the_top_of_the_runtime()
+    {
+        var result = Types.InAssembly(Actors).That().DoNotResideInNamespace($"{Root}.Hosting")
+            .ShouldNot().HaveDependencyOn($"{Root}.Hosting").GetResult();
+
+        Assert.True(result.IsSuccessful, $"Only the hosting layer may reference it; referenced from: {string.Join(", ", result.FailingTypeNames ?? [])}");
+    }
+
+    [Fact]
+    public void Should_keep_the_message_contracts_free_of_the_runtime_and_of_akka()
+    {
+        var result = Types.InAssembly(typeof(ICommand).Assembly).ShouldNot().HaveDependencyOnAny(Root, "ActorEvents.Broker", "ActorEvents.Cli", "ActorEvents.Host", "Akka")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, $"Messages reference the runtime or Akka from: {string.Join(", ", result.FailingTypeNames ?? [])}");
+    }
+
+    [Fact]
+    public void Should_keep_the_runtime_free_of_the_projects_built_on_it()
+    {
+        Assert.True(Types.InAssembly(Actors).ShouldNot().HaveDependencyOnAny("ActorEvents.Broker", "ActorEvents.Cli", "ActorEvents.Host").GetResult().IsSuccessful);
+        Assert.True(Types.InAssembly(typeof(ActorEvents.Broker.BrokerOptions).Assembly).ShouldNot().HaveDependencyOnAny("ActorEvents.Cli", "ActorEvents.Host").GetResult().IsSuccessful);
+        Assert.True(Types.InAssembly(typeof(ActorEvents.Cli.AdminCommands).Assembly).ShouldNot().HaveDependencyOn("ActorEvents.Host").GetResult().IsSuccessful);
+    }
+
+    [Fact]
+    public void Should_see_the_references_it_guards_against()
+    {
+        // The checker reads IL: hosting wires storage, so the same rule turned around finds it.
+        var result = Types.InAssembly(Actors).That().ResideInNamespace($"{Root}.Hosting").ShouldNot().HaveDependencyOn($"{Root}.Storage").GetResult();
+
+        Assert.False(result.IsSuccessful);
+        Assert.Contains($"{Root}.Hosting.ActorEventsHostingExtensions", result.FailingTypeNames);
+    }
+}
