@@ -28,7 +28,7 @@ public sealed record AggregateRuntimeSettings(int SnapshotEvery, int Deduplicati
 /// and replies with one <see cref="CommandResult"/>. Stops only on <see cref="AggregateStop"/> (idle
 /// passivation and shard hand-off) or on a journal failure, after which its backoff supervisor restarts it.
 /// </summary>
-public sealed class AggregateActor : ReceivePersistentActor
+public sealed partial class AggregateActor : ReceivePersistentActor
 {
     /// <summary>Tag prefix for the aggregate type of an event.</summary>
     public const string AggregateTagPrefix = "aggregate:";
@@ -43,7 +43,6 @@ public sealed class AggregateActor : ReceivePersistentActor
     private readonly RecentCommands _recent;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private object _state;
-    private long _lastSnapshotSequenceNr;
     private PendingCommand? _pending;
 
     // Whether any event was ever persisted. Not LastSequenceNr > 0: a journal rejection consumes sequence numbers too.
@@ -107,13 +106,7 @@ public sealed class AggregateActor : ReceivePersistentActor
 
         Command<AggregateRequest>(Handle);
         Command<AggregateStop>(_ => Context.Stop(Self));
-        Command<SaveSnapshotSuccess>(success =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(failure =>
-            _log.Warning(failure.Cause, "Snapshot of {0} at {1} failed; recovery stays correct, only slower", PersistenceId, failure.Metadata.SequenceNr));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(failure =>
-            _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
+        ReceiveSnapshotOutcomes();
     }
 
     /// <inheritdoc />
@@ -312,15 +305,6 @@ public sealed class AggregateActor : ReceivePersistentActor
         Command<AggregateEndingAcknowledged>(_ => Context.Stop(Self));
         Command<AggregateStop>(stop => Context.Parent.Forward(stop));
         CommandAny(_ => { });
-    }
-
-    private void MaybeSnapshot()
-    {
-        if (_settings.SnapshotEvery > 0 && LastSequenceNr - _lastSnapshotSequenceNr >= _settings.SnapshotEvery)
-        {
-            _lastSnapshotSequenceNr = LastSequenceNr;
-            SaveSnapshot(_recent.Snapshot(_state));
-        }
     }
 
     private void Reject(AggregateRequest request, RejectionCode code, string message) =>

@@ -82,8 +82,9 @@ public sealed class RecoveryTests
 
             if (snapshotEvery > 0)
             {
-                // Snapshots at 5 and 10; the older one is deleted (asynchronously) once the newer is saved.
-                await PollAsync(() => SnapshotRows(database, persistenceId) == 1 && SnapshotSequenceNr(database, persistenceId) == 10, "one snapshot at 10");
+                // One save at a time: at 5, then the next once 5 is saved and 5 more events are persisted (at 10, 11 or 12,
+                // as the first save's answer arrives); the older one is deleted (asynchronously) once the newer is saved.
+                await PollAsync(() => SnapshotRows(database, persistenceId) == 1 && SnapshotSequenceNr(database, persistenceId) >= 10, "one snapshot at 10 or later");
             }
         }
 
@@ -94,7 +95,7 @@ public sealed class RecoveryTests
         else
         {
             Assert.Equal(1, SnapshotRows(database, persistenceId));
-            Assert.Equal(10, SnapshotSequenceNr(database, persistenceId));
+            Assert.InRange(SnapshotSequenceNr(database, persistenceId), 10, 12);
         }
 
         await using (var host = await StartAsync(database, snapshotEvery))

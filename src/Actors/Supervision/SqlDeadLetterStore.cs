@@ -1,0 +1,378 @@
+using System.Text.Json;
+using ActorEvents.Actors.Serialization;
+using ActorEvents.Messages;
+using LinqToDB;
+using LinqToDB.Async;
+using LinqToDB.Data;
+using LinqToDB.Mapping;
+
+namespace ActorEvents.Actors.Supervision;
+
+/// <summary>Dead letters in table <c>ae_dead_letters</c> of the journal's database, through linq2db.</summary>
+public sealed class SqlDeadLetterStore : IDeadLetterStore
+{
+    private readonly DataOptions _options;
+    private readonly JsonSerializerOptions _json;
+    private readonly EventUpcasters _upcasters;
+    private readonly bool _createsTable;
+    private readonly TimeSpan _lease;
+
+    /// <summary>How long a resolver holds a taken entry between its reports, unless configured.</summary>
+    public static readonly TimeSpan DefaultResolutionLease = TimeSpan.FromMinutes(2);
+
+    /// <summary>Creates the store.</summary>
+    /// <param name="linq2DbProvider">linq2db provider name.</param>
+    /// <param name="connectionString">The journal's database.</param>
+    /// <param name="types">The closed type map (envelopes are read tolerantly: an unregistered event stays readable).</param>
+    /// <param name="resolutionLease">How long a resolver holds a taken entry between reports.</param>
+    public SqlDeadLetterStore(string linq2DbProvider, string connectionString, MessageTypeRegistry types, TimeSpan? resolutionLease = null)
+    {
+        _lease = resolutionLease ?? DefaultResolutionLease;
+        _createsTable = linq2DbProvider.StartsWith("SQLite", StringComparison.Ordinal);
+        _options = new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
+        _json = ActorEventsSerializer.CreateOptions(types, tolerant: true);
+        _upcasters = types.Upcasters;
+    }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_createsTable)
+        {
+            return; // PostgreSQL: created up front with the rest of the schema (DatabaseSchema)
+        }
+
+        await using var db = new DataConnection(_options);
+        await db.CreateTableAsync<DeadLetterRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
+        // Tables created before resolutions had leases.
+        var columns = await db.QueryToListAsync<string>("SELECT name FROM pragma_table_info('ae_dead_letters')", cancellationToken).ConfigureAwait(false);
+        if (!columns.Contains("resolving_until"))
+        {
+            await db.ExecuteAsync("ALTER TABLE ae_dead_letters ADD COLUMN resolving_until TEXT NULL", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        var now = DateTime.UtcNow;
+        var row = new DeadLetterRow
+        {
+            Handler = entry.Handler,
+            EventId = entry.Envelope.EventId,
+            EventType = entry.Envelope.EventType,
+            AggregateType = entry.Envelope.AggregateType,
+            AggregateId = entry.Envelope.AggregateId,
+            SequenceNr = entry.Envelope.SequenceNr,
+            Envelope = JsonSerializer.Serialize(entry.Envelope, _json),
+            ErrorType = entry.Error.ErrorType,
+            ErrorMessage = entry.Error.Message,
+            StackTrace = entry.Error.StackTrace,
+            Attempts = entry.Attempts,
+            FirstFailureAt = entry.FirstFailureAt.UtcDateTime,
+            LastFailureAt = now,
+            ParkedFollowers = "[]",
+        };
+        return await db.InsertWithInt64IdentityAsync(row, token: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> AddFollowerAsync(long id, EventEnvelope follower, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: null } row)
+        {
+            return false;
+        }
+
+        var followers = Followers(row);
+        if (followers.Any(f => f.EventId == follower.EventId))
+        {
+            return true;
+        }
+
+        followers.Add(follower);
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id)
+            .Set(r => r.ParkedFollowers, JsonSerializer.Serialize(followers, _json))
+            .UpdateAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task RecordFailureAsync(long id, HandlerFailure error, int attempts, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id)
+            .Set(r => r.Attempts, attempts)
+            .Set(r => r.ErrorType, error.ErrorType)
+            .Set(r => r.ErrorMessage, error.Message)
+            .Set(r => r.StackTrace, error.StackTrace)
+            .Set(r => r.LastFailureAt, DateTime.UtcNow)
+            .UpdateAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetter>> ListAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        var query = db.GetTable<DeadLetterRow>().Where(r => r.ResolvingUntil == null);
+        if (filter.Handler is { } handler)
+        {
+            query = query.Where(r => r.Handler == handler);
+        }
+
+        if (filter.EventType is { } eventType)
+        {
+            query = query.Where(r => r.EventType == eventType);
+        }
+
+        if (filter.AggregateId is { } aggregateId)
+        {
+            query = query.Where(r => r.AggregateId == aggregateId);
+        }
+
+        var rows = await query.OrderBy(r => r.Id).Take(filter.Limit).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.Select(ToDeadLetter).ToArray();
+    }
+
+    /// <inheritdoc />
+    public async Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        var row = await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id && r.ResolvingUntil == null, cancellationToken).ConfigureAwait(false);
+        return row is null ? null : ToDeadLetter(row);
+    }
+
+    /// <inheritdoc />
+    public async Task<DeadLetter?> TakeAsync(long id, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: null } row)
+        {
+            return null;
+        }
+
+        var entry = ToDeadLetter(row);
+        var taken = db.GetTable<DeadLetterRow>().Where(r => r.Id == id);
+        if (entry.ParkedFollowers.Count == 0)
+        {
+            await taken.DeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await taken.Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease).UpdateAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return entry;
+    }
+
+    /// <inheritdoc />
+    public async Task FollowerDoneAsync(long id, string eventId, CancellationToken cancellationToken = default)
+    {
+        await using var db = new DataConnection(_options);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: not null } row)
+        {
+            return;
+        }
+
+        var left = Followers(row).Where(f => f.EventId != eventId).ToList();
+        var entry = db.GetTable<DeadLetterRow>().Where(r => r.Id == id);
+        if (left.Count == 0)
+        {
+            await entry.DeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await entry.Set(r => r.ParkedFollowers, JsonSerializer.Serialize(left, _json)).Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease)
+                .UpdateAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetter>> ClaimStaleResolutionsAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        var names = handlers.ToArray();
+        List<long> stale;
+        await using (var db = new DataConnection(_options))
+        {
+            var now = DateTime.UtcNow;
+            stale = await db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler) && r.ResolvingUntil != null && r.ResolvingUntil < now)
+                .OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var claimed = new List<DeadLetter>();
+        foreach (var id in stale)
+        {
+            await using var db = new DataConnection(_options);
+            await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            // Claimed by whoever locks it first while it is still stale.
+            if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is { ResolvingUntil: { } until } row && until < DateTime.UtcNow)
+            {
+                await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease)
+                    .UpdateAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                claimed.Add(ToDeadLetter(row));
+            }
+        }
+
+        return claimed;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetter>> PurgeAsync(IReadOnlyCollection<string> except, CancellationToken cancellationToken = default)
+    {
+        List<long> ids;
+        var kept = except.ToArray();
+        await using (var db = new DataConnection(_options))
+        {
+            ids = await db.GetTable<DeadLetterRow>().Where(r => !kept.Contains(r.Handler) && r.ResolvingUntil == null).OrderBy(r => r.Id).Select(r => r.Id)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var taken = new List<DeadLetter>();
+        foreach (var id in ids)
+        {
+            if (await TakeAsync(id, cancellationToken).ConfigureAwait(false) is { } entry)
+            {
+                taken.Add(entry);
+            }
+        }
+
+        return taken;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetterKey>> OpenKeysAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        var names = handlers.ToArray();
+        await using var db = new DataConnection(_options);
+        return await db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler) && r.ResolvingUntil == null).OrderBy(r => r.Id)
+            .Select(r => new DeadLetterKey(r.Id, r.Handler, r.AggregateType, r.AggregateId, r.EventId))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<DeadLetterCount> CountAsync(IReadOnlyCollection<string> handlers, CancellationToken cancellationToken = default)
+    {
+        var names = handlers.ToArray();
+        await using var db = new DataConnection(_options);
+        var entries = db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler) && r.ResolvingUntil == null);
+        var count = await entries.CountAsync(cancellationToken).ConfigureAwait(false);
+        var parked = count == 0 ? 0 : await entries.SumAsync(r => (long?)JsonArrayLength(r.ParkedFollowers), cancellationToken).ConfigureAwait(false) ?? 0;
+        return new DeadLetterCount(count, (int)parked);
+    }
+
+    /// <summary>The length of a JSON array, computed by the database.</summary>
+    [Sql.Expression(ProviderName.SQLite, "json_array_length({0})", ServerSideOnly = true)]
+    [Sql.Expression(ProviderName.PostgreSQL, "json_array_length(CAST({0} AS json))", ServerSideOnly = true)]
+    private static long JsonArrayLength(string json) => throw new InvalidOperationException($"{nameof(JsonArrayLength)} runs in the database only ({json.Length} characters).");
+
+    /// <summary>
+    /// Deletes an entry inside the caller's transaction on the journal's database (a projection resolves its own entry
+    /// in the transaction that applies it); false when it was gone already.
+    /// </summary>
+    internal static async Task<bool> DeleteAsync(DataConnection db, long id, CancellationToken cancellationToken) =>
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false) == 1;
+
+    /// <summary>
+    /// Locks an entry's row for the rest of the transaction and reads it (null: no such entry). The no-op update takes
+    /// the row lock on PostgreSQL — a concurrent append or take waits, then reads what this one committed — and the
+    /// write lock on SQLite; so appends are never lost to each other and an append never lands in a taken entry.
+    /// </summary>
+    private static async Task<DeadLetterRow?> LockAsync(DataConnection db, long id, CancellationToken cancellationToken)
+    {
+        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).Set(r => r.Attempts, r => r.Attempts)
+            .UpdateAsync(cancellationToken).ConfigureAwait(false);
+        return await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The parked followers in today's shape (an entry stored before an upcaster was registered is upcast as it is read).</summary>
+    private List<EventEnvelope> Followers(DeadLetterRow row) =>
+        [.. (JsonSerializer.Deserialize<List<EventEnvelope>>(row.ParkedFollowers, _json) ?? []).SelectMany(_upcasters.Upcast)];
+
+    /// <summary>
+    /// The entry in today's shape. When the upcasters make several events of its event, the first is the entry's and the
+    /// others wait as its first followers (a replay runs them in order); when they make none, the entry holds an
+    /// <see cref="UndecodableEvent"/> saying so, for it to be skipped.
+    /// </summary>
+    private DeadLetter ToDeadLetter(DeadLetterRow row)
+    {
+        var stored = JsonSerializer.Deserialize<EventEnvelope>(row.Envelope, _json)!;
+        var events = _upcasters.Upcast(stored);
+        var envelope = events.Count > 0
+            ? events[0]
+            : stored with { Event = new UndecodableEvent(stored.EventType, stored.SchemaVersion, "null", "its upcasters make no event of it any more: nothing to replay; skip it") };
+        return new DeadLetter(
+            row.Id,
+            row.Handler,
+            envelope,
+            row.ErrorType,
+            row.ErrorMessage,
+            row.StackTrace,
+            row.Attempts,
+            new DateTimeOffset(DateTime.SpecifyKind(row.FirstFailureAt, DateTimeKind.Utc)),
+            new DateTimeOffset(DateTime.SpecifyKind(row.LastFailureAt, DateTimeKind.Utc)),
+            [.. events.Skip(1), .. Followers(row)]);
+    }
+
+    [Table("ae_dead_letters")]
+    private sealed class DeadLetterRow
+    {
+        [PrimaryKey, Identity, Column("id")]
+        public long Id { get; set; }
+
+        [Column("handler", Length = 200), NotNull]
+        public string Handler { get; set; } = string.Empty;
+
+        [Column("event_id", Length = 64), NotNull]
+        public string EventId { get; set; } = string.Empty;
+
+        [Column("event_type", Length = 200), NotNull]
+        public string EventType { get; set; } = string.Empty;
+
+        [Column("aggregate_type", Length = 200), NotNull]
+        public string AggregateType { get; set; } = string.Empty;
+
+        [Column("aggregate_id", Length = 1024), NotNull]
+        public string AggregateId { get; set; } = string.Empty;
+
+        [Column("sequence_nr"), NotNull]
+        public long SequenceNr { get; set; }
+
+        [Column("envelope", DataType = DataType.Text), NotNull]
+        public string Envelope { get; set; } = string.Empty;
+
+        [Column("error_type", Length = 500), NotNull]
+        public string ErrorType { get; set; } = string.Empty;
+
+        [Column("error_message", DataType = DataType.Text), NotNull]
+        public string ErrorMessage { get; set; } = string.Empty;
+
+        [Column("stack_trace", DataType = DataType.Text), Nullable]
+        public string? StackTrace { get; set; }
+
+        [Column("attempts"), NotNull]
+        public int Attempts { get; set; }
+
+        [Column("first_failure_at"), NotNull]
+        public DateTime FirstFailureAt { get; set; }
+
+        [Column("last_failure_at"), NotNull]
+        public DateTime LastFailureAt { get; set; }
+
+        [Column("parked_followers", DataType = DataType.Text), NotNull]
+        public string ParkedFollowers { get; set; } = "[]";
+
+        /// <summary>Set while a resolver runs the followers of the taken entry: until then it holds it.</summary>
+        [Column("resolving_until"), Nullable]
+        public DateTime? ResolvingUntil { get; set; }
+    }
+}
