@@ -3,6 +3,7 @@ using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Storage;
 using ActorEvents.Bench.Domain;
 using ActorEvents.Messages;
 using Akka.Actor;
@@ -95,6 +96,7 @@ internal sealed class BaselineHost : IAsyncDisposable
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         BenchHost.ConfigureLogging(builder.Logging);
         var defaults = new AggregateOptions();
+        await DatabaseSchema.EnsureCreatedAsync(db.PersistenceOptions(writer), cancellationToken).ConfigureAwait(false);
         builder.Services.AddAkka("bench-baseline", (akka, _) =>
         {
             akka.WithActorEventsNode(new NodeOptions { Hostname = "127.0.0.1", Port = 0 })

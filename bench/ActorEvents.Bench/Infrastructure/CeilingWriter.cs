@@ -45,7 +45,7 @@ internal sealed class CeilingWriter : IAsyncDisposable
         if (db.Kind == BenchDatabase.Sqlite)
         {
             // The runtime switches the file to write-ahead logging before Akka opens it: do the same.
-            StorageConnection.PrepareSqlite(db.ConnectionString);
+            await StorageConnection.PrepareSqliteAsync(db.ConnectionString, cancellationToken).ConfigureAwait(false);
             connection = new SqliteConnection(db.ConnectionString);
             ddl =
             [

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Diagnostics;
 using ActorEvents.Actors.Telemetry;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
 using Akka.Actor;
@@ -18,6 +17,15 @@ namespace ActorEvents.Actors.Aggregates;
 /// <param name="DeduplicationRetention">How long a command is remembered (null: 10 minutes; zero: only the count bounds it).</param>
 public sealed record AggregateRuntimeSettings(int SnapshotEvery, int DeduplicationWindow, string SourceNode, TimeSpan? DeduplicationRetention = null)
 {
+    /// <summary>
+    /// The node's event sink (its event-stream router), told <see cref="EventsPersisted"/> after every persist and
+    /// <see cref="DrainAggregate"/> when the entity stops (Nobody: the events are not dispatched).
+    /// </summary>
+    public IActorRef EventSink { get; init; } = ActorRefs.Nobody;
+
+    /// <summary>Longest a stopping entity waits for its events' handlers on this node before it stops all the same.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>The default of <see cref="DeduplicationRetention"/>.</summary>
     public static readonly TimeSpan DefaultDeduplicationRetention = TimeSpan.FromMinutes(10);
 }
@@ -130,7 +138,7 @@ public sealed partial class AggregateActor : ReceivePersistentActor
         TimeSpan minBackoff, TimeSpan maxBackoff) =>
         Akka.Actor.Props.Create(() => new AggregateSupervisor(
             (unconfirmed, fromEventsOnly) => Akka.Actor.Props.Create(() => new AggregateActor(definition, registry, settings, aggregateId, unconfirmed, fromEventsOnly)),
-            minBackoff, maxBackoff));
+            minBackoff, maxBackoff, new AggregateDrainSettings(settings.EventSink, definition.Name, aggregateId, settings.DrainTimeout)));
 
     /// <summary>
     /// After recovery: the events of an earlier incarnation's unconfirmed write that are in the journal did commit, and
@@ -155,9 +163,9 @@ public sealed partial class AggregateActor : ReceivePersistentActor
 
             _log.Warning("The unconfirmed write of command {0} to {1} did commit ({2} events); dispatching them to their handlers now.",
                 write.CommandId, PersistenceId, stored.Count);
-            if (write.Dispatch is { } dispatch)
+            if (write.Pipeline is { } pipeline && !_settings.EventSink.IsNobody())
             {
-                dispatch.Router.Tell(new DispatchEvents(0, [.. stored], null, dispatch.Pipeline));
+                _settings.EventSink.Tell(new EventsPersisted([.. stored], pipeline, null));
             }
         }
 
@@ -240,7 +248,7 @@ public sealed partial class AggregateActor : ReceivePersistentActor
 
         if (decision.Events.Count == 0)
         {
-            Sender.Tell(new CommandAccepted(_definition.Name, _aggregateId, []) { CommandId = request.CommandId });
+            Sender.Tell(new CommandAccepted(_definition.Name, _aggregateId, []) { CommandId = request.CommandId, HandlersCompleted = true });
             return;
         }
 
@@ -271,7 +279,7 @@ public sealed partial class AggregateActor : ReceivePersistentActor
             persist.SetTag(ActorEventsTelemetry.Tags.CommandId, request.CommandId);
         }
 
-        _pending = new PendingCommand(Sender, request.CommandId, envelopes, request.Dispatch, persist);
+        _pending = new PendingCommand(Sender, request, envelopes, persist);
         PersistAll(tagged, persisted =>
         {
             var envelope = (EventEnvelope)persisted.Payload;
@@ -284,15 +292,34 @@ public sealed partial class AggregateActor : ReceivePersistentActor
                     new KeyValuePair<string, object?>(ActorEventsTelemetry.Tags.AggregateType, _definition.Name));
                 ActorEventsTelemetry.StopDetached(pending.Persist);
                 _recent.Applied(pending.CommandId, pending.Envelopes);
-                pending.ReplyTo.Tell(new CommandAccepted(_definition.Name, _aggregateId, pending.Envelopes) { CommandId = pending.CommandId });
-                if (pending.Dispatch is { } dispatch)
-                {
-                    dispatch.Router.Tell(new DispatchEvents(dispatch.RequestId, pending.Envelopes, dispatch.CompletionTo, dispatch.Pipeline));
-                }
-
+                Persisted(pending);
                 MaybeSnapshot();
             }
         });
+    }
+
+    /// <summary>
+    /// Answers a persisted command and hands its events to the node's event sink, in that order when the answer does not
+    /// wait for the handlers; when it does, the sink answers, once they finished.
+    /// </summary>
+    private void Persisted(PendingCommand pending)
+    {
+        var accepted = new CommandAccepted(_definition.Name, _aggregateId, pending.Envelopes) { CommandId = pending.CommandId };
+        var request = pending.Request;
+        if (request.Pipeline is not { } pipeline || _settings.EventSink.IsNobody())
+        {
+            pending.ReplyTo.Tell(accepted);
+            return;
+        }
+
+        if (request.AwaitHandlers)
+        {
+            _settings.EventSink.Tell(new EventsPersisted(pending.Envelopes, pipeline, new AwaitedReply(pending.ReplyTo, accepted, request.HandlersDeadline)));
+            return;
+        }
+
+        pending.ReplyTo.Tell(accepted);
+        _settings.EventSink.Tell(new EventsPersisted(pending.Envelopes, pipeline, null));
     }
 
     /// <summary>
@@ -323,7 +350,7 @@ public sealed partial class AggregateActor : ReceivePersistentActor
             Failed(pending.Persist, cause);
             var reply = JournalOutcome.OfFailure(cause, PersistenceId);
             Context.Parent.Tell(new AggregateIncarnationEnding(
-                reply.Code == RejectionCode.OutcomeUnknown ? new UnconfirmedWrite(pending.CommandId, pending.Envelopes, pending.Dispatch) : null,
+                reply.Code == RejectionCode.OutcomeUnknown ? new UnconfirmedWrite(pending.CommandId, pending.Envelopes, pending.Request.Pipeline) : null,
                 RestartAtOnce: false));
             pending.ReplyTo.Tell(reply with { CommandId = pending.CommandId });
         }
@@ -391,5 +418,8 @@ public sealed partial class AggregateActor : ReceivePersistentActor
         return reason is AggregateException aggregate ? aggregate.InnerExceptions.Select(Unreadable).FirstOrDefault(m => m is not null) : null;
     }
 
-    private sealed record PendingCommand(IActorRef ReplyTo, string CommandId, EventEnvelope[] Envelopes, EventDispatch? Dispatch, Activity? Persist);
+    private sealed record PendingCommand(IActorRef ReplyTo, AggregateRequest Request, EventEnvelope[] Envelopes, Activity? Persist)
+    {
+        public string CommandId => Request.CommandId;
+    }
 }

@@ -1,4 +1,3 @@
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 using Akka.Actor;
 
@@ -6,23 +5,46 @@ namespace ActorEvents.Actors.Aggregates;
 
 /// <summary>
 /// A command on its way from the mediator to an aggregate entity, with its resolved metadata.
-/// Crosses nodes, so it is serialized by <see cref="Serialization.ActorEventsSerializer"/>.
+/// Crosses nodes, so it is serialized by <see cref="Serialization.ActorEventsSerializer"/>. Its sender is the one who
+/// gets the command's one <see cref="CommandResult"/>: the aggregate itself, or its node's event pipeline once the
+/// handlers finished (<see cref="AwaitHandlers"/>).
 /// </summary>
 /// <param name="Command">The command.</param>
 /// <param name="CommandId">Command id (de-duplication key, causation id of its events).</param>
 /// <param name="CorrelationId">Correlation id for its events.</param>
 /// <param name="OriginStream">Origin stream for its events.</param>
-/// <param name="Dispatch">Where the aggregate sends the persisted events (null: nowhere).</param>
-public sealed record AggregateRequest(ICommand Command, string CommandId, string CorrelationId, string? OriginStream, EventDispatch? Dispatch = null)
+public sealed record AggregateRequest(ICommand Command, string CommandId, string CorrelationId, string? OriginStream)
 {
     /// <summary>W3C <c>traceparent</c> of the command's span, which the persist span and the events continue.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>Which handler pool of the aggregate's node runs the persisted events (null: they are not dispatched).</summary>
+    public PipelineKind? Pipeline { get; init; }
+
+    /// <summary>
+    /// The answer waits for the handlers: the aggregate hands it, with its events, to its node's event pipeline, which
+    /// answers the sender once every handler (and follow-up) finished, or at <see cref="HandlersDeadline"/>.
+    /// </summary>
+    public bool AwaitHandlers { get; init; }
+
+    /// <summary>When the pipeline answers without waiting any longer for the handlers (the caller's time is up).</summary>
+    public DateTimeOffset? HandlersDeadline { get; init; }
 
     /// <summary>
     /// The target aggregate's id, also on the wire: a node that cannot read the command (a type or version it does not know,
     /// during a rolling upgrade) still routes it to its entity, which answers with a typed rejection.
     /// </summary>
     public string AggregateId => Command.AggregateId;
+}
+
+/// <summary>Which handler pool runs the events of a command.</summary>
+public enum PipelineKind
+{
+    /// <summary>The request pool (python-cqrs RequestMediator defaults: 1 handler at a time).</summary>
+    Request,
+
+    /// <summary>The streaming pool (python-cqrs StreamingRequestMediator defaults: 10 at a time).</summary>
+    Streaming,
 }
 
 /// <summary>
@@ -36,15 +58,36 @@ public sealed record AggregateRequest(ICommand Command, string CommandId, string
 internal sealed record UnreadableCommand(string AggregateId, string TypeName, int Version, string Reason) : ICommand;
 
 /// <summary>
-/// Where an aggregate sends the events it persisted for a request. The aggregate sends them itself, right
-/// after persisting, so the router receives each aggregate's events in sequence order (replies to the
-/// caller travel separately and may overtake each other).
+/// Aggregate → its node's event sink (the event-stream router), right after a persist: the events in sequence order,
+/// since one aggregate's messages to one local actor keep their order. Never crosses nodes.
 /// </summary>
-/// <param name="Router">The event-stream router of the node whose mediator took the command.</param>
-/// <param name="RequestId">The mediator's request id (0: nobody waits for the handlers).</param>
-/// <param name="CompletionTo">Who is told when every handler finished (null: nobody).</param>
-/// <param name="Pipeline">Which handler pool runs them.</param>
-public sealed record EventDispatch(IActorRef Router, long RequestId, IActorRef? CompletionTo, PipelineKind Pipeline);
+/// <param name="Events">The persisted events, in order.</param>
+/// <param name="Pipeline">Which pool runs them.</param>
+/// <param name="Reply">The command's answer, when it waits for the handlers (null: the aggregate answered already, or nobody waits).</param>
+public sealed record EventsPersisted(IReadOnlyList<EventEnvelope> Events, PipelineKind Pipeline, AwaitedReply? Reply);
+
+/// <summary>An answer the event pipeline sends once the handlers of a command's events finished.</summary>
+/// <param name="ReplyTo">The command's caller.</param>
+/// <param name="Accepted">The aggregate's answer, which the handler outcomes complete.</param>
+/// <param name="Deadline">When it is sent without waiting any longer (with <c>HandlersCompleted = false</c>).</param>
+public sealed record AwaitedReply(IActorRef ReplyTo, CommandAccepted Accepted, DateTimeOffset? Deadline);
+
+/// <summary>
+/// Aggregate entity → its node's event sink, when it stops (hand-off or passivation): answer <see cref="AggregateDrained"/>
+/// once none of this aggregate's events is queued, running or waiting for a retry, so that its next incarnation (perhaps on
+/// another node) cannot handle newer events before these. Never crosses nodes.
+/// </summary>
+/// <param name="AggregateType">The aggregate type.</param>
+/// <param name="AggregateId">The aggregate id.</param>
+/// <param name="ReplyTo">Who gets <see cref="AggregateDrained"/>.</param>
+public sealed record DrainAggregate(string AggregateType, string AggregateId, IActorRef ReplyTo);
+
+/// <summary>The answer to <see cref="DrainAggregate"/>.</summary>
+public sealed record AggregateDrained
+{
+    /// <summary>The single instance.</summary>
+    public static AggregateDrained Instance { get; } = new();
+}
 
 /// <summary>
 /// The explicit stop message of an aggregate entity: used for idle passivation and as the sharding hand-off

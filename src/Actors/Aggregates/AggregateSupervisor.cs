@@ -1,5 +1,6 @@
 using ActorEvents.Messages;
 using Akka.Actor;
+using Akka.Event;
 
 namespace ActorEvents.Actors.Aggregates;
 
@@ -10,8 +11,8 @@ namespace ActorEvents.Actors.Aggregates;
 /// </summary>
 /// <param name="CommandId">The command whose events they are.</param>
 /// <param name="Envelopes">The events as they were sent to the journal.</param>
-/// <param name="Dispatch">Where they would have been dispatched.</param>
-public sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvelope> Envelopes, EventDispatch? Dispatch);
+/// <param name="Pipeline">The pool that would have run them (null: they were not to be dispatched).</param>
+public sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvelope> Envelopes, PipelineKind? Pipeline);
 
 /// <summary>Told by an aggregate to its supervisor right before it stops itself after a journal failure or rejection.</summary>
 /// <param name="Unconfirmed">The write whose outcome is unknown, if any.</param>
@@ -50,7 +51,9 @@ internal sealed record UnconfirmedWritesSettled(int Count);
 /// The parent of one aggregate entity (what sharding hosts): restarts it after a failure with exponential backoff (at once
 /// after a rejection), answers <see cref="RejectionCode.AggregateUnavailable"/> while it is down, holds commands that
 /// arrive while it is stopping after a rejection and hands them to the next incarnation, keeps the unconfirmed writes of
-/// failed incarnations until an incarnation settled them, and stops for good on <see cref="AggregateStop"/>.
+/// failed incarnations until an incarnation settled them, and stops for good on <see cref="AggregateStop"/> — once its
+/// node's event pipeline holds none of its events any more (<see cref="DrainAggregate"/>), so that after a hand-off the
+/// incarnation on the next node cannot have newer events handled before these.
 /// </summary>
 internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -59,6 +62,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     private readonly Func<IReadOnlyList<UnconfirmedWrite>, bool, Props> _childProps;
     private readonly TimeSpan _minBackoff;
     private readonly TimeSpan _maxBackoff;
+    private readonly AggregateDrainSettings _drain;
     private readonly List<UnconfirmedWrite> _unconfirmed = [];
     private IActorRef _child = ActorRefs.Nobody;
     private DateTime _childStartedAt;
@@ -68,8 +72,10 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     /// <param name="childProps">The props of an incarnation: given the unconfirmed writes to settle, and whether to pass over snapshots.</param>
     /// <param name="minBackoff">The first restart delay.</param>
     /// <param name="maxBackoff">The longest restart delay.</param>
-    public AggregateSupervisor(Func<IReadOnlyList<UnconfirmedWrite>, bool, Props> childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
+    /// <param name="drain">Where and how long the entity drains its events when it stops.</param>
+    public AggregateSupervisor(Func<IReadOnlyList<UnconfirmedWrite>, bool, Props> childProps, TimeSpan minBackoff, TimeSpan maxBackoff, AggregateDrainSettings drain)
     {
+        _drain = drain;
         _childProps = childProps;
         _minBackoff = minBackoff;
         _maxBackoff = maxBackoff < minBackoff ? minBackoff : maxBackoff;
@@ -116,7 +122,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     private void Ending(bool restartAtOnce)
     {
         Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => ChildEnded(restartAtOnce));
-        Receive<AggregateStop>(_ => Context.Stop(Self)); // held commands go to dead letters, where the mediator answers them
+        Receive<AggregateStop>(_ => Drain()); // held commands go to dead letters, where the mediator answers them
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -133,7 +139,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
         Receive<AggregateRequest>(request => Sender.Tell(new CommandRejected(RejectionCode.AggregateUnavailable,
             "The aggregate is restarting after a failure; nothing of this command was persisted. Retry with the same command id.")
         { CommandId = request.CommandId }));
-        Receive<AggregateStop>(_ => Context.Stop(Self));
+        Receive<AggregateStop>(_ => Drain());
     }
 
     /// <summary>
@@ -149,7 +155,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
                 $"This node cannot read the aggregate's events ({unreadable.Reason}); nothing of this command was persisted. "
                 + "Retry once the node runs the version that knows them.")
             { CommandId = request.CommandId }));
-            Receive<AggregateStop>(_ => Context.Stop(Self));
+            Receive<AggregateStop>(_ => Drain());
             ReceiveAny(_ => { });
         });
         Stash.UnstashAll();
@@ -158,8 +164,39 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     /// <summary>Passivation or hand-off: the child answers what is in its mailbox, then stops, and so does this.</summary>
     private void Stopping()
     {
-        Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => Context.Stop(Self));
+        Receive<Terminated>(terminated => terminated.ActorRef.Equals(_child), _ => Drain());
         ReceiveAny(message => _child.Forward(message));
+    }
+
+    /// <summary>
+    /// The entity stops: first its node's event pipeline finishes the events it holds of this aggregate (queued, running,
+    /// retrying), then it stops — at the latest after the drain timeout.
+    /// </summary>
+    private void Drain()
+    {
+        if (_drain.Sink.IsNobody())
+        {
+            Context.Stop(Self);
+            return;
+        }
+
+        _drain.Sink.Tell(new DrainAggregate(_drain.AggregateType, _drain.AggregateId, Self));
+        Timers.StartSingleTimer(DrainTimedOut.Instance, DrainTimedOut.Instance, _drain.Timeout);
+        Become(Draining);
+    }
+
+    /// <summary>Waiting for the drain: commands are held (when it stops they go to dead letters, where the mediator answers them).</summary>
+    private void Draining()
+    {
+        Receive<AggregateDrained>(_ => Context.Stop(Self));
+        Receive<DrainTimedOut>(_ =>
+        {
+            Context.GetLogger().Warning("Aggregate {0} '{1}' stops with some of its events still in its node's handler pools after {2} s: "
+                + "its next incarnation's events may be handled before them.", _drain.AggregateType, _drain.AggregateId, _drain.Timeout.TotalSeconds);
+            Context.Stop(Self);
+        });
+        Receive<AggregateRequest>(_ => Stash.Stash());
+        ReceiveAny(_ => { });
     }
 
     private void ChildEnded(bool restartAtOnce)
@@ -201,4 +238,16 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     {
         public static readonly RestartAggregate Instance = new();
     }
+
+    private sealed class DrainTimedOut
+    {
+        public static readonly DrainTimedOut Instance = new();
+    }
 }
+
+/// <summary>Where a stopping aggregate entity drains its events, and for how long at most.</summary>
+/// <param name="Sink">The node's event sink (Nobody: no drain).</param>
+/// <param name="AggregateType">The aggregate type.</param>
+/// <param name="AggregateId">The aggregate id.</param>
+/// <param name="Timeout">The longest wait.</param>
+internal sealed record AggregateDrainSettings(IActorRef Sink, string AggregateType, string AggregateId, TimeSpan Timeout);

@@ -179,6 +179,14 @@ public sealed class AggregateOptions
     public TimeSpan RestartMaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Longest a stopping entity (shard hand-off, passivation) waits until its node's handler pools hold none of its events
+    /// (queued, running or waiting for a retry) before it stops all the same. Keep it below the sharding
+    /// <c>handoff-timeout</c> minus 5 s (30 s in <c>hocon/sharding.conf</c>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan HandOffDrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
     /// Most recent commands each aggregate remembers (with their events) to answer a retry with the same command id as a
     /// duplicate: the memory bound of de-duplication (0 disables it). Kept in snapshots and rebuilt on recovery.
     /// </summary>

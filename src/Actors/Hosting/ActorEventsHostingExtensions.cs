@@ -67,6 +67,8 @@ public static class ActorEventsHostingExtensions
             services.AddTransient(service, implementation);
         }
 
+        // The database is prepared as awaited start-up work, before the actor system (hosted services start in order).
+        services.AddHostedService<StorageStartup>();
         var systemName = configuration[$"{ActorEventsOptions.SectionName}:Node:ActorSystemName"] ?? new NodeOptions().ActorSystemName;
         services.AddAkka(systemName, (akka, provider) =>
         {
@@ -130,7 +132,11 @@ public static class ActorEventsHostingExtensions
         return builder;
     }
 
-    /// <summary>Journal, snapshot store and read journal on the configured database (SQLite by default).</summary>
+    /// <summary>
+    /// Journal, snapshot store and read journal on the configured database (SQLite by default). The schema is not created
+    /// here: <see cref="AddActorEvents"/> prepares the database before the actor system starts
+    /// (<see cref="DatabaseSchema.EnsureCreatedAsync"/> for a host wired without it).
+    /// </summary>
     public static AkkaConfigurationBuilder WithActorEventsPersistence(this AkkaConfigurationBuilder builder, PersistenceOptions persistence)
     {
         if (persistence.Provider == PersistenceProviders.InMemory)
@@ -138,7 +144,6 @@ public static class ActorEventsHostingExtensions
             return builder.WithInMemoryJournal().WithInMemorySnapshotStore();
         }
 
-        DatabaseSchema.EnsureCreated(persistence);
 
         return builder.AddHocon(PersistenceHocon.Build(persistence), HoconAddMode.Prepend);
     }
@@ -157,29 +162,25 @@ public static class ActorEventsHostingExtensions
             builder.AddHocon(UnboundMessageSerializer.Hocon, HoconAddMode.Prepend);
         }
 
-        foreach (var aggregate in domain.Aggregates)
-        {
-            aggregate.StartRegion(builder, domain, options);
-        }
-
+        // The pipeline starts before the shard regions: every entity is given its node's router when it starts.
         builder.WithActors((system, registry, resolver) =>
         {
             Telemetry.ActorEventsTelemetry.EnsureCreated();
             var scopes = resolver.GetService<IServiceScopeFactory>();
             var load = resolver.GetService<EventPipelineLoad>();
             var deadLetters = resolver.GetService<IDeadLetterStore>();
-            deadLetters.InitializeAsync().GetAwaiter().GetResult();
             var node = Cluster.Get(system).SelfAddress.ToString();
             var pipeline = options.Pipeline;
             var inRequest = domain.Handlers.For(HandlerDelivery.InRequest);
             // Handlers delivered both ways record the event as processed in the request, so the durable copy is skipped.
             var guard = resolver.GetService<ProcessedEventGuard>();
             var requestPool = system.ActorOf(HandlerPool.Props(
-                HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node),
+                HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node) with { AdmissionLimit = pipeline.MaxQueuedWorkItems },
                 new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters, guard)), "handler-pool");
             var streamingPool = system.ActorOf(HandlerPool.Props(
-                HandlerPoolSettings.Of(pipeline, pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, node),
+                HandlerPoolSettings.Of(pipeline, pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, node) with { AdmissionLimit = pipeline.MaxQueuedWorkItems },
                 new HandlerPoolDependencies(inRequest, domain.Types, load.Streaming, scopes, deadLetters, guard)), "streaming-handler-pool");
+            registry.Register<StreamingHandlerPool>(streamingPool);
             var router = system.ActorOf(EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
             registry.Register<EventStreamRouter>(router);
@@ -198,6 +199,16 @@ public static class ActorEventsHostingExtensions
             var replayTimeout = options.Mediator.CommandTimeout * 4;
             var replays = system.ActorOf(DeadLetterReplayRouter.Props(domain.Handlers, projections, requestPool, durablePool, replayTimeout), "dead-letter-replays");
             registry.Register<DeadLetterOffice>(system.ActorOf(DeadLetterOffice.Props(deadLetters, replays, replayTimeout, projections), "dead-letters"));
+        });
+
+        foreach (var aggregate in domain.Aggregates)
+        {
+            aggregate.StartRegion(builder, domain, options);
+        }
+
+        builder.WithActors((system, registry, resolver) =>
+        {
+            var scopes = resolver.GetService<IServiceScopeFactory>();
 
             var routes = domain.CommandOwners.ToDictionary(
                 owner => owner.Key,
@@ -206,9 +217,12 @@ public static class ActorEventsHostingExtensions
                 options.Mediator.CommandTimeout), "queries");
             registry.Register<QueryDispatcher>(queries);
             var mediator = system.ActorOf(CommandMediator.Props(routes,
-                new CommandMediatorSettings(options.Mediator, pipeline, router, load.Request, load.Streaming, queries)), "mediator");
+                new CommandMediatorSettings(options.Mediator, options.Pipeline, registry.Get<HandlerPool>(), registry.Get<StreamingHandlerPool>(), queries)), "mediator");
             registry.Register<CommandMediator>(mediator);
         });
         return builder;
     }
 }
+
+/// <summary>Key under which the node's streaming handler pool is kept in the <see cref="ActorRegistry"/>.</summary>
+internal sealed class StreamingHandlerPool;

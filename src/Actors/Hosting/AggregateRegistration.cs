@@ -1,5 +1,6 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Pipeline;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
@@ -44,10 +45,15 @@ public sealed class AggregateRegistration
                 var aggregates = options.Aggregates;
                 builder.WithShardRegion<AggregateRegion<TAggregate>>(
                     definition.Name,
-                    (system, _, _) =>
+                    (system, registry, _) =>
                     {
                         var settings = new AggregateRuntimeSettings(aggregates.SnapshotEvery, aggregates.DeduplicationWindow,
-                            Cluster.Get(system).SelfAddress.ToString(), aggregates.DeduplicationRetention);
+                            Cluster.Get(system).SelfAddress.ToString(), aggregates.DeduplicationRetention)
+                        {
+                            // Events are handled on the node the aggregate lives on: one pool, in sequence order, per aggregate.
+                            EventSink = registry.Get<EventStreamRouter>(),
+                            DrainTimeout = aggregates.HandOffDrainTimeout,
+                        };
                         return entityId => AggregateActor.SupervisedProps(definition, domain.Types, settings, entityId,
                             aggregates.RestartMinBackoff, aggregates.RestartMaxBackoff);
                     },

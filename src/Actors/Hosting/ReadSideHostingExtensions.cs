@@ -1,5 +1,4 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
 using Akka.Actor;
@@ -12,7 +11,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ActorEvents.Actors.Storage;
-using ActorEvents.Actors.Internal;
 using ActorEvents.Actors.Persistence;
 
 namespace ActorEvents.Actors.Hosting;
@@ -43,7 +41,7 @@ public static class ReadSideHostingExtensions
     }
 
     /// <summary>
-    /// Creates the read-model tables and starts one cluster singleton per subscription and the pruner of
+    /// Starts one cluster singleton per subscription and the pruner of
     /// <c>ae_processed_events</c> (on nodes with <see cref="SubscriptionsOptions.Role"/>, if set), and the node's
     /// <see cref="SubscriptionOffice"/> (always, so status requests get an answer even where subscriptions do not run).
     /// </summary>
@@ -57,12 +55,7 @@ public static class ReadSideHostingExtensions
             var settings = options.Subscriptions;
             var runs = settings.Enabled && database.IsAvailable && domain.Subscriptions.Count > 0;
             Subscriptions.Sources.JournalHeadWatch.Get(system).Configure(settings.SharedJournalHead);
-            if (database.IsAvailable)
-            {
-                checkpoints.InitializeAsync().GetAwaiter().GetResult();
-                CreateReadModelTablesAsync(database, domain.ReadModelSchemas, scopes).GetAwaiter().GetResult();
-            }
-            else if (domain.Subscriptions.Count > 0)
+            if (!database.IsAvailable && domain.Subscriptions.Count > 0)
             {
                 system.Log.Warning("The in-memory provider has no read journal: subscriptions {0} do not run here.",
                     string.Join(", ", domain.Subscriptions.Select(s => s.Name)));
@@ -114,17 +107,4 @@ public static class ReadSideHostingExtensions
         var settings = ClusterSingletonManagerSettings.Create(system).WithSingletonName("instance");
         return string.IsNullOrWhiteSpace(role) ? settings : settings.WithRole(role);
     }
-
-    private static Task CreateReadModelTablesAsync(ActorEventsDatabase database, IReadOnlyList<Type> schemas, IServiceScopeFactory scopes) =>
-        schemas.Count == 0
-            ? Task.CompletedTask
-            : database.ChangeSchemaAsync(async (db, cancellationToken) =>
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                foreach (var schema in schemas)
-                {
-                    var tables = (IReadModelSchema)ServiceActivation.Create(scope.ServiceProvider, schema);
-                    await tables.CreateTablesAsync(db, cancellationToken).ConfigureAwait(false);
-                }
-            });
 }

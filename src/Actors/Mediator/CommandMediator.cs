@@ -17,29 +17,29 @@ public sealed record AggregateRoute(IAggregateDefinition Definition, IActorRef R
 /// <summary>What the mediator needs besides its routes.</summary>
 /// <param name="Mediator">Mediator limits.</param>
 /// <param name="Pipeline">Pipeline limits and the default reply mode.</param>
-/// <param name="Router">The node's event-stream router.</param>
-/// <param name="RequestPoolLoad">Load of the request pool (for the overload check).</param>
-/// <param name="StreamingPoolLoad">Load of the streaming pool.</param>
+/// <param name="RequestPool">This node's request pool, whose <see cref="PipelinePressure"/> refuses commands of the request pipeline.</param>
+/// <param name="StreamingPool">This node's streaming pool, likewise for streaming commands.</param>
 /// <param name="Queries">Where <see cref="RunQuery"/> goes (null: queries are refused as unknown).</param>
-public sealed record CommandMediatorSettings(
-    MediatorOptions Mediator, PipelineOptions Pipeline, IActorRef Router, HandlerPoolLoad RequestPoolLoad, HandlerPoolLoad StreamingPoolLoad,
-    IActorRef? Queries = null);
+public sealed record CommandMediatorSettings(MediatorOptions Mediator, PipelineOptions Pipeline, IActorRef RequestPool, IActorRef StreamingPool, IActorRef? Queries = null);
 
 /// <summary>
-/// One per node. Takes commands (bare <see cref="ICommand"/> or <see cref="SubmitCommand"/>), checks them,
-/// routes each to its aggregate's shard region, has the event-stream router dispatch the persisted events,
-/// and relays exactly one <see cref="CommandResult"/> to the caller — after the handlers finished
-/// (<see cref="ReplyMode.AfterHandlers"/>) or right after persist (<see cref="ReplyMode.AfterPersist"/>).
-/// It never waits on anything itself, so unrelated commands never queue behind each other. Queries
+/// One per node. Takes commands (bare <see cref="ICommand"/> or <see cref="SubmitCommand"/>), checks them and routes
+/// each to its aggregate's shard region; the answer comes back to the caller in one direction: from the aggregate
+/// (rejections, duplicates, <see cref="ReplyMode.AfterPersist"/>) or from the event pipeline of the aggregate's node
+/// once the handlers finished (<see cref="ReplyMode.AfterHandlers"/>). The mediator keeps no state per command: each
+/// command's ask to its region ends in the caller's answer — the result, or <see cref="RejectionCode.Timeout"/> when
+/// nothing came within <see cref="MediatorOptions.CommandTimeout"/>. It refuses commands as
+/// <see cref="RejectionCode.Overloaded"/> while its node's pool says it is (<see cref="PipelinePressure"/>). Queries
 /// (<see cref="RunQuery"/>) are handed on to the node's query dispatcher, which answers the caller directly.
 /// </summary>
-public sealed class CommandMediator : ReceiveActor, IWithTimers
+public sealed class CommandMediator : ReceiveActor
 {
     private readonly IReadOnlyDictionary<Type, AggregateRoute> _routes;
     private readonly CommandMediatorSettings _settings;
     private readonly Serializer _serializer;
-    private readonly Dictionary<long, WaitingForHandlers> _waiting = new();
-    private long _nextRequestId;
+    private readonly TimeSpan _handlersMargin;
+    private PipelinePressure? _requestPressure;
+    private PipelinePressure? _streamingPressure;
 
     /// <summary>Creates the mediator.</summary>
     public CommandMediator(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings)
@@ -48,11 +48,13 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         _settings = settings;
         _serializer = Context.System.Serialization.FindSerializerForType(typeof(ICommand));
 
+        // The pipeline answers before the caller's time is up, so that the answer says the events were persisted.
+        var timeout = settings.Mediator.CommandTimeout;
+        _handlersMargin = TimeSpan.FromTicks(Math.Min(timeout.Ticks / 10, TimeSpan.FromSeconds(1).Ticks));
+
         Receive<SubmitCommand>(submit => Route(submit.Command, submit.Metadata, PipelineKind.Request));
         Receive<RouteCommand>(route => Route(route.Command, route.Metadata, route.Pipeline));
-        Receive<AggregateReplied>(Replied);
-        Receive<DispatchCompleted>(Dispatched);
-        Receive<SweepHandlerTimeouts>(_ => SweepTimeouts());
+        Receive<PipelinePressure>(Pressure);
         Receive<AkkaDeadLetter>(dead => dead.Message is AggregateRequest, AnswerUndelivered);
         Receive<RunQuery>(query =>
         {
@@ -69,21 +71,33 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
     }
 
     /// <inheritdoc />
-    public ITimerScheduler Timers { get; set; } = null!;
-
-    /// <inheritdoc />
     protected override void PreStart()
     {
         // A command that ends in dead letters on this node (an entity stopping with it in its mailbox or stash,
         // a region that is gone) is answered at once instead of leaving its caller to time out.
         Context.System.EventStream.Subscribe(Self, typeof(AkkaDeadLetter));
-        var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, _settings.Mediator.CommandTimeout.Ticks / 10));
-        Timers.StartPeriodicTimer("sweep", SweepHandlerTimeouts.Instance, sweep);
+        Context.System.EventStream.Subscribe(Self, typeof(PipelinePressure));
     }
+
+    /// <inheritdoc />
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     /// <summary>Props of the mediator.</summary>
     public static Props Props(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings) =>
         Akka.Actor.Props.Create(() => new CommandMediator(routes, settings));
+
+    private void Pressure(PipelinePressure pressure)
+    {
+        var current = pressure.Overloaded ? pressure : null;
+        if (pressure.Pool.Equals(_settings.RequestPool))
+        {
+            _requestPressure = current;
+        }
+        else if (pressure.Pool.Equals(_settings.StreamingPool))
+        {
+            _streamingPressure = current;
+        }
+    }
 
     private void Route(ICommand? command, CommandMetadata? metadata, PipelineKind pipeline)
     {
@@ -97,78 +111,32 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
             return;
         }
 
-        var load = pipeline == PipelineKind.Streaming ? _settings.StreamingPoolLoad : _settings.RequestPoolLoad;
-        if (load.Queued >= _settings.Pipeline.MaxQueuedWorkItems)
+        if ((pipeline == PipelineKind.Streaming ? _streamingPressure : _requestPressure) is { } pressure)
         {
             Answer(Sender, trace, new CommandRejected(RejectionCode.Overloaded,
-                $"The event pipeline has {load.Queued} work items waiting (limit {_settings.Pipeline.MaxQueuedWorkItems}); retry later.") { CommandId = commandId });
+                $"The event pipeline has {pressure.Queued} or more work items waiting (limit {pressure.Limit}); retry later.") { CommandId = commandId });
             return;
         }
 
         var route = check.Route!;
-        var replyMode = metadata.ReplyMode ?? _settings.Pipeline.ReplyMode;
-        var pending = new PendingCommand(++_nextRequestId, Sender, commandId, replyMode, route.Definition.Name, command!.AggregateId, trace);
-        EventDispatch dispatch;
-        if (replyMode == ReplyMode.AfterHandlers)
-        {
-            _waiting[pending.RequestId] = new WaitingForHandlers(pending);
-            dispatch = new EventDispatch(_settings.Router, pending.RequestId, Self, pipeline);
-        }
-        else
-        {
-            dispatch = new EventDispatch(_settings.Router, 0, null, pipeline);
-        }
-
-        var request = new AggregateRequest(command, commandId, metadata.CorrelationId ?? commandId, metadata.OriginStream, dispatch)
+        var timeout = _settings.Mediator.CommandTimeout;
+        var awaitHandlers = (metadata.ReplyMode ?? _settings.Pipeline.ReplyMode) == ReplyMode.AfterHandlers;
+        var request = new AggregateRequest(command!, commandId, metadata.CorrelationId ?? commandId, metadata.OriginStream)
         {
             TraceParent = trace.TraceParent,
+            Pipeline = pipeline,
+            AwaitHandlers = awaitHandlers,
+            HandlersDeadline = awaitHandlers ? DateTimeOffset.UtcNow + timeout - _handlersMargin : null,
         };
-        route.Region.Ask<CommandResult>(request, _settings.Mediator.CommandTimeout).ContinueWith(
-            task => new AggregateReplied(pending, task.IsCompletedSuccessfully ? task.Result : null),
-            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
-    }
-
-    private void Replied(AggregateReplied replied)
-    {
-        var pending = replied.Pending;
-        if (replied.Result is CommandAccepted { Events.Count: > 0, Duplicate: false } accepted
-            && _waiting.TryGetValue(pending.RequestId, out var waiting))
-        {
-            // The aggregate has sent the events to the router; wait for their handlers (they may even be done already).
-            waiting.Accepted = accepted with { CommandId = pending.CommandId };
-            waiting.Deadline = DateTime.UtcNow + _settings.Mediator.CommandTimeout;
-            TryComplete(pending.RequestId, waiting);
-            return;
-        }
-
-        _waiting.Remove(pending.RequestId);
-        Answer(pending.ReplyTo, pending.Trace, replied.Result switch
-        {
-            null => new CommandRejected(RejectionCode.Timeout,
-                $"No answer from {pending.AggregateType} '{pending.AggregateId}' within {_settings.Mediator.CommandTimeout.TotalSeconds:0.###}s. It may or may not have been applied: retry with the same command id.")
-                { CommandId = pending.CommandId },
-            CommandAccepted { Duplicate: true } duplicate => duplicate with { CommandId = pending.CommandId },
-            CommandAccepted { Events.Count: 0 } noEvents => noEvents with { CommandId = pending.CommandId, HandlersCompleted = true },
-            var result => result with { CommandId = pending.CommandId },
-        });
-    }
-
-    private void Dispatched(DispatchCompleted completed)
-    {
-        if (_waiting.TryGetValue(completed.RequestId, out var waiting))
-        {
-            waiting.Outcomes = completed.Outcomes;
-            TryComplete(completed.RequestId, waiting);
-        }
-    }
-
-    private void TryComplete(long requestId, WaitingForHandlers waiting)
-    {
-        if (waiting is { Accepted: { } accepted, Outcomes: { } outcomes })
-        {
-            _waiting.Remove(requestId);
-            Answer(waiting.Pending.ReplyTo, waiting.Pending.Trace, accepted with { HandlersCompleted = true, HandlerOutcomes = outcomes });
-        }
+        var caller = Sender;
+        var aggregateType = route.Definition.Name;
+        route.Region.Ask<CommandResult>(request, timeout).ContinueWith(
+            task => Answer(caller, trace, task.IsCompletedSuccessfully
+                ? task.Result with { CommandId = commandId }
+                : new CommandRejected(RejectionCode.Timeout,
+                    $"No answer from {aggregateType} '{request.AggregateId}' within {timeout.TotalSeconds:0.###}s. It may or may not have been applied: retry with the same command id.")
+                    { CommandId = commandId }),
+            TaskContinuationOptions.ExecuteSynchronously);
     }
 
     private static void AnswerUndelivered(AkkaDeadLetter dead)
@@ -182,48 +150,11 @@ public sealed class CommandMediator : ReceiveActor, IWithTimers
         }
     }
 
-    private void SweepTimeouts()
-    {
-        if (_waiting.Count == 0)
-        {
-            return;
-        }
-
-        var now = DateTime.UtcNow;
-        foreach (var (requestId, waiting) in _waiting.Where(pair => pair.Value.Accepted is not null && pair.Value.Deadline <= now).ToArray())
-        {
-            // The events are persisted: the caller learns that, and that its handlers had not all finished in time.
-            _waiting.Remove(requestId);
-            Answer(waiting.Pending.ReplyTo, waiting.Pending.Trace, waiting.Accepted! with { HandlersCompleted = false });
-        }
-    }
-
     /// <summary>The one place a command is answered: its count, latency and span end with the reply.</summary>
     private static void Answer(IActorRef replyTo, CommandTrace trace, CommandResult result)
     {
         trace.Finish(result);
         replyTo.Tell(result);
-    }
-
-    private sealed record PendingCommand(long RequestId, IActorRef ReplyTo, string CommandId, ReplyMode ReplyMode, string AggregateType, string AggregateId,
-        CommandTrace Trace);
-
-    private sealed class WaitingForHandlers(PendingCommand pending)
-    {
-        public PendingCommand Pending { get; } = pending;
-
-        public CommandAccepted? Accepted { get; set; }
-
-        public IReadOnlyList<HandlerOutcome>? Outcomes { get; set; }
-
-        public DateTime Deadline { get; set; } = DateTime.MaxValue;
-    }
-
-    private sealed record AggregateReplied(PendingCommand Pending, CommandResult? Result);
-
-    private sealed record SweepHandlerTimeouts
-    {
-        public static SweepHandlerTimeouts Instance { get; } = new();
     }
 }
 

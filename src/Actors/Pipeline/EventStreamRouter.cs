@@ -1,36 +1,48 @@
+using ActorEvents.Actors.Aggregates;
 using Akka.Actor;
 
 namespace ActorEvents.Actors.Pipeline;
 
 /// <summary>
-/// Fans persisted events out to the handlers subscribed to them: it matches each event against the
-/// subscription table and sends the resulting work items to the right pool. It routes; it never runs a handler.
+/// The node's event sink: fans the events its aggregates persisted out to the handlers subscribed to them — it matches
+/// each event against the subscription table and sends the resulting work items, under a request id of its own, to the
+/// pool the command asked for — and hands an aggregate's drain to the node's pools. It routes; it never runs a handler.
+/// Every aggregate tells the router of its own node, so one aggregate's events reach one pool in sequence order,
+/// wherever its commands entered the cluster.
 /// </summary>
 public sealed class EventStreamRouter : ReceiveActor
 {
+    private long _nextRequestId;
+
     /// <summary>Creates the router.</summary>
     public EventStreamRouter(HandlerSubscriptionTable subscriptions, IActorRef requestPool, IActorRef streamingPool)
     {
-        Receive<DispatchEvents>(dispatch =>
+        Receive<EventsPersisted>(persisted =>
         {
+            var requestId = ++_nextRequestId;
             var items = new List<WorkItem>();
-            foreach (var envelope in dispatch.Events)
+            foreach (var envelope in persisted.Events)
             {
                 foreach (var handler in subscriptions.Match(envelope))
                 {
-                    items.Add(new WorkItem(dispatch.RequestId, envelope, handler, 0));
+                    items.Add(new WorkItem(requestId, envelope, handler, 0));
                 }
             }
 
             if (items.Count == 0)
             {
-                dispatch.ReplyTo?.Tell(new DispatchCompleted(dispatch.RequestId, []));
+                if (persisted.Reply is { } reply)
+                {
+                    reply.ReplyTo.Tell(reply.Accepted with { HandlersCompleted = true, HandlerOutcomes = [] });
+                }
+
                 return;
             }
 
-            var pool = dispatch.Pipeline == PipelineKind.Streaming ? streamingPool : requestPool;
-            pool.Tell(new EnqueueWork(dispatch.RequestId, items, dispatch.ReplyTo));
+            var pool = persisted.Pipeline == PipelineKind.Streaming ? streamingPool : requestPool;
+            pool.Tell(new EnqueueWork(requestId, items, null) { Reply = persisted.Reply });
         });
+        Receive<DrainAggregate>(drain => requestPool.Tell(new DrainPools(drain, [streamingPool])));
     }
 
     /// <summary>Props of the router.</summary>

@@ -9,23 +9,61 @@ public sealed partial class HandlerPool
 {
     private void Enqueue(EnqueueWork work)
     {
-        if (work.ReplyTo is not null)
+        if (_requests.Start(work) is { } answer)
         {
-            if (work.Items.Count == 0)
-            {
-                work.ReplyTo.Tell(new DispatchCompleted(work.RequestId, []));
-                return;
-            }
-
-            _requests[work.RequestId] = new RequestProgress(work.ReplyTo, work.Items.Count);
+            answer.To.Tell(answer.Message);
+            return;
         }
 
+        ScheduleDeadline();
         foreach (var item in work.Items)
         {
+            Counted(item);
             Admit(item, urgent: false);
         }
 
         Schedule();
+    }
+
+    /// <summary>An item of a request counts for its aggregate's drain until its outcome is final (<see cref="Finish"/>).</summary>
+    private void Counted(WorkItem item)
+    {
+        if (item.RequestId != 0)
+        {
+            _drains.Admitted(item);
+        }
+    }
+
+    private void Drain(DrainPools drain)
+    {
+        if (_drains.TryDrain(drain))
+        {
+            drain.Continue();
+        }
+    }
+
+    /// <summary>Answers the requests whose deadline passed, and sets the timer for the next deadline.</summary>
+    private void ExpireRequests()
+    {
+        _deadlineTimerAt = null;
+        foreach (var answer in _requests.Expire(DateTimeOffset.UtcNow))
+        {
+            answer.To.Tell(answer.Message);
+        }
+
+        ScheduleDeadline();
+    }
+
+    private void ScheduleDeadline()
+    {
+        if (_requests.NextDeadline is not { } next || (_deadlineTimerAt is { } at && at <= next))
+        {
+            return;
+        }
+
+        _deadlineTimerAt = next;
+        var delay = next - DateTimeOffset.UtcNow;
+        Timers.StartSingleTimer(nameof(ExpireRequests), RequestDeadlineDue.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
     }
 
     /// <summary>Queues an item, or parks it behind a dead-lettered event of its aggregate.</summary>
@@ -75,11 +113,10 @@ public sealed partial class HandlerPool
             Take(deadLetterId, item.Handler, item.ReplayRequester, replayed: true);
         }
 
-        var progress = ProgressOf(item);
         var followUps = new List<WorkItem>();
         foreach (var followUp in done.FollowUps)
         {
-            FollowUp(item, followUp, progress, followUps);
+            FollowUp(item, followUp, followUps);
         }
 
         // Sequential mode appends (breadth-first); parallel mode lets a follow-up start as soon as its parent is done.
@@ -92,13 +129,13 @@ public sealed partial class HandlerPool
         Finish(item, done.Outcome);
     }
 
-    private void FollowUp(WorkItem parent, FollowUpEvent followUp, RequestProgress? progress, List<WorkItem> items)
+    private void FollowUp(WorkItem parent, FollowUpEvent followUp, List<WorkItem> items)
     {
         var envelope = parent.Envelope;
         var type = followUp.Event.GetType();
         if (!_deps.Types.TryGet(type, out var registered))
         {
-            progress?.Outcomes.Add(new HandlerOutcome(parent.Handler.Name, envelope.EventId, type.Name, HandlerStatus.Failed,
+            _requests.Note(parent.RequestId, new HandlerOutcome(parent.Handler.Name, envelope.EventId, type.Name, HandlerStatus.Failed,
                 $"Follow-up event '{type.FullName}' is not registered; it was not dispatched."));
             return;
         }
@@ -111,38 +148,36 @@ public sealed partial class HandlerPool
         {
             _log.Error("Follow-up cascade from {0} exceeded the depth limit {1} at '{2}' (correlation {3}); it was stopped.",
                 parent.Handler.Name, _settings.MaxFollowUpDepth, registered.Name, envelope.CorrelationId);
-            progress?.Outcomes.Add(new HandlerOutcome(parent.Handler.Name, child.EventId, registered.Name, HandlerStatus.Failed,
+            _requests.Note(parent.RequestId, new HandlerOutcome(parent.Handler.Name, child.EventId, registered.Name, HandlerStatus.Failed,
                 $"Follow-up cascade exceeded the depth limit of {_settings.MaxFollowUpDepth}; '{registered.Name}' was not dispatched."));
             return;
         }
 
         foreach (var handler in _deps.Subscriptions.Match(child))
         {
-            if (progress is not null)
-            {
-                progress.Outstanding++;
-            }
-
-            items.Add(new WorkItem(parent.RequestId, child, handler, depth));
+            _requests.Expect(parent.RequestId);
+            var item = new WorkItem(parent.RequestId, child, handler, depth);
+            Counted(item);
+            items.Add(item);
         }
     }
 
-    private RequestProgress? ProgressOf(WorkItem item) =>
-        item.RequestId != 0 && _requests.TryGetValue(item.RequestId, out var progress) ? progress : null;
-
-    /// <summary>Records an item's final outcome for its request and tells the requester when it was the last.</summary>
+    /// <summary>Records an item's final outcome for its request (answering it when it was the last) and for its aggregate's drains.</summary>
     private void Finish(WorkItem item, HandlerOutcome outcome)
     {
-        if (ProgressOf(item) is not { } progress)
+        if (item.RequestId == 0)
         {
             return;
         }
 
-        progress.Outcomes.Add(outcome);
-        if (--progress.Outstanding == 0)
+        foreach (var drain in _drains.Ended(item))
         {
-            _requests.Remove(item.RequestId);
-            progress.ReplyTo.Tell(new DispatchCompleted(item.RequestId, progress.Outcomes));
+            drain.Continue();
+        }
+
+        if (_requests.Finish(item.RequestId, outcome) is { } answer)
+        {
+            answer.To.Tell(answer.Message);
         }
     }
 
@@ -159,7 +194,14 @@ public sealed partial class HandlerPool
             Run(item);
         }
 
-        _deps.Load.Set(_queue.Count + _retryReady.Count, _running);
+        var queued = _queue.Count + _retryReady.Count;
+        _deps.Load.Set(queued, _running);
+        if (_settings.AdmissionLimit is { } limit && queued >= limit != _overloaded)
+        {
+            _overloaded = !_overloaded;
+            Context.System.EventStream.Publish(new PipelinePressure(Self, _overloaded, queued, limit));
+        }
+
         _deps.Load.SetParked(_parked.Values.Sum(p => p.Followers.Count), _retrying);
     }
 
@@ -169,12 +211,8 @@ public sealed partial class HandlerPool
         _idle.Pop().Tell(new RunWork(item, _policies.GetValueOrDefault(item.Handler.Name, _settings.Retry)));
     }
 
-    private sealed class RequestProgress(IActorRef replyTo, int outstanding)
+    private sealed record RequestDeadlineDue
     {
-        public IActorRef ReplyTo { get; } = replyTo;
-
-        public int Outstanding { get; set; } = outstanding;
-
-        public List<HandlerOutcome> Outcomes { get; } = [];
+        public static RequestDeadlineDue Instance { get; } = new();
     }
 }

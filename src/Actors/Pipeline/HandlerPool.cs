@@ -38,7 +38,10 @@ public sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnboun
     private readonly Stack<IActorRef> _idle = new();
     private readonly HashSet<IActorRef> _abandonedWorkers = [];
     private int _workerGeneration;
-    private readonly Dictionary<long, RequestProgress> _requests = new();
+    private readonly RequestTracker _requests = new();
+    private readonly AggregateDrains _drains = new();
+    private DateTimeOffset? _deadlineTimerAt;
+    private bool _overloaded;
     private readonly Dictionary<OrderingKey, ParkedStream> _parked = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ParkingLedger _ledger = ParkingLedger.Of(Context.System);
@@ -140,6 +143,8 @@ public sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnboun
     private void Ready()
     {
         Receive<EnqueueWork>(Enqueue);
+        Receive<DrainPools>(Drain);
+        Receive<RequestDeadlineDue>(_ => ExpireRequests());
         Receive<WorkDone>(Done);
         Receive<WorkerAbandoned>(Abandoned);
         Receive<RetryDue>(due =>

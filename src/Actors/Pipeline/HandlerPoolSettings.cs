@@ -23,6 +23,12 @@ public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool Co
     /// </summary>
     public bool ParkedFinishOnceRecorded { get; init; }
 
+    /// <summary>
+    /// When set, the pool publishes <see cref="PipelinePressure"/> on the node's event stream each time its queue reaches
+    /// this many items and each time it falls below again: the mediator refuses new commands meanwhile.
+    /// </summary>
+    public int? AdmissionLimit { get; init; }
+
     /// <summary>A pool of <paramref name="maxConcurrent"/> workers (or one, when not <paramref name="concurrent"/>) under the node's pipeline options.</summary>
     public static HandlerPoolSettings Of(PipelineOptions pipeline, int maxConcurrent, bool concurrent, string node) =>
         new(maxConcurrent, concurrent, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry, pipeline.ParkingRefreshInterval);

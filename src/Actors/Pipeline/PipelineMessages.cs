@@ -1,24 +1,18 @@
+using ActorEvents.Actors.Aggregates;
 using ActorEvents.Messages;
 using Akka.Actor;
 
 namespace ActorEvents.Actors.Pipeline;
 
-/// <summary>Which handler pool a dispatch goes to.</summary>
-public enum PipelineKind
-{
-    /// <summary>The request pool (python-cqrs RequestMediator defaults: 1 handler at a time).</summary>
-    Request,
-
-    /// <summary>The streaming pool (python-cqrs StreamingRequestMediator defaults: 10 at a time).</summary>
-    Streaming,
-}
-
-/// <summary>Orders the event-stream router to dispatch persisted events to their handlers.</summary>
-/// <param name="RequestId">Id the completion is reported under (0: nobody waits).</param>
-/// <param name="Events">The events, in order.</param>
-/// <param name="ReplyTo">Who gets <see cref="DispatchCompleted"/>, if anyone.</param>
-/// <param name="Pipeline">Which pool runs the handlers.</param>
-public sealed record DispatchEvents(long RequestId, IReadOnlyList<EventEnvelope> Events, IActorRef? ReplyTo, PipelineKind Pipeline = PipelineKind.Request);
+/// <summary>
+/// Pool → the node's event stream: its queue reached its admission limit (<paramref name="Overloaded"/>), or fell below it
+/// again. The mediator of the node refuses commands as <see cref="RejectionCode.Overloaded"/> while it is.
+/// </summary>
+/// <param name="Pool">The pool.</param>
+/// <param name="Overloaded">At or above the limit.</param>
+/// <param name="Queued">Items waiting when it crossed.</param>
+/// <param name="Limit">The limit.</param>
+public sealed record PipelinePressure(IActorRef Pool, bool Overloaded, int Queued, int Limit);
 
 /// <summary>Every handler (and follow-up) of a dispatch has finished.</summary>
 /// <param name="RequestId">The dispatch's request id.</param>
@@ -66,8 +60,12 @@ public readonly record struct OrderingKey(string Handler, string AggregateType, 
 /// <summary>Work items for the pool.</summary>
 /// <param name="RequestId">Request id (0: none).</param>
 /// <param name="Items">Items, in emission order.</param>
-/// <param name="ReplyTo">Who gets <see cref="DispatchCompleted"/>.</param>
-public sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items, IActorRef? ReplyTo);
+/// <param name="ReplyTo">Who gets <see cref="DispatchCompleted"/> (null: nobody, or <see cref="Reply"/>'s caller).</param>
+public sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items, IActorRef? ReplyTo)
+{
+    /// <summary>A command's answer, completed with the outcomes and sent to its caller once every item finished (or at its deadline).</summary>
+    public AwaitedReply? Reply { get; init; }
+}
 
 /// <summary>Pool → worker: run one item.</summary>
 /// <param name="Item">The item.</param>

@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Aggregates;
 using ActorEvents.Messages;
 using Akka.Actor;
 

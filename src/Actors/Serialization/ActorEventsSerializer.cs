@@ -26,7 +26,6 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     private const string SubmitManifest = "ae.submit";
     private const string SnapshotManifest = "ae.snapshot";
     private const string StopManifest = "ae.stop";
-    private const string DispatchManifest = "ae.dispatch";
 
     /// <summary>
     /// Operator messages: subscription control, which travels between a node's office and the node running the
@@ -79,8 +78,6 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     [
         typeof(ICommand), typeof(IEvent), typeof(EventEnvelope), typeof(AggregateRequest), typeof(CommandResult),
         typeof(SubmitCommand), typeof(AggregateSnapshot), typeof(AggregateStop),
-        // An aggregate tells the router of the node its command entered through: often another node.
-        typeof(Pipeline.DispatchEvents),
         .. ControlManifests.Values,
     ];
 
@@ -118,7 +115,6 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         SubmitCommand => SubmitManifest,
         AggregateSnapshot => SnapshotManifest,
         AggregateStop => StopManifest,
-        Pipeline.DispatchEvents => DispatchManifest,
         ICommand or IEvent => _registry.Get(o.GetType()).Name,
         _ when ControlTypes.TryGetValue(o.GetType(), out var manifest) => manifest,
         _ => throw new SerializationException($"ActorEventsSerializer cannot serialize '{o.GetType().FullName}'."),
@@ -157,7 +153,6 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
                 SubmitManifest => Deserialize<SubmitCommand>(bytes),
                 SnapshotManifest => SnapshotDto.Read(bytes, _registry, _options),
                 StopManifest => AggregateStop.Instance,
-                DispatchManifest => Deserialize<Pipeline.DispatchEvents>(bytes),
                 _ when ControlManifests.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, _options)
                     ?? throw new SerializationException($"Payload of '{manifest}' is null."),
                 _ => JsonSerializer.Deserialize(bytes, _registry.Get(manifest).ClrType, _options)
@@ -198,8 +193,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
             var version = command.TryGetProperty("version", out var v) && v.TryGetInt32(out var n) ? n : 0;
             return new AggregateRequest(
                 new UnreadableCommand(id.GetString()!, Text(command, "type") ?? "", version, e.Message),
-                Text(root, "commandId") ?? "", Text(root, "correlationId") ?? "", Text(root, "originStream"),
-                root.TryGetProperty("dispatch", out var dispatch) && dispatch.ValueKind == JsonValueKind.Object ? dispatch.Deserialize<EventDispatch>(_options) : null)
+                Text(root, "commandId") ?? "", Text(root, "correlationId") ?? "", Text(root, "originStream"))
             {
                 TraceParent = Text(root, "traceParent"),
             };

@@ -91,7 +91,7 @@ public static class DatabaseSchema
         """;
 
     /// <summary>Prepares the configured database (nothing to do for the in-memory provider).</summary>
-    public static void EnsureCreated(PersistenceOptions persistence)
+    public static async Task EnsureCreatedAsync(PersistenceOptions persistence, CancellationToken cancellationToken = default)
     {
         if (!persistence.AutoInitialize)
         {
@@ -102,29 +102,29 @@ public static class DatabaseSchema
         switch (persistence.Provider)
         {
             case PersistenceProviders.Sqlite:
-                StorageConnection.PrepareSqlite(connectionString);
+                await StorageConnection.PrepareSqliteAsync(connectionString, cancellationToken).ConfigureAwait(false);
                 break;
             case PersistenceProviders.PostgreSql:
-                CreatePostgreSql(connectionString);
+                await CreatePostgreSqlAsync(connectionString, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }
 
-    private static void CreatePostgreSql(string connectionString)
+    private static async Task CreatePostgreSqlAsync(string connectionString, CancellationToken cancellationToken)
     {
-        using var connection = new NpgsqlConnection(connectionString);
-        connection.Open();
-        using var transaction = connection.BeginTransaction();
-        using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLockKey})", connection, transaction))
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLockKey})", connection, transaction))
         {
-            lockCommand.ExecuteNonQuery();
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        using (var create = new NpgsqlCommand(PostgreSqlSchema, connection, transaction))
+        await using (var create = new NpgsqlCommand(PostgreSqlSchema, connection, transaction))
         {
-            create.ExecuteNonQuery();
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        transaction.Commit();
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

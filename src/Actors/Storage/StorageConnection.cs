@@ -33,7 +33,7 @@ public static class StorageConnection
     /// Prepares an embedded SQLite database: creates its folder and switches it to write-ahead logging
     /// (durable with the default synchronous=FULL, and readers no longer block the writer).
     /// </summary>
-    public static void PrepareSqlite(string connectionString)
+    public static async Task PrepareSqliteAsync(string connectionString, CancellationToken cancellationToken = default)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString);
         if (string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory)
@@ -47,10 +47,10 @@ public static class StorageConnection
             Directory.CreateDirectory(folder);
         }
 
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode=WAL;";
-        command.ExecuteNonQuery();
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

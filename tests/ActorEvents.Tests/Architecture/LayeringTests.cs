@@ -23,9 +23,10 @@ public sealed class LayeringTests
         { "Internal", ["Aggregates", "Configuration", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Storage", "Subscriptions", "Supervision", "Telemetry"] },
         { "Persistence", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Projections", "Queries", "Subscriptions", "Supervision"] },
         { "Projections", ["Aggregates", "Hosting", "Mediator", "Persistence", "Pipeline", "Queries", "Storage", "Subscriptions", "Supervision"] },
-        // An aggregate decides and persists; it knows nothing of the mediator, subscriptions, dead letters or hosting.
-        { "Aggregates", ["Hosting", "Mediator", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
-        { "Pipeline", ["Aggregates", "Hosting", "Mediator", "Projections", "Queries", "Subscriptions"] },
+        // An aggregate decides and persists; it knows nothing of the mediator, handler pools, subscriptions, dead letters or hosting:
+        // it tells its node's event sink what it persisted, in messages of its own.
+        { "Aggregates", ["Hosting", "Mediator", "Pipeline", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
+        { "Pipeline", ["Hosting", "Mediator", "Projections", "Queries", "Subscriptions"] },
         { "Supervision", ["Aggregates", "Hosting", "Mediator", "Projections", "Queries", "Subscriptions"] },
         { "Mediator", ["Hosting", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
         { "Queries", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Subscriptions", "Supervision"] },

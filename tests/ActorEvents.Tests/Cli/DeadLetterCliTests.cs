@@ -19,7 +19,7 @@ public sealed class DeadLetterCliTests : IDisposable
     public DeadLetterCliTests()
     {
         var domain = new ActorEventsDomainBuilder().AddSampleDomain().Build();
-        StorageConnection.PrepareSqlite(_database.ConnectionString);
+        StorageConnection.PrepareSqliteAsync(_database.ConnectionString).GetAwaiter().GetResult();
         _store = new SqlDeadLetterStore("SQLite.MS", _database.ConnectionString, domain.Types);
         _store.InitializeAsync().GetAwaiter().GetResult();
     }

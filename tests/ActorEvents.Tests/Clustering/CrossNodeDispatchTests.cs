@@ -121,7 +121,7 @@ public sealed class CrossNodeDispatchTests
     }
 
     [Fact]
-    public async Task Should_refuse_to_serialize_a_message_no_serializer_is_bound_to_and_carry_dispatches_on_the_closed_type_map()
+    public async Task Should_refuse_to_serialize_a_message_no_serializer_is_bound_to_and_carry_commands_and_answers_on_the_closed_type_map()
     {
         await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Settings(), RelayDomain);
         var serialization = host.System.Serialization;
@@ -131,12 +131,19 @@ public sealed class CrossNodeDispatchTests
         var refused = Assert.Throws<SerializationException>(() => unbound.ToBinary(new NotBound("x")));
         Assert.Contains(typeof(NotBound).FullName!, refused.Message, StringComparison.Ordinal);
 
+        // What crosses nodes for a command: the request, and the answer with the handler outcomes; the events a handler
+        // pool runs never leave the aggregate's node, so their message is bound to nothing and would be refused.
         var envelope = new EventEnvelope("e-1", "relay.sent", 1, DateTimeOffset.UtcNow, "node", "relay", "r-1", 1, "c", "k", null, new RelaySent("r-1", 1));
-        var dispatch = new DispatchEvents(7, [envelope], host.System.DeadLetters, PipelineKind.Request);
-        var serializer = Assert.IsType<ActorEventsSerializer>(serialization.FindSerializerFor(dispatch));
-        var read = Assert.IsType<DispatchEvents>(serializer.FromBinary(serializer.ToBinary(dispatch), serializer.Manifest(dispatch)));
-        Assert.Equal((7L, PipelineKind.Request, "relay.sent", new RelaySent("r-1", 1)), (read.RequestId, read.Pipeline, read.Events.Single().EventType, read.Events.Single().Event));
-        Assert.NotNull(read.ReplyTo);
+        var accepted = new CommandAccepted("relay", "r-1", [envelope])
+        {
+            CommandId = "k", HandlersCompleted = true, HandlerOutcomes = [new HandlerOutcome("RelayForwarder", "e-1", "relay.sent", HandlerStatus.Succeeded, null, 1)],
+        };
+        var serializer = Assert.IsType<ActorEventsSerializer>(serialization.FindSerializerFor(accepted));
+        var read = Assert.IsType<CommandAccepted>(serializer.FromBinary(serializer.ToBinary(accepted), serializer.Manifest(accepted)));
+        Assert.Equal(("relay.sent", new RelaySent("r-1", 1), HandlerStatus.Succeeded), (read.Events.Single().EventType, read.Events.Single().Event, read.HandlerOutcomes.Single().Status));
+        Assert.IsType<ActorEventsSerializer>(serialization.FindSerializerFor(new AggregateRequest(new SendRelay("r-1"), "k", "c", null) { Pipeline = PipelineKind.Request, AwaitHandlers = true }));
+        var persisted = new EventsPersisted([envelope], PipelineKind.Request, new AwaitedReply(host.System.DeadLetters, accepted, null));
+        Assert.IsType<UnboundMessageSerializer>(serialization.FindSerializerFor(persisted));
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public sealed class HeldJournalTransaction : IAsyncDisposable
     /// </summary>
     public static async Task<HeldJournalTransaction> InstallAsync(ProcessDatabase database)
     {
-        DatabaseSchema.EnsureCreated(new PersistenceOptions { Provider = PersistenceProviders.PostgreSql, ConnectionString = database.ConnectionString });
+        await DatabaseSchema.EnsureCreatedAsync(new PersistenceOptions { Provider = PersistenceProviders.PostgreSql, ConnectionString = database.ConnectionString });
         var locker = new NpgsqlConnection(database.ConnectionString + ";Pooling=false");
         await locker.OpenAsync();
         await new NpgsqlCommand(Ddl, locker).ExecuteNonQueryAsync();

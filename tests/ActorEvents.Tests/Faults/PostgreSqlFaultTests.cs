@@ -104,7 +104,9 @@ public sealed class PostgreSqlFaultTests(ITestOutputHelper output)
     {
         using var database = ProcessDatabase.Postgres("fault_term");
         using var run = new FaultScenario(output, "PostgreSQL connections of the host terminated 5 times", database);
-        using (var load = run.StartLoad(FaultScale.Orders))
+
+        // Twice the usual load: five rounds 2 s apart outlast one (it ended with the fifth round on CI's 2 cores).
+        using (var load = run.StartLoad(FaultScale.Orders * 2))
         {
             await run.WaitForAnsweredAsync(load, FaultScale.FaultAfter);
             for (var round = 1; round <= 5; round++)

@@ -18,8 +18,10 @@ public static class TestCluster
     /// <param name="hocon">Extra HOCON of node i (null: none).</param>
     /// <param name="configureDomain">The domain (null: the sample domain).</param>
     /// <param name="settings">More <c>ActorEvents</c> settings of every node.</param>
+    /// <param name="services">Services of node i (null: none).</param>
     public static async Task<ActorEventsTestHost[]> StartAsync(TestDatabase database, int count, string region, Func<int, string?>? hocon = null,
-        Action<ActorEventsDomainBuilder>? configureDomain = null, IReadOnlyDictionary<string, string?>? settings = null)
+        Action<ActorEventsDomainBuilder>? configureDomain = null, IReadOnlyDictionary<string, string?>? settings = null,
+        Func<int, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>>? services = null)
     {
         var ports = ActorEvents.Host.Cli.LocalCluster.FreePorts(count);
         var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
@@ -33,7 +35,8 @@ public static class TestCluster
                 ["Aggregates:NumberOfShards"] = "30",
                 ["Mediator:CommandTimeout"] = "00:00:05",
             };
-            nodes[i] = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(database.Settings(node), configureDomain, extraHocon: hocon?.Invoke(i)));
+            nodes[i] = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(database.Settings(node), configureDomain, extraHocon: hocon?.Invoke(i),
+                services: services?.Invoke(i)));
         }
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

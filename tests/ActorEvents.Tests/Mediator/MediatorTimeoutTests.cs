@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Mediator;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Infrastructure;
@@ -25,7 +24,7 @@ public sealed class MediatorTimeoutTests(InMemoryHostFixture fixture) : HostedTe
             [typeof(PlaceOrder)] = new(new OrderAggregate(), region.Ref),
         };
         var settings = new CommandMediatorSettings(
-            new MediatorOptions { CommandTimeout = CommandTimeout }, new PipelineOptions(), router.Ref, new HandlerPoolLoad(), new HandlerPoolLoad());
+            new MediatorOptions { CommandTimeout = CommandTimeout }, new PipelineOptions(), router.Ref, router.Ref);
         return (Sys.ActorOf(CommandMediator.Props(routes, settings)), region, router);
     }
 

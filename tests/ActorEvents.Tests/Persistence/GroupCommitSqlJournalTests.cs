@@ -195,11 +195,11 @@ public sealed class GroupCommitSqlJournalTests
         var options = new PersistenceOptions { Provider = database.Provider, ConnectionString = database.ConnectionString, JournalWriter = writer };
         if (database.Provider == PersistenceProviders.Sqlite)
         {
-            StorageConnection.PrepareSqlite(options.ConnectionString);
+            StorageConnection.PrepareSqliteAsync(options.ConnectionString).GetAwaiter().GetResult();
         }
         else
         {
-            DatabaseSchema.EnsureCreated(options);
+            DatabaseSchema.EnsureCreatedAsync(options).GetAwaiter().GetResult();
         }
 
         var serialization = ConfigurationFactory.ParseString($$"""

@@ -28,10 +28,10 @@ public sealed class SchemaCreationTests
         {
             var options = new PersistenceOptions { Provider = PersistenceProviders.PostgreSql, ConnectionString = scoped };
             using var start = new Barrier(6);
-            var nodes = Enumerable.Range(0, 6).Select(_ => Task.Run(() =>
+            var nodes = Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
             {
                 start.SignalAndWait();
-                DatabaseSchema.EnsureCreated(options);
+                await DatabaseSchema.EnsureCreatedAsync(options);
             })).ToArray();
 
             await Task.WhenAll(nodes); // no duplicate-key error from racing CREATE TABLE IF NOT EXISTS

@@ -109,16 +109,17 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void Should_round_trip_an_aggregate_request_with_its_dispatch_actor_refs()
+    public void Should_round_trip_an_aggregate_request_with_how_its_events_are_dispatched_and_answered()
     {
-        var router = CreateTestProbe("router");
-        var request = new AggregateRequest(new AddStock("sku-1", 1), "cmd-1", "corr-1", null,
-            new EventDispatch(router.Ref, 42, TestActor, ActorEvents.Actors.Pipeline.PipelineKind.Streaming));
+        var request = new AggregateRequest(new AddStock("sku-1", 1), "cmd-1", "corr-1", null)
+        {
+            Pipeline = PipelineKind.Streaming, AwaitHandlers = true, HandlersDeadline = new DateTimeOffset(2026, 12, 3, 10, 0, 0, TimeSpan.Zero), TraceParent = "00-abc-def-01",
+        };
 
         var copy = Assert.IsType<AggregateRequest>(RoundTrip(request));
 
         Assert.Equal(request, copy);
-        Assert.Equal(router.Ref.Path, copy.Dispatch!.Router.Path);
+        Assert.Equal((PipelineKind.Streaming, true), (copy.Pipeline, copy.AwaitHandlers));
     }
 
     [Fact]

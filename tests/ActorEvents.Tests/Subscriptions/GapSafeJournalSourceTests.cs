@@ -87,7 +87,8 @@ public sealed class GapSafeJournalSourceTests
     [PostgreSqlFact]
     public async Task Should_await_an_ordering_whose_transaction_took_its_id_after_a_transaction_that_committed_above_it()
     {
-        using var database = TestDatabases.Create(PersistenceProviders.PostgreSql);
+        // A database of its own: the orderings it reads must be its own rows only, not those other tests write meanwhile.
+        using var database = TestDatabases.CreateIsolated(PersistenceProviders.PostgreSql);
         await using var host = await LedgerHost.StartAsync(database, new DeliveryLog(), _ => { });
         await host.RecordAsync("horizon", 1, perCommand: 1);
         var first = database.Scalar("SELECT MAX(ordering) FROM journal");

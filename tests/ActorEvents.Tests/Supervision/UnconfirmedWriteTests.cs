@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
 using Akka.Actor;
@@ -38,7 +37,7 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
         var send = StartAggregate("sku-late", router);
 
         Assert.IsType<CommandAccepted>(await send(new AddStock("sku-late", 10), "add-10"));
-        Assert.Equal(7, router.ExpectMsg<DispatchEvents>().RequestId);
+        Assert.Equal("add-10", Assert.Single(router.ExpectMsg<EventsPersisted>().Events).CausationId);
 
         var journal = Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null);
         journal.Tell(CommitThenFailJournal.FailNextAfterCommit.Instance);
@@ -46,9 +45,9 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
         Assert.Equal(RejectionCode.OutcomeUnknown, unknown.Code);
 
         // The next incarnation finds the committed events and hands them to their handlers, nobody waiting.
-        var late = router.ExpectMsg<DispatchEvents>(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, late.RequestId);
-        Assert.Null(late.ReplyTo);
+        var late = router.ExpectMsg<EventsPersisted>(TimeSpan.FromSeconds(10));
+        Assert.Null(late.Reply);
+        Assert.Equal(PipelineKind.Request, late.Pipeline);
         var reduced = Assert.Single(late.Events);
         Assert.Equal("ship-1", reduced.CausationId);
         Assert.Equal(new StockReduced("sku-late", 4, "order-1", 6), reduced.Event);
@@ -68,7 +67,7 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
         var send = StartAggregate("sku-lost", router);
 
         Assert.IsType<CommandAccepted>(await send(new AddStock("sku-lost", 10), "add-10"));
-        router.ExpectMsg<DispatchEvents>();
+        router.ExpectMsg<EventsPersisted>();
 
         Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null).Tell(CommitThenFailJournal.FailNextBeforeCommit.Instance);
         Assert.Equal(RejectionCode.OutcomeUnknown, Assert.IsType<CommandRejected>(await send(new ReduceStock("sku-lost", 4, "order-1"), "ship-1")).Code);
@@ -76,16 +75,15 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
         var accepted = Assert.IsType<CommandAccepted>(await RetryWhileUnavailable(() => send(new AddStock("sku-lost", 1), "add-1")));
         Assert.Equal(11, Assert.IsType<StockAdded>(Assert.Single(accepted.Events).Event).OnHand);
         Assert.Equal(2, accepted.Events[0].SequenceNr);
-        Assert.Equal("add-1", router.ExpectMsg<DispatchEvents>().Events[0].CausationId); // nothing for ship-1
+        Assert.Equal("add-1", router.ExpectMsg<EventsPersisted>().Events[0].CausationId); // nothing for ship-1
     }
 
     /// <summary>A supervised inventory aggregate whose events are dispatched to <paramref name="router"/>; returns how to send it a command.</summary>
     private Func<ICommand, string, Task<CommandResult>> StartAggregate(string sku, Akka.TestKit.TestProbe router)
     {
         var aggregate = Sys.ActorOf(AggregateActor.SupervisedProps(Domain.Aggregates.Single().Definition, Domain.Types,
-            new AggregateRuntimeSettings(0, 100, "test-node"), sku, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
-        var dispatch = new EventDispatch(router.Ref, 7, TestActor, PipelineKind.Request);
-        return (command, id) => aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null, dispatch), TimeSpan.FromSeconds(5));
+            new AggregateRuntimeSettings(0, 100, "test-node") { EventSink = router.Ref }, sku, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
+        return (command, id) => aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null) { Pipeline = PipelineKind.Request }, TimeSpan.FromSeconds(5));
     }
 
     private static async Task<CommandResult> RetryWhileUnavailable(Func<Task<CommandResult>> send)
