@@ -15,7 +15,7 @@ public sealed class BenchReadSide
     private volatile bool _recording;
 
     /// <summary>Tag of the bench aggregate's events, which the bench projections read.</summary>
-    public static string Tag => ActorEvents.Actors.Aggregates.AggregateActor.AggregateTagPrefix + BenchAggregate.AggregateName;
+    public static string Tag => ActorEvents.Actors.Aggregates.AggregateTags.AggregatePrefix + BenchAggregate.AggregateName;
 
     /// <summary>Name of the bench projection number <paramref name="index"/>.</summary>
     public static string ProjectionName(int index) => $"bench-projection-{index}";

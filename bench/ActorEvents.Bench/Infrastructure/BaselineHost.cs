@@ -35,7 +35,7 @@ internal sealed class BaselineRegion;
 /// </summary>
 internal sealed class BaselineEntity : ReceivePersistentActor
 {
-    private static readonly string[] Tags = [AggregateActor.AggregateTagPrefix + BenchAggregate.AggregateName, AggregateActor.EventTagPrefix + "bench.emitted"];
+    private static readonly string[] Tags = [AggregateTags.AggregatePrefix + BenchAggregate.AggregateName, AggregateTags.EventPrefix + "bench.emitted"];
 
     public BaselineEntity(string entityId, byte[] payload)
     {

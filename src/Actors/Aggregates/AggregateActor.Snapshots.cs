@@ -9,7 +9,7 @@ namespace ActorEvents.Actors.Aggregates;
 /// the next save at once. Two saves in flight could finish out of order (the snapshot store runs writes concurrently),
 /// and the older one, committed after the newer one's clean-up, would stay behind.
 /// </summary>
-public sealed partial class AggregateActor
+internal sealed partial class AggregateActor
 {
     private long _lastSnapshotSequenceNr;
     private long? _snapshotInFlight;

@@ -15,7 +15,7 @@ namespace ActorEvents.Actors.Aggregates;
 /// <param name="DeduplicationWindow">Most recent commands each aggregate remembers for de-duplication (the memory bound).</param>
 /// <param name="SourceNode">Address of this node, stamped on every event.</param>
 /// <param name="DeduplicationRetention">How long a command is remembered (null: 10 minutes; zero: only the count bounds it).</param>
-public sealed record AggregateRuntimeSettings(int SnapshotEvery, int DeduplicationWindow, string SourceNode, TimeSpan? DeduplicationRetention = null)
+internal sealed record AggregateRuntimeSettings(int SnapshotEvery, int DeduplicationWindow, string SourceNode, TimeSpan? DeduplicationRetention = null)
 {
     /// <summary>
     /// The node's event sink (its event-stream router), told <see cref="EventsPersisted"/> after every persist and
@@ -36,14 +36,8 @@ public sealed record AggregateRuntimeSettings(int SnapshotEvery, int Deduplicati
 /// and replies with one <see cref="CommandResult"/>. Stops only on <see cref="AggregateStop"/> (idle
 /// passivation and shard hand-off) or on a journal failure, after which its backoff supervisor restarts it.
 /// </summary>
-public sealed partial class AggregateActor : ReceivePersistentActor
+internal sealed partial class AggregateActor : ReceivePersistentActor
 {
-    /// <summary>Tag prefix for the aggregate type of an event.</summary>
-    public const string AggregateTagPrefix = "aggregate:";
-
-    /// <summary>Tag prefix for the event type of an event.</summary>
-    public const string EventTagPrefix = "event:";
-
     private readonly IAggregateDefinition _definition;
     private readonly MessageTypeRegistry _registry;
     private readonly AggregateRuntimeSettings _settings;
@@ -268,7 +262,7 @@ public sealed partial class AggregateActor : ReceivePersistentActor
                 Guid.CreateVersion7().ToString("N"), registered.Name, registered.Version, now, _settings.SourceNode,
                 _definition.Name, _aggregateId, LastSequenceNr + i + 1, request.CorrelationId, request.CommandId,
                 request.OriginStream, @event) { TraceParent = request.TraceParent };
-            tagged[i] = new Tagged(envelopes[i], [AggregateTagPrefix + _definition.Name, EventTagPrefix + registered.Name]);
+            tagged[i] = new Tagged(envelopes[i], [AggregateTags.AggregatePrefix + _definition.Name, AggregateTags.EventPrefix + registered.Name]);
         }
 
         var persist = ActorEventsTelemetry.StartDetached(ActorEventsTelemetry.Spans.PersistPrefix + _definition.Name, ActivityKind.Internal, request.TraceParent);

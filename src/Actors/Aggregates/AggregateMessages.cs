@@ -64,13 +64,13 @@ internal sealed record UnreadableCommand(string AggregateId, string TypeName, in
 /// <param name="Events">The persisted events, in order.</param>
 /// <param name="Pipeline">Which pool runs them.</param>
 /// <param name="Reply">The command's answer, when it waits for the handlers (null: the aggregate answered already, or nobody waits).</param>
-public sealed record EventsPersisted(IReadOnlyList<EventEnvelope> Events, PipelineKind Pipeline, AwaitedReply? Reply);
+internal sealed record EventsPersisted(IReadOnlyList<EventEnvelope> Events, PipelineKind Pipeline, AwaitedReply? Reply);
 
 /// <summary>An answer the event pipeline sends once the handlers of a command's events finished.</summary>
 /// <param name="ReplyTo">The command's caller.</param>
 /// <param name="Accepted">The aggregate's answer, which the handler outcomes complete.</param>
 /// <param name="Deadline">When it is sent without waiting any longer (with <c>HandlersCompleted = false</c>).</param>
-public sealed record AwaitedReply(IActorRef ReplyTo, CommandAccepted Accepted, DateTimeOffset? Deadline);
+internal sealed record AwaitedReply(IActorRef ReplyTo, CommandAccepted Accepted, DateTimeOffset? Deadline);
 
 /// <summary>
 /// Aggregate entity → its node's event sink, when it stops (hand-off or passivation): answer <see cref="AggregateDrained"/>
@@ -80,10 +80,10 @@ public sealed record AwaitedReply(IActorRef ReplyTo, CommandAccepted Accepted, D
 /// <param name="AggregateType">The aggregate type.</param>
 /// <param name="AggregateId">The aggregate id.</param>
 /// <param name="ReplyTo">Who gets <see cref="AggregateDrained"/>.</param>
-public sealed record DrainAggregate(string AggregateType, string AggregateId, IActorRef ReplyTo);
+internal sealed record DrainAggregate(string AggregateType, string AggregateId, IActorRef ReplyTo);
 
 /// <summary>The answer to <see cref="DrainAggregate"/>.</summary>
-public sealed record AggregateDrained
+internal sealed record AggregateDrained
 {
     /// <summary>The single instance.</summary>
     public static AggregateDrained Instance { get; } = new();

@@ -12,7 +12,7 @@ namespace ActorEvents.Actors.Aggregates;
 /// <param name="CommandId">The command whose events they are.</param>
 /// <param name="Envelopes">The events as they were sent to the journal.</param>
 /// <param name="Pipeline">The pool that would have run them (null: they were not to be dispatched).</param>
-public sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvelope> Envelopes, PipelineKind? Pipeline);
+internal sealed record UnconfirmedWrite(string CommandId, IReadOnlyList<EventEnvelope> Envelopes, PipelineKind? Pipeline);
 
 /// <summary>Told by an aggregate to its supervisor right before it stops itself after a journal failure or rejection.</summary>
 /// <param name="Unconfirmed">The write whose outcome is unknown, if any.</param>

@@ -29,7 +29,7 @@ public interface IActorEventsClient
 }
 
 /// <summary>Sends commands to the <see cref="CommandMediator"/> registered in the actor registry.</summary>
-public sealed class ActorEventsClient : IActorEventsClient
+internal sealed class ActorEventsClient : IActorEventsClient
 {
     private readonly IRequiredActor<CommandMediator> _mediator;
     private readonly IServiceScopeFactory _scopes;

@@ -1,5 +1,6 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Internal;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Telemetry;
 using ActorEvents.Messages;
@@ -12,7 +13,7 @@ namespace ActorEvents.Actors.Mediator;
 /// <summary>Where the commands of one aggregate type go.</summary>
 /// <param name="Definition">The aggregate.</param>
 /// <param name="Region">Its shard region.</param>
-public sealed record AggregateRoute(IAggregateDefinition Definition, IActorRef Region);
+internal sealed record AggregateRoute(IAggregateDefinition Definition, IActorRef Region);
 
 /// <summary>What the mediator needs besides its routes.</summary>
 /// <param name="Mediator">Mediator limits.</param>
@@ -20,7 +21,7 @@ public sealed record AggregateRoute(IAggregateDefinition Definition, IActorRef R
 /// <param name="RequestPool">This node's request pool, whose <see cref="PipelinePressure"/> refuses commands of the request pipeline.</param>
 /// <param name="StreamingPool">This node's streaming pool, likewise for streaming commands.</param>
 /// <param name="Queries">Where <see cref="RunQuery"/> goes (null: queries are refused as unknown).</param>
-public sealed record CommandMediatorSettings(MediatorOptions Mediator, PipelineOptions Pipeline, IActorRef RequestPool, IActorRef StreamingPool, IActorRef? Queries = null);
+internal sealed record CommandMediatorSettings(MediatorOptions Mediator, PipelineOptions Pipeline, IActorRef RequestPool, IActorRef StreamingPool, IActorRef? Queries = null);
 
 /// <summary>
 /// One per node. Takes commands (bare <see cref="ICommand"/> or <see cref="SubmitCommand"/>), checks them and routes
@@ -42,7 +43,7 @@ public sealed class CommandMediator : ReceiveActor
     private PipelinePressure? _streamingPressure;
 
     /// <summary>Creates the mediator.</summary>
-    public CommandMediator(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings)
+    internal CommandMediator(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings)
     {
         _routes = routes;
         _settings = settings;
@@ -83,8 +84,8 @@ public sealed class CommandMediator : ReceiveActor
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     /// <summary>Props of the mediator.</summary>
-    public static Props Props(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings) =>
-        Akka.Actor.Props.Create(() => new CommandMediator(routes, settings));
+    internal static Props Props(IReadOnlyDictionary<Type, AggregateRoute> routes, CommandMediatorSettings settings) =>
+        FactoryProducer<CommandMediator>.Props(() => new CommandMediator(routes, settings));
 
     private void Pressure(PipelinePressure pressure)
     {
@@ -159,7 +160,7 @@ public sealed class CommandMediator : ReceiveActor
 }
 
 /// <summary>The checks a command passes before it is routed; pure, so the rejection matrix is testable on its own.</summary>
-public static class CommandChecks
+internal static class CommandChecks
 {
     /// <summary>Result of the checks: either a route or a rejection (with an empty command id, filled in by the caller).</summary>
     /// <param name="Route">Where to send the command.</param>

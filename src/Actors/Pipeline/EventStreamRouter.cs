@@ -10,7 +10,7 @@ namespace ActorEvents.Actors.Pipeline;
 /// Every aggregate tells the router of its own node, so one aggregate's events reach one pool in sequence order,
 /// wherever its commands entered the cluster.
 /// </summary>
-public sealed class EventStreamRouter : ReceiveActor
+internal sealed class EventStreamRouter : ReceiveActor
 {
     private long _nextRequestId;
 

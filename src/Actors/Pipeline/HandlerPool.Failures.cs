@@ -7,7 +7,7 @@ using Akka.Event;
 namespace ActorEvents.Actors.Pipeline;
 
 // The handler pool's failures: retries with backoff, abandoned workers, the dead-letter write and its retries.
-public sealed partial class HandlerPool
+internal sealed partial class HandlerPool
 {
     /// <summary>
     /// A worker's invocation outlived its timeout and goes on: a new worker takes its slot, the item stays in progress (its

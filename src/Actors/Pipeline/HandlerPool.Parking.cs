@@ -6,7 +6,7 @@ using Akka.Event;
 namespace ActorEvents.Actors.Pipeline;
 
 // The handler pool's parking: the later events of an aggregate held behind its dead letter, recorded on the entry, released when it is resolved.
-public sealed partial class HandlerPool
+internal sealed partial class HandlerPool
 {
     /// <summary>
     /// Parks an item behind its stream's dead letter. In a subscription's pool its request (the batch) counts it as

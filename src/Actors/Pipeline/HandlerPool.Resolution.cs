@@ -7,7 +7,7 @@ using DeadLetter = ActorEvents.Messages.DeadLetter;
 namespace ActorEvents.Actors.Pipeline;
 
 // The handler pool's resolution: replay, skip and purge of dead letters, the periodic read of the open entries, announcements to the node's other pools.
-public sealed partial class HandlerPool
+internal sealed partial class HandlerPool
 {
     private void Replay(ReplayDeadLetterEntry replay)
     {

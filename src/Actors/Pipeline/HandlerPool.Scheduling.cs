@@ -5,7 +5,7 @@ using Akka.Event;
 namespace ActorEvents.Actors.Pipeline;
 
 // The handler pool's scheduling: admission, the queue, completion of requests and follow-up events.
-public sealed partial class HandlerPool
+internal sealed partial class HandlerPool
 {
     private void Enqueue(EnqueueWork work)
     {

@@ -28,7 +28,7 @@ namespace ActorEvents.Actors.Pipeline;
 /// is gone and once its own appends to the entry have finished. Resolutions on this node are announced
 /// (<see cref="DeadLetterResolved"/>), so its pools release at once.</para>
 /// </remarks>
-public sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
+internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly HandlerPoolSettings _settings;
     private readonly HandlerPoolDependencies _deps;

@@ -13,7 +13,7 @@ namespace ActorEvents.Actors.Pipeline;
 /// <param name="SourceNode">This node's address, stamped on follow-up events.</param>
 /// <param name="Retry">Default retry policy of handlers.</param>
 /// <param name="ParkingRefreshInterval">How often the pool reads the open dead letters of its handlers (see <see cref="PipelineOptions.ParkingRefreshInterval"/>).</param>
-public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool ConcurrentEventHandleEnable, EventOrdering Ordering, int MaxFollowUpDepth,
+internal sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool ConcurrentEventHandleEnable, EventOrdering Ordering, int MaxFollowUpDepth,
     string SourceNode, RetryOptions Retry, TimeSpan ParkingRefreshInterval)
 {
     /// <summary>
@@ -47,6 +47,6 @@ public sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool Co
 /// <param name="Scopes">DI scopes for handler invocations.</param>
 /// <param name="DeadLetters">The durable dead-letter store.</param>
 /// <param name="InvocationFilter">Wraps every handler invocation (null: none).</param>
-public sealed record HandlerPoolDependencies(
+internal sealed record HandlerPoolDependencies(
     HandlerSubscriptionTable Subscriptions, MessageTypeRegistry Types, HandlerPoolLoad Load, IServiceScopeFactory Scopes, IDeadLetterStore DeadLetters,
     IHandlerInvocationFilter? InvocationFilter = null);

@@ -20,7 +20,7 @@ internal sealed record WorkerAbandoned(WorkItem Item);
 /// suspension: a handler that completes synchronously is answered from the same message, without a task scheduler
 /// hop or an allocated state machine; one that goes asynchronous continues on the thread pool.
 /// </remarks>
-public sealed class HandlerWorker : ReceiveActor
+internal sealed class HandlerWorker : ReceiveActor
 {
     private readonly IServiceScopeFactory _scopes;
     private readonly IHandlerInvocationFilter? _filter;

@@ -12,19 +12,19 @@ namespace ActorEvents.Actors.Pipeline;
 /// <param name="Overloaded">At or above the limit.</param>
 /// <param name="Queued">Items waiting when it crossed.</param>
 /// <param name="Limit">The limit.</param>
-public sealed record PipelinePressure(IActorRef Pool, bool Overloaded, int Queued, int Limit);
+internal sealed record PipelinePressure(IActorRef Pool, bool Overloaded, int Queued, int Limit);
 
 /// <summary>Every handler (and follow-up) of a dispatch has finished.</summary>
 /// <param name="RequestId">The dispatch's request id.</param>
 /// <param name="Outcomes">One outcome per (event, handler) pair, in completion order.</param>
-public sealed record DispatchCompleted(long RequestId, IReadOnlyList<HandlerOutcome> Outcomes);
+internal sealed record DispatchCompleted(long RequestId, IReadOnlyList<HandlerOutcome> Outcomes);
 
 /// <summary>One (event, handler) pair to run.</summary>
 /// <param name="RequestId">Request the item belongs to (0: none).</param>
 /// <param name="Envelope">The event.</param>
 /// <param name="Handler">The handler.</param>
 /// <param name="Depth">0 for persisted events, parent depth + 1 for follow-ups.</param>
-public sealed record WorkItem(long RequestId, EventEnvelope Envelope, HandlerDescriptor Handler, int Depth)
+internal sealed record WorkItem(long RequestId, EventEnvelope Envelope, HandlerDescriptor Handler, int Depth)
 {
     /// <summary>1-based number of the invocation this item is (raised by every retry).</summary>
     public int Attempt { get; init; } = 1;
@@ -55,13 +55,13 @@ public sealed record WorkItem(long RequestId, EventEnvelope Envelope, HandlerDes
 /// <param name="Handler">Handler name.</param>
 /// <param name="AggregateType">Aggregate type.</param>
 /// <param name="AggregateId">Aggregate id.</param>
-public readonly record struct OrderingKey(string Handler, string AggregateType, string AggregateId);
+internal readonly record struct OrderingKey(string Handler, string AggregateType, string AggregateId);
 
 /// <summary>Work items for the pool.</summary>
 /// <param name="RequestId">Request id (0: none).</param>
 /// <param name="Items">Items, in emission order.</param>
 /// <param name="ReplyTo">Who gets <see cref="DispatchCompleted"/> (null: nobody, or <see cref="Reply"/>'s caller).</param>
-public sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items, IActorRef? ReplyTo)
+internal sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items, IActorRef? ReplyTo)
 {
     /// <summary>A command's answer, completed with the outcomes and sent to its caller once every item finished (or at its deadline).</summary>
     public AwaitedReply? Reply { get; init; }
@@ -70,14 +70,14 @@ public sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items, 
 /// <summary>Pool → worker: run one item.</summary>
 /// <param name="Item">The item.</param>
 /// <param name="Policy">The handler's retry policy (for its timeout and error classification).</param>
-public sealed record RunWork(WorkItem Item, Supervision.RetryOptions Policy);
+internal sealed record RunWork(WorkItem Item, Supervision.RetryOptions Policy);
 
 /// <summary>Worker → pool: an item finished.</summary>
 /// <param name="Item">The item.</param>
 /// <param name="Outcome">How it went.</param>
 /// <param name="FollowUps">Follow-up events it emitted, or a redelivery handed back (only when it succeeded).</param>
 /// <param name="Failure">What went wrong, when it failed.</param>
-public sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<FollowUpEvent> FollowUps, Supervision.HandlerFailure? Failure = null);
+internal sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<FollowUpEvent> FollowUps, Supervision.HandlerFailure? Failure = null);
 
 /// <summary>How the handler pool orders events.</summary>
 public enum EventOrdering
@@ -190,16 +190,16 @@ public sealed class EventPipelineLoad
 /// <summary>Office → pool: replay a dead letter.</summary>
 /// <param name="Entry">The entry.</param>
 /// <param name="Requester">Who gets <see cref="DeadLetterReplayed"/> or <see cref="DeadLetterOperationFailed"/>.</param>
-public sealed record ReplayDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
+internal sealed record ReplayDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
 
 /// <summary>Office → pool: drop a dead letter and release its parked followers.</summary>
 /// <param name="Entry">The entry.</param>
 /// <param name="Requester">Who gets <see cref="DeadLetterSkipped"/>.</param>
-public sealed record SkipDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
+internal sealed record SkipDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
 
 /// <summary>Office → pool: every dead letter was purged; run the followers recorded on those of this pool's handlers, release the rest.</summary>
 /// <param name="Purged">The purged entries (taken from the store), with their recorded followers.</param>
-public sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
+internal sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
 
 /// <summary>
 /// Pool → the node's other pools (on the event stream): dead letters were resolved (replayed successfully, skipped or
@@ -209,8 +209,8 @@ public sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
 /// </summary>
 /// <param name="Origin">The announcing pool.</param>
 /// <param name="DeadLetterIds">The resolved dead letters.</param>
-public sealed record DeadLetterResolved(IActorRef Origin, IReadOnlyCollection<long> DeadLetterIds);
+internal sealed record DeadLetterResolved(IActorRef Origin, IReadOnlyCollection<long> DeadLetterIds);
 
 /// <summary>Office → router: a purge skips every dead letter of this projection, in the projection (reply: <see cref="DeadLettersPurged"/> or <see cref="DeadLetterOperationFailed"/>).</summary>
 /// <param name="Projection">The projection's name.</param>
-public sealed record PurgeProjectionDeadLetters(string Projection);
+internal sealed record PurgeProjectionDeadLetters(string Projection);

@@ -81,7 +81,7 @@ public sealed class QueryHandlerRegistration
 /// the handler registered for the query's type and answers with one <see cref="QueryReply"/> — the result, or a typed
 /// <see cref="QueryError"/> for an unknown query or a handler that threw. Queries run concurrently, off the actor's thread.
 /// </summary>
-public sealed class QueryDispatcher : ReceiveActor
+internal sealed class QueryDispatcher : ReceiveActor
 {
     /// <summary>Creates the dispatcher.</summary>
     public QueryDispatcher(IReadOnlyDictionary<Type, QueryHandlerRegistration> handlers, IServiceScopeFactory scopes, ActorEventsDatabase database, TimeSpan timeout)

@@ -14,7 +14,7 @@ namespace ActorEvents.Actors.Subscriptions;
 /// resolves a dead letter announces it on the event stream, so the subscription pool that parked the followers on this
 /// node releases them. A broker subscriber's message goes to the node's <see cref="InboundMessageDesk"/>.
 /// </summary>
-public sealed class DeadLetterReplayRouter : ReceiveActor
+internal sealed class DeadLetterReplayRouter : ReceiveActor
 {
     /// <summary>Creates the router.</summary>
     /// <param name="handlers">Every registered handler.</param>

@@ -137,7 +137,7 @@ public sealed class ProcessedEventPruner
 /// time; a failed pass is logged and the next one tries again). The hosting wiring starts it as a cluster singleton on
 /// the nodes that host subscriptions, so one node prunes.
 /// </summary>
-public sealed class ProcessedEventPrunerActor : ReceiveActor, IWithTimers
+internal sealed class ProcessedEventPrunerActor : ReceiveActor, IWithTimers
 {
     private readonly TimeSpan _interval;
     private readonly ILoggingAdapter _log = Context.GetLogger();

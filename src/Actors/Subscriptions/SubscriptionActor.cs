@@ -32,7 +32,7 @@ namespace ActorEvents.Actors.Subscriptions;
 /// their id before their orderings: a gap may then be judged by the transaction horizon. False (Akka.Persistence.Sql's
 /// own writer): only the gap timeout declares a gap.
 /// </param>
-public sealed record SubscriptionRuntime(
+internal sealed record SubscriptionRuntime(
     SqlReadJournal? ReadJournal,
     CheckpointStore Checkpoints,
     JournalHead Head,
@@ -46,7 +46,7 @@ public sealed record SubscriptionRuntime(
     bool TrustTransactionHorizon = true);
 
 /// <summary>The message the cluster singleton manager sends a subscription when its node hands it over.</summary>
-public sealed record StopSubscription
+internal sealed record StopSubscription
 {
     /// <summary>The single instance.</summary>
     public static StopSubscription Instance { get; } = new();

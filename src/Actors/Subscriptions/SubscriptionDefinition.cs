@@ -162,7 +162,7 @@ public static partial class SubscriptionCatalog
                 names.Add(name);
             }
 
-            var tag = handler.StreamCategory is { } category ? AggregateActor.AggregateTagPrefix + category : null;
+            var tag = handler.StreamCategory is { } category ? AggregateTags.AggregatePrefix + category : null;
             resolved.Add((registrations.Count + resolved.Count, new SubscriptionDefinition(name, SubscriptionKind.Handlers, tag, SubscriptionProfiles.Production, new HandlerSubscriptionTable([handler]), null)));
         }
 
@@ -185,24 +185,24 @@ public static partial class SubscriptionCatalog
             return all;
         }
 
-        if (tag.StartsWith(AggregateActor.AggregateTagPrefix, StringComparison.Ordinal))
+        if (tag.StartsWith(AggregateTags.AggregatePrefix, StringComparison.Ordinal))
         {
-            var aggregate = tag[AggregateActor.AggregateTagPrefix.Length..];
+            var aggregate = tag[AggregateTags.AggregatePrefix.Length..];
             return aggregates.Any(a => a.Name == aggregate)
                 ? all.Where(e => e.Definition.Name == aggregate).ToArray()
                 : throw new InvalidOperationException($"Subscription '{subscription}' reads tag '{tag}', but no aggregate named '{aggregate}' is registered.");
         }
 
-        if (tag.StartsWith(AggregateActor.EventTagPrefix, StringComparison.Ordinal))
+        if (tag.StartsWith(AggregateTags.EventPrefix, StringComparison.Ordinal))
         {
-            var eventName = tag[AggregateActor.EventTagPrefix.Length..];
+            var eventName = tag[AggregateTags.EventPrefix.Length..];
             return types.TryGet(eventName, out var registered) && all.Any(e => e.t == registered.ClrType)
                 ? all.Where(e => e.t == registered.ClrType).ToArray()
                 : throw new InvalidOperationException($"Subscription '{subscription}' reads tag '{tag}', but no aggregate persists an event named '{eventName}'.");
         }
 
         throw new InvalidOperationException(
-            $"Subscription '{subscription}' reads tag '{tag}': a tag is '{AggregateActor.AggregateTagPrefix}<aggregate>' or '{AggregateActor.EventTagPrefix}<event name>' (no tag: all events).");
+            $"Subscription '{subscription}' reads tag '{tag}': a tag is '{AggregateTags.AggregatePrefix}<aggregate>' or '{AggregateTags.EventPrefix}<event name>' (no tag: all events).");
     }
 
     /// <summary>Whether a handler takes any of these events (its stream category and event types; its origin-stream filter is applied per event).</summary>

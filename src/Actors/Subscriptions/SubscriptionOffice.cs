@@ -1,4 +1,5 @@
 using ActorEvents.Messages;
+using ActorEvents.Actors.Internal;
 using Akka.Actor;
 
 namespace ActorEvents.Actors.Subscriptions;
@@ -7,7 +8,7 @@ namespace ActorEvents.Actors.Subscriptions;
 /// <param name="Definition">The subscription.</param>
 /// <param name="Profile">Its effective profile.</param>
 /// <param name="Instance">Proxy of its cluster singleton, or null when subscriptions are disabled.</param>
-public sealed record SubscriptionEntry(SubscriptionDefinition Definition, SubscriptionProfile Profile, IActorRef? Instance);
+internal sealed record SubscriptionEntry(SubscriptionDefinition Definition, SubscriptionProfile Profile, IActorRef? Instance);
 
 /// <summary>
 /// The node's front desk for subscriptions (registered in the <see cref="Akka.Hosting.ActorRegistry"/>): status of one or
@@ -21,7 +22,7 @@ public sealed class SubscriptionOffice : ReceiveActor
     private readonly SubscriptionRuntime _runtime;
 
     /// <summary>Creates the office.</summary>
-    public SubscriptionOffice(IReadOnlyList<SubscriptionEntry> subscriptions, SubscriptionRuntime runtime)
+    internal SubscriptionOffice(IReadOnlyList<SubscriptionEntry> subscriptions, SubscriptionRuntime runtime)
     {
         _subscriptions = subscriptions;
         _runtime = runtime;
@@ -47,8 +48,8 @@ public sealed class SubscriptionOffice : ReceiveActor
     }
 
     /// <summary>Props of the office.</summary>
-    public static Props Props(IReadOnlyList<SubscriptionEntry> subscriptions, SubscriptionRuntime runtime) =>
-        Akka.Actor.Props.Create(() => new SubscriptionOffice(subscriptions, runtime));
+    internal static Props Props(IReadOnlyList<SubscriptionEntry> subscriptions, SubscriptionRuntime runtime) =>
+        FactoryProducer<SubscriptionOffice>.Props(() => new SubscriptionOffice(subscriptions, runtime));
 
     private SubscriptionEntry? Find(string name) =>
         _subscriptions.FirstOrDefault(s => string.Equals(s.Definition.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -38,14 +38,14 @@ public sealed class SubscriptionOptions
     /// <summary>Reads every event of one aggregate type.</summary>
     public SubscriptionOptions ForAggregate(string aggregateType)
     {
-        Tag = AggregateActor.AggregateTagPrefix + aggregateType;
+        Tag = AggregateTags.AggregatePrefix + aggregateType;
         return this;
     }
 
     /// <summary>Reads every event of one stable event type.</summary>
     public SubscriptionOptions ForEvent(string eventType)
     {
-        Tag = AggregateActor.EventTagPrefix + eventType;
+        Tag = AggregateTags.EventPrefix + eventType;
         return this;
     }
 

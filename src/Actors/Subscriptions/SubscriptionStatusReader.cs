@@ -12,7 +12,7 @@ namespace ActorEvents.Actors.Subscriptions;
 /// <param name="Processed">Events processed since it started.</param>
 /// <param name="Abandoned">Handler invocations abandoned after outliving their timeout.</param>
 /// <param name="SkippedGaps">Journal orderings passed over as permanent gaps.</param>
-public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long Position, string? LastError, DateTimeOffset? LastErrorAt, string? Node, long Processed, long Abandoned = 0, long SkippedGaps = 0);
+internal sealed record LiveFigures(SubscriptionState State, long Checkpoint, long Position, string? LastError, DateTimeOffset? LastErrorAt, string? Node, long Processed, long Abandoned = 0, long SkippedGaps = 0);
 
 /// <summary>
 /// Builds a <see cref="SubscriptionStatus"/>: the live figures of the running instance (or, when it is unreachable,
@@ -20,7 +20,7 @@ public sealed record LiveFigures(SubscriptionState State, long Checkpoint, long 
 /// their dead letters and the events parked behind them, each a COUNT or SUM query (no row is read). A database error
 /// becomes the status's last error.
 /// </summary>
-public static class SubscriptionStatusReader
+internal static class SubscriptionStatusReader
 {
     /// <summary>Reads the status; never throws.</summary>
     /// <param name="definition">The subscription.</param>

@@ -41,7 +41,7 @@ public sealed class SubscriptionOperationException(SubscriptionOperationFailed f
 }
 
 /// <summary>Asks the <see cref="SubscriptionOffice"/> registered in the actor registry.</summary>
-public sealed class SubscriptionsClient(IRequiredActor<SubscriptionOffice> office, IOptions<ActorEventsOptions> options) : ISubscriptionsClient
+internal sealed class SubscriptionsClient(IRequiredActor<SubscriptionOffice> office, IOptions<ActorEventsOptions> options) : ISubscriptionsClient
 {
     private readonly TimeSpan _timeout = options.Value.Subscriptions.OperationTimeout + options.Value.Subscriptions.StatusTimeout;
 

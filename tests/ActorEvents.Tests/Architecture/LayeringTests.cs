@@ -70,6 +70,16 @@ public sealed class LayeringTests
     }
 
     [Fact]
+    public void Should_keep_the_runtimes_actors_internal_but_the_three_an_application_addresses()
+    {
+        // The mediator, the dead-letter office and the subscription office are what an application finds in the actor
+        // registry and sends messages to; every other actor of the runtime is an implementation detail.
+        var publicActors = Actors.GetExportedTypes().Where(t => typeof(Akka.Actor.ActorBase).IsAssignableFrom(t)).Select(t => t.Name).Order(StringComparer.Ordinal);
+
+        Assert.Equal(["CommandMediator", "DeadLetterOffice", "SubscriptionOffice"], publicActors);
+    }
+
+    [Fact]
     public void Should_see_the_references_it_guards_against()
     {
         // The checker reads IL: hosting wires storage, so the same rule turned around finds it.

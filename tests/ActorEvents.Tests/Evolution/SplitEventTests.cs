@@ -25,7 +25,7 @@ public sealed class SplitEventTests
         .AddAggregate<NotebookAggregate>()
         .UpcastToMany<NotedPairV1>(pair => [new Noted(pair.NotebookId, pair.Index, pair.First), new Noted(pair.NotebookId, pair.Index + 1, pair.Second)])
         .UpcastJsonToMany("notebook.pinged", 1, _ => [])
-        .AddProjection<NotesProjector>("notes", p => p.Tag = AggregateActor.AggregateTagPrefix + "notebook");
+        .AddProjection<NotesProjector>("notes", p => p.Tag = AggregateTags.AggregatePrefix + "notebook");
 
     /// <summary>notebook-n-1 as an earlier version stored it: a v1 pair (ordering 1), a v1 ping (2), a v2 note (3).</summary>
     private static JsonObject Rows() => SampleV1Journal.Journal(

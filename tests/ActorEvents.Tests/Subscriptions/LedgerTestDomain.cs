@@ -59,7 +59,7 @@ public sealed class LedgerAggregate : Aggregate<LedgerState, ILedgerCommand, ILe
 {
     public static readonly string TypeName = $"ledger_{Guid.NewGuid():N}"[..15];
 
-    public static string Tag => AggregateActor.AggregateTagPrefix + TypeName;
+    public static string Tag => AggregateTags.AggregatePrefix + TypeName;
 
     public override string Name => TypeName;
 
