@@ -7,8 +7,8 @@ using ActorEvents.Actors.Pipeline;
 using ActorEvents.Bench.Domain;
 using ActorEvents.Broker;
 using ActorEvents.Messages;
+using ActorEvents.TestKit;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -206,32 +206,9 @@ internal sealed class BenchHost : IAsyncDisposable
             loggers.AddLoggerFactory();
         });
 
-    /// <summary>Starts a host and waits until its one-node cluster is Up.</summary>
-    public static async Task<IHost> StartAndWaitUpAsync(IHost host, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await host.StartAsync(cancellationToken).ConfigureAwait(false);
-            var cluster = Cluster.Get(host.Services.GetRequiredService<ActorSystem>());
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (cluster.SelfMember.Status != MemberStatus.Up)
-            {
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new TimeoutException($"Node {cluster.SelfAddress} did not become Up within 30 s.");
-                }
-
-                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
-            }
-
-            return host;
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
-    }
+    /// <summary>Starts a host and waits until its one-node cluster is Up (the TestKit's start, at most 30 s).</summary>
+    public static async Task<IHost> StartAndWaitUpAsync(IHost host, CancellationToken cancellationToken) =>
+        (await TestNode.StartAsync(host, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false)).Host;
 
     public static async Task StopAsync(IHost host)
     {
@@ -283,7 +260,7 @@ internal static class JournalTuning
         var writer = sql.GetString("class", string.Empty).Split(',')[0].Split('.')[^1];
         var described = string.Create(CultureInfo.InvariantCulture,
             $"journal {writer} parallelism={sql.GetInt("parallelism")} batch-size={sql.GetInt("batch-size")} buffer-size={sql.GetInt("buffer-size")}");
-        if (writer != nameof(GroupCommitSqlJournal))
+        if (writer != "GroupCommitSqlJournal")
         {
             return described;
         }

@@ -293,8 +293,8 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
     }
 
     /// <summary>
-    /// Answers a persisted command and hands its events to the node's event sink, in that order when the answer does not
-    /// wait for the handlers; when it does, the sink answers, once they finished.
+    /// Hands a persisted command's events to the node's event sink and answers it, when the answer does not wait for the
+    /// handlers; when it does, the sink answers, once they finished.
     /// </summary>
     private void Persisted(PendingCommand pending)
     {
@@ -312,8 +312,9 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
             return;
         }
 
-        pending.ReplyTo.Tell(accepted);
+        // The sink first: a pool that is now full says so to the mediator before this caller can send its next command.
         _settings.EventSink.Tell(new EventsPersisted(pending.Envelopes, pipeline, null));
+        pending.ReplyTo.Tell(accepted);
     }
 
     /// <summary>

@@ -38,7 +38,7 @@ public sealed class GetJournalWriteStats
 /// microseconds of CPU per event. See bench/README.md for the measurements.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor: its write queue is disposed in PostStop.")]
-public class GroupCommitSqlJournal : SqlWriteJournal
+internal class GroupCommitSqlJournal : SqlWriteJournal
 {
     private readonly JournalWriteQueue _writes;
     private readonly Akka.Serialization.Serialization _serialization;

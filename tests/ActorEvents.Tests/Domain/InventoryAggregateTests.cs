@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 
 namespace ActorEvents.Tests.Domain;
 
@@ -13,7 +12,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_create_an_inventory_item_when_stock_is_first_added()
     {
-        Scenario.For(Inventory)
+        AggregateScenario.For(Inventory)
             .When(new AddStock("sku-1", 10))
             .Then(Ten)
             .ThenState(new InventoryState(10));
@@ -22,7 +21,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_add_stock_on_top_of_what_is_on_hand()
     {
-        Scenario.For(Inventory).Given(Ten)
+        AggregateScenario.For(Inventory).Given(Ten)
             .When(new AddStock("sku-1", 5))
             .Then(new StockAdded("sku-1", 5, 15))
             .ThenState(new InventoryState(15));
@@ -31,7 +30,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_reduce_stock_for_an_order()
     {
-        Scenario.For(Inventory).Given(Ten)
+        AggregateScenario.For(Inventory).Given(Ten)
             .When(new ReduceStock("sku-1", 4, "o-1"))
             .Then(new StockReduced("sku-1", 4, "o-1", 6))
             .ThenState(new InventoryState(6));
@@ -40,7 +39,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_reduce_stock_down_to_exactly_zero()
     {
-        Scenario.For(Inventory).Given(Ten)
+        AggregateScenario.For(Inventory).Given(Ten)
             .When(new ReduceStock("sku-1", 10, "o-1"))
             .Then(new StockReduced("sku-1", 10, "o-1", 0))
             .ThenState(new InventoryState(0));
@@ -49,7 +48,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_reject_reducing_more_stock_than_is_on_hand()
     {
-        Scenario.For(Inventory).Given(Ten, new StockReduced("sku-1", 7, "o-1", 3))
+        AggregateScenario.For(Inventory).Given(Ten, new StockReduced("sku-1", 7, "o-1", 3))
             .When(new ReduceStock("sku-1", 4, "o-2"))
             .ThenRejected(RejectionCode.DomainRuleViolation, "only 3 of sku-1 on hand, 4 requested");
     }
@@ -57,7 +56,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_reject_reducing_stock_of_an_unknown_sku()
     {
-        Scenario.For(Inventory)
+        AggregateScenario.For(Inventory)
             .When(new ReduceStock("sku-404", 1, "o-1"))
             .ThenRejected(RejectionCode.AggregateNotFound);
     }
@@ -65,7 +64,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_restore_stock_of_a_cancelled_order()
     {
-        Scenario.For(Inventory).Given(Ten, new StockReduced("sku-1", 4, "o-1", 6))
+        AggregateScenario.For(Inventory).Given(Ten, new StockReduced("sku-1", 4, "o-1", 6))
             .When(new RestoreStock("sku-1", 4, "o-1"))
             .Then(new StockRestored("sku-1", 4, "o-1", 10))
             .ThenState(new InventoryState(10));
@@ -74,7 +73,7 @@ public sealed class InventoryAggregateTests
     [Fact]
     public void Should_reject_restoring_stock_of_an_unknown_sku()
     {
-        Scenario.For(Inventory)
+        AggregateScenario.For(Inventory)
             .When(new RestoreStock("sku-404", 1, "o-1"))
             .ThenRejected(RejectionCode.AggregateNotFound);
     }
@@ -94,7 +93,7 @@ public sealed class InventoryAggregateTests
     public void Should_refuse_a_non_positive_quantity_in_the_validation_hook(IInventoryCommand command)
     {
         Assert.Equal("quantity must be positive", Inventory.Validate(command));
-        Scenario.For(Inventory).Given(Ten).When(command).ThenRejected(RejectionCode.ValidationFailed, "quantity must be positive");
+        AggregateScenario.For(Inventory).Given(Ten).When(command).ThenRejected(RejectionCode.ValidationFailed, "quantity must be positive");
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 
 namespace ActorEvents.Tests.Domain;
 
@@ -13,7 +12,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_place_a_new_order()
     {
-        Scenario.For(Order)
+        AggregateScenario.For(Order)
             .When(new PlaceOrder("o-1", "c-1", "sku-1", 3, 2.50m))
             .Then(Placed)
             .ThenState(new OrderState(OrderStatus.Placed, "c-1", "sku-1", 3, new Money(2.50m, "EUR")));
@@ -22,7 +21,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_compute_the_total_of_a_placed_order()
     {
-        var state = Scenario.For(Order).Given(Placed).State;
+        var state = AggregateScenario.For(Order).Given(Placed).State;
 
         Assert.Equal(7.50m, state.Total);
     }
@@ -30,7 +29,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_reject_placing_an_order_that_already_exists()
     {
-        Scenario.For(Order).Given(Placed)
+        AggregateScenario.For(Order).Given(Placed)
             .When(new PlaceOrder("o-1", "c-2", "sku-2", 1, 1m))
             .ThenRejected(RejectionCode.AggregateAlreadyExists);
     }
@@ -38,7 +37,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_ship_a_placed_order_with_the_ordered_sku_and_quantity()
     {
-        Scenario.For(Order).Given(Placed)
+        AggregateScenario.For(Order).Given(Placed)
             .When(new ShipOrder("o-1"))
             .Then(new OrderShipped("o-1", "sku-1", 3, "c-1"))
             .ThenState(new OrderState(OrderStatus.Shipped, "c-1", "sku-1", 3, new Money(2.50m, "EUR")));
@@ -47,7 +46,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_reject_shipping_an_order_twice()
     {
-        Scenario.For(Order).Given(Placed, new OrderShipped("o-1", "sku-1", 3))
+        AggregateScenario.For(Order).Given(Placed, new OrderShipped("o-1", "sku-1", 3))
             .When(new ShipOrder("o-1"))
             .ThenRejected(RejectionCode.DomainRuleViolation, "already shipped");
     }
@@ -55,7 +54,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_reject_shipping_a_cancelled_order()
     {
-        Scenario.For(Order).Given(Placed, new OrderCancelled("o-1", "changed my mind"))
+        AggregateScenario.For(Order).Given(Placed, new OrderCancelled("o-1", "changed my mind"))
             .When(new ShipOrder("o-1"))
             .ThenRejected(RejectionCode.DomainRuleViolation, "cancelled");
     }
@@ -63,7 +62,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_reject_shipping_an_order_that_does_not_exist()
     {
-        Scenario.For(Order)
+        AggregateScenario.For(Order)
             .When(new ShipOrder("o-404"))
             .ThenRejected(RejectionCode.AggregateNotFound);
     }
@@ -71,7 +70,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_cancel_a_placed_order()
     {
-        Scenario.For(Order).Given(Placed)
+        AggregateScenario.For(Order).Given(Placed)
             .When(new CancelOrder("o-1", "out of budget"))
             .Then(new OrderCancelled("o-1", "out of budget"))
             .ThenState(new OrderState(OrderStatus.Cancelled, "c-1", "sku-1", 3, new Money(2.50m, "EUR")));
@@ -80,7 +79,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_reject_cancelling_a_shipped_order()
     {
-        Scenario.For(Order).Given(Placed, new OrderShipped("o-1", "sku-1", 3))
+        AggregateScenario.For(Order).Given(Placed, new OrderShipped("o-1", "sku-1", 3))
             .When(new CancelOrder("o-1", "too late"))
             .ThenRejected(RejectionCode.DomainRuleViolation, "shipped order cannot be cancelled");
     }
@@ -88,7 +87,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_reject_cancelling_an_order_twice()
     {
-        Scenario.For(Order).Given(Placed, new OrderCancelled("o-1", "first"))
+        AggregateScenario.For(Order).Given(Placed, new OrderCancelled("o-1", "first"))
             .When(new CancelOrder("o-1", "second"))
             .ThenRejected(RejectionCode.DomainRuleViolation, "already cancelled");
     }
@@ -96,7 +95,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_reject_cancelling_an_order_that_does_not_exist()
     {
-        Scenario.For(Order)
+        AggregateScenario.For(Order)
             .When(new CancelOrder("o-404", "nope"))
             .ThenRejected(RejectionCode.AggregateNotFound);
     }
@@ -112,7 +111,7 @@ public sealed class OrderAggregateTests
         var command = new PlaceOrder("o-1", customer, sku, quantity, (decimal)price);
 
         Assert.Equal(error, Order.Validate(command));
-        Scenario.For(Order).When(command).ThenRejected(RejectionCode.ValidationFailed, error);
+        AggregateScenario.For(Order).When(command).ThenRejected(RejectionCode.ValidationFailed, error);
     }
 
     [Fact]
@@ -157,7 +156,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_process_a_placed_order_into_four_events_in_order()
     {
-        Scenario.For(Order).Given(Placed)
+        AggregateScenario.For(Order).Given(Placed)
             .When(new ProcessOrder("o-1"))
             .Then(
                 new OrderProcessed("o-1", 7.50m),
@@ -170,7 +169,7 @@ public sealed class OrderAggregateTests
     [Fact]
     public void Should_ship_or_cancel_a_processed_order_but_not_process_it_again()
     {
-        var processed = Scenario.For(Order).Given(Placed, new OrderProcessed("o-1", 7.50m));
+        var processed = AggregateScenario.For(Order).Given(Placed, new OrderProcessed("o-1", 7.50m));
 
         processed.When(new ShipOrder("o-1")).Then(new OrderShipped("o-1", "sku-1", 3, "c-1"));
         processed.When(new CancelOrder("o-1", "r")).Then(new OrderCancelled("o-1", "r"));

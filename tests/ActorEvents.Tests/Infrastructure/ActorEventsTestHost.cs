@@ -5,53 +5,42 @@ using ActorEvents.Host;
 using ActorEvents.Host.Domain;
 using ActorEvents.Messages;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace ActorEvents.Tests.Infrastructure;
 
 /// <summary>
-/// A started one-node ActorEvents host, built with the production extension methods
-/// (<see cref="ActorEventsHostingExtensions.AddActorEvents"/> or <see cref="NodeHost.CreateBuilder"/>) and test
-/// overrides: random port on 127.0.0.1, in-memory or temp-file SQLite persistence, short timeouts.
+/// A started one-node ActorEvents host for the framework's tests: the TestKit's <see cref="TestNode"/> (the production
+/// <see cref="ActorEventsHostingExtensions.AddActorEvents"/> wiring on 127.0.0.1) with the sample domain unless a test
+/// registers its own, or a node built through <see cref="NodeHost.CreateBuilder"/>, the entry point of the real node.
 /// </summary>
 public sealed class ActorEventsTestHost : IAsyncDisposable
 {
-    private ActorEventsTestHost(IHost host)
-    {
-        Host = host;
-        System = host.Services.GetRequiredService<ActorSystem>();
-        Registry = host.Services.GetRequiredService<ActorRegistry>();
-        Client = host.Services.GetRequiredService<IActorEventsClient>();
-    }
+    private readonly TestNode _node;
+
+    private ActorEventsTestHost(TestNode node) => _node = node;
 
     /// <summary>The Generic Host.</summary>
-    public IHost Host { get; }
+    public IHost Host => _node.Host;
 
     /// <summary>The host's actor system.</summary>
-    public ActorSystem System { get; }
+    public ActorSystem System => _node.System;
 
     /// <summary>The Akka.Hosting actor registry (shard regions, mediator).</summary>
-    public ActorRegistry Registry { get; }
+    public ActorRegistry Registry => _node.Registry;
 
     /// <summary>The client facade.</summary>
-    public IActorEventsClient Client { get; }
+    public IActorEventsClient Client => _node.Client;
+
+    /// <summary>Address of this node, as stamped on events.</summary>
+    public string SelfAddress => _node.Address;
 
     /// <summary>Default test settings (relative to the <c>ActorEvents</c> section); <paramref name="overrides"/> win.</summary>
     public static Dictionary<string, string?> Settings(IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["Node:Hostname"] = "127.0.0.1",
-            ["Node:Port"] = "0",
-            ["Persistence:Provider"] = PersistenceProviders.InMemory,
-            ["Aggregates:NumberOfShards"] = "20",
-            ["Aggregates:PassivateAfter"] = "00:01:00",
-            ["Mediator:CommandTimeout"] = "00:00:10",
-        };
+        var settings = TestNode.DefaultSettings();
+        settings["Aggregates:PassivateAfter"] = "00:01:00";
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
@@ -78,28 +67,16 @@ public sealed class ActorEventsTestHost : IAsyncDisposable
     /// <param name="extraHocon">HOCON prepended to the node's configuration.</param>
     /// <param name="services">Services the domain's handlers need.</param>
     public static IHost Build(IReadOnlyDictionary<string, string?> settings, Action<ActorEventsDomainBuilder>? configureDomain = null, string? extraHocon = null,
-        Action<IServiceCollection>? services = null)
-    {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(settings.Select(s =>
-            new KeyValuePair<string, string?>($"{ActorEventsOptions.SectionName}:{s.Key}", s.Value)));
-        if (configureDomain is null)
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null) =>
+        TestNode.Build(configureDomain ?? (domain => domain.AddSampleDomain()), settings, collection =>
         {
-            builder.Services.AddSampleServices();
-        }
-
-        services?.Invoke(builder.Services);
-
-        builder.Services.AddActorEvents(builder.Configuration, configureDomain ?? (domain => domain.AddSampleDomain()), (akka, _) =>
-        {
-            akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
-            if (extraHocon is not null)
+            if (configureDomain is null)
             {
-                akka.AddHocon(extraHocon, HoconAddMode.Prepend);
+                collection.AddSampleServices();
             }
-        });
-        return builder.Build();
-    }
+
+            services?.Invoke(collection);
+        }, extraHocon);
 
     /// <summary>Builds (does not start) a host through <see cref="NodeHost.CreateBuilder"/>, the entry point of the real node.</summary>
     public static IHost BuildNodeHost(IReadOnlyDictionary<string, string?> settings) =>
@@ -111,65 +88,17 @@ public sealed class ActorEventsTestHost : IAsyncDisposable
         StartAsync(Build(settings ?? Settings(), configureDomain));
 
     /// <summary>Starts a built host and waits until its one-node cluster is Up.</summary>
-    public static async Task<ActorEventsTestHost> StartAsync(IHost host)
-    {
-        try
-        {
-            await host.StartAsync();
-            var started = new ActorEventsTestHost(host);
-            await started.WaitUntilUpAsync(TimeSpan.FromSeconds(20));
-            return started;
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
-    }
+    public static async Task<ActorEventsTestHost> StartAsync(IHost host) => new(await TestNode.StartAsync(host));
 
     /// <summary>Sends a command through the client facade.</summary>
-    public Task<CommandResult> SendAsync(ICommand command, CommandMetadata? metadata = null) => Client.SendAsync(command, metadata);
+    public Task<CommandResult> SendAsync(ICommand command, CommandMetadata? metadata = null) => _node.SendAsync(command, metadata);
 
     /// <summary>Sends a command and asserts it was accepted.</summary>
-    public async Task<CommandAccepted> AcceptAsync(ICommand command, CommandMetadata? metadata = null)
-    {
-        var result = await SendAsync(command, metadata);
-        return result as CommandAccepted
-            ?? throw new Xunit.Sdk.XunitException($"Expected {command} to be accepted, got {result}.");
-    }
+    public Task<CommandAccepted> AcceptAsync(ICommand command, CommandMetadata? metadata = null) => _node.AcceptAsync(command, metadata);
 
     /// <summary>The envelopes the journal holds for a stream.</summary>
-    public Task<IReadOnlyList<EventEnvelope>> ReadStreamAsync(string aggregateType, string aggregateId) =>
-        JournalReader.ReadAsync(System, StreamNames.For(aggregateType, aggregateId));
+    public Task<IReadOnlyList<EventEnvelope>> ReadStreamAsync(string aggregateType, string aggregateId) => _node.ReadStreamAsync(aggregateType, aggregateId);
 
-    /// <summary>Address of this node, as stamped on events.</summary>
-    public string SelfAddress => Cluster.Get(System).SelfAddress.ToString();
-
-    private async Task WaitUntilUpAsync(TimeSpan timeout)
-    {
-        var cluster = Cluster.Get(System);
-        var deadline = DateTime.UtcNow + timeout;
-        while (cluster.SelfMember.Status != MemberStatus.Up)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Node {cluster.SelfAddress} did not become Up within {timeout}.");
-            }
-
-            await Task.Delay(25);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await Host.StopAsync(stop.Token);
-        }
-        finally
-        {
-            Host.Dispose();
-        }
-    }
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _node.DisposeAsync();
 }

@@ -3,7 +3,7 @@ using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 
-namespace ActorEvents.Tests.Infrastructure;
+namespace ActorEvents.TestKit;
 
 /// <summary>
 /// Reads what the journal holds for one persistence id by replaying it (snapshots ignored) in a throw-away
