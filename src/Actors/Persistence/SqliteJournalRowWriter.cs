@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace ActorEvents.Actors.Persistence;
@@ -139,7 +140,8 @@ internal sealed class SqliteJournalRowWriter(string connectionString, JournalTab
         using (var durability = connection.CreateCommand())
         {
             // Explicit, whatever the SQLite build's default: a commit returns only once the WAL is synced to disk.
-            durability.CommandText = "PRAGMA synchronous=FULL;";
+            // And a busy lock is waited for inside SQLite, in steps of 1 to 100 ms, not in Microsoft.Data.Sqlite's 150 ms sleeps.
+            durability.CommandText = $"PRAGMA synchronous=FULL; {StorageConnection.SqliteBusyTimeoutPragma}";
             durability.ExecuteNonQuery();
         }
 

@@ -108,7 +108,7 @@ public sealed class ActorEventsDatabase
     private static void SynchronousNormal(DbConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous=NORMAL;";
+        command.CommandText = $"PRAGMA synchronous=NORMAL; {StorageConnection.SqliteBusyTimeoutPragma}";
         command.ExecuteNonQuery();
     }
 

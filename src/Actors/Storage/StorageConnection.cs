@@ -30,6 +30,14 @@ public static class StorageConnection
     };
 
     /// <summary>
+    /// Set on every SQLite connection of the runtime: a statement that finds the write lock taken waits inside SQLite (its
+    /// busy handler sleeps 1, 2, 5, 10 … up to 100 ms between tries, for at most 1 s) instead of failing at once into
+    /// Microsoft.Data.Sqlite's retry loop, which sleeps 150 ms between tries: a journal write behind a projection's short
+    /// transaction then waits milliseconds, not 150.
+    /// </summary>
+    public const string SqliteBusyTimeoutPragma = "PRAGMA busy_timeout=1000;";
+
+    /// <summary>
     /// Prepares an embedded SQLite database: creates its folder and switches it to write-ahead logging
     /// (durable with the default synchronous=FULL, and readers no longer block the writer).
     /// </summary>
