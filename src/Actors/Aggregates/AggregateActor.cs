@@ -293,8 +293,8 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
     }
 
     /// <summary>
-    /// Hands a persisted command's events to the node's event sink and answers it, when the answer does not wait for the
-    /// handlers; when it does, the sink answers, once they finished.
+    /// Hands a persisted command's events, with its answer, to the node's event sink, which answers: once the pool took them
+    /// (<see cref="ReplyMode.AfterPersist"/>), or once the handlers finished. Without a sink the aggregate answers itself.
     /// </summary>
     private void Persisted(PendingCommand pending)
     {
@@ -306,15 +306,8 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
             return;
         }
 
-        if (request.AwaitHandlers)
-        {
-            _settings.EventSink.Tell(new EventsPersisted(pending.Envelopes, pipeline, new AwaitedReply(pending.ReplyTo, accepted, request.HandlersDeadline)));
-            return;
-        }
-
-        // The sink first: a pool that is now full says so to the mediator before this caller can send its next command.
-        _settings.EventSink.Tell(new EventsPersisted(pending.Envelopes, pipeline, null));
-        pending.ReplyTo.Tell(accepted);
+        _settings.EventSink.Tell(new EventsPersisted(pending.Envelopes, pipeline,
+            new AwaitedReply(pending.ReplyTo, accepted, request.HandlersDeadline, AfterHandlers: request.AwaitHandlers)));
     }
 
     /// <summary>

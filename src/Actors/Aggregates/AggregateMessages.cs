@@ -63,14 +63,19 @@ internal sealed record UnreadableCommand(string AggregateId, string TypeName, in
 /// </summary>
 /// <param name="Events">The persisted events, in order.</param>
 /// <param name="Pipeline">Which pool runs them.</param>
-/// <param name="Reply">The command's answer, when it waits for the handlers (null: the aggregate answered already, or nobody waits).</param>
+/// <param name="Reply">The command's answer, sent by the pipeline (null: nobody waits).</param>
 internal sealed record EventsPersisted(IReadOnlyList<EventEnvelope> Events, PipelineKind Pipeline, AwaitedReply? Reply);
 
-/// <summary>An answer the event pipeline sends once the handlers of a command's events finished.</summary>
+/// <summary>
+/// A command's answer, which the event pipeline sends: once the handlers of its events finished
+/// (<see cref="AfterHandlers"/>), or as soon as its pool has taken them — so that a pool that is now full has told the
+/// mediator before the caller can send its next command.
+/// </summary>
 /// <param name="ReplyTo">The command's caller.</param>
 /// <param name="Accepted">The aggregate's answer, which the handler outcomes complete.</param>
 /// <param name="Deadline">When it is sent without waiting any longer (with <c>HandlersCompleted = false</c>).</param>
-internal sealed record AwaitedReply(IActorRef ReplyTo, CommandAccepted Accepted, DateTimeOffset? Deadline);
+/// <param name="AfterHandlers">Whether the answer waits for the handlers.</param>
+internal sealed record AwaitedReply(IActorRef ReplyTo, CommandAccepted Accepted, DateTimeOffset? Deadline, bool AfterHandlers = true);
 
 /// <summary>
 /// Aggregate entity → its node's event sink, when it stops (hand-off or passivation): answer <see cref="AggregateDrained"/>

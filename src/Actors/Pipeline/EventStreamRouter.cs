@@ -33,7 +33,7 @@ internal sealed class EventStreamRouter : ReceiveActor
             {
                 if (persisted.Reply is { } reply)
                 {
-                    reply.ReplyTo.Tell(reply.Accepted with { HandlersCompleted = true, HandlerOutcomes = [] });
+                    reply.ReplyTo.Tell(reply.AfterHandlers ? reply.Accepted with { HandlersCompleted = true, HandlerOutcomes = [] } : reply.Accepted);
                 }
 
                 return;

@@ -23,6 +23,11 @@ internal sealed partial class HandlerPool
         }
 
         Schedule();
+        if (work.Reply is { AfterHandlers: false } reply)
+        {
+            // Answered after persist, once taken: a pressure message this work caused is at the mediator before this answer.
+            reply.ReplyTo.Tell(reply.Accepted);
+        }
     }
 
     /// <summary>An item of a request counts for its aggregate's drain until its outcome is final (<see cref="Finish"/>).</summary>

@@ -42,11 +42,14 @@ internal sealed class RequestTracker
         }
     }
 
-    /// <summary>Starts waiting for the items of <paramref name="work"/>; with no item, answers at once.</summary>
+    /// <summary>
+    /// Starts waiting for the items of <paramref name="work"/>; with no item, answers at once. A command answered after
+    /// persist (<c>AwaitedReply.AfterHandlers</c> false) is not tracked: the pool answers it once it took the items.
+    /// </summary>
     /// <returns>The answer to send now, if the work has no item.</returns>
     public RequestAnswer? Start(EnqueueWork work)
     {
-        var answer = work.Reply is { } reply ? new Progress(work.RequestId, reply.ReplyTo, reply.Accepted)
+        var answer = work.Reply is { AfterHandlers: true } reply ? new Progress(work.RequestId, reply.ReplyTo, reply.Accepted)
             : work.ReplyTo is { } replyTo ? new Progress(work.RequestId, replyTo, null)
             : null;
         if (answer is null)

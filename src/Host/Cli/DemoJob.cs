@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Pipeline;
 using ActorEvents.Host.Logging;
 using ActorEvents.Host.Workload;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,11 +59,15 @@ public static class DemoJob
 
         console.MarkupLine($"Shard regions and journal ready in {warmUp.TotalSeconds:N1} s [grey](coordinator start, first allocations and recoveries; not counted below)[/]");
         WorkloadSummary summary;
+        ThroughputLimit limit;
         using (HeldConsoleLoggerProvider.Hold())
+        using (var watch = new ThroughputWatch(host.Services.GetRequiredService<EventPipelineLoad>().Request,
+            options.Pipeline.ConcurrentEventHandleEnable ? Math.Max(1, options.Pipeline.MaxConcurrentEventHandlers) : 1))
         {
             // Log lines wait while the progress is drawn, and come after it.
             summary = await WorkloadProgress.FollowAsync(console, workload.Statistics, plan.PlannedCommands, workload.RunAsync(stopping))
                 .ConfigureAwait(false);
+            limit = watch.Result();
         }
 
         var placement = nodes > 1 ? await cluster.ShardPlacementAsync().ConfigureAwait(false) : null;
@@ -71,6 +76,7 @@ public static class DemoJob
         // Stop first, so that whatever the nodes print while they shut down comes before the summary, not after it.
         await cluster.DisposeAsync().ConfigureAwait(false);
         WorkloadReport.Render(console, summary);
+        WorkloadReport.RenderLimit(console, summary, limit, options.Persistence.Provider);
         readSide.Render(console, summary);
         if (placement is not null)
         {

@@ -7,6 +7,34 @@ namespace ActorEvents.Host.Workload;
 /// <summary>Prints a <see cref="WorkloadSummary"/> as a few tables.</summary>
 public static class WorkloadReport
 {
+    /// <summary>
+    /// Writes what bounded the run's throughput: the request pool's slots when they were busy most of the run (with the
+    /// handlers that held them longest), else the commands' own path (journal writes, and handlers waiting for the
+    /// commands they send), with the in-flight limit that, with the latency, sets the rate (Little's law).
+    /// </summary>
+    public static void RenderLimit(IAnsiConsole console, WorkloadSummary summary, ThroughputLimit limit, string provider)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]What limits the throughput[/]").HideHeaders()
+            .AddColumn(string.Empty).AddColumn(new TableColumn(string.Empty));
+        table.AddRow("Handler slots", $"N = {limit.Slots} in the request pool, busy [bold]{limit.Utilization:P0}[/] of the run (mean {limit.MeanRunning:N1} running)");
+        foreach (var handler in limit.Handlers.Take(3))
+        {
+            table.AddRow(Markup.Escape(handler.Handler), $"{handler.Runs:N0} runs × {handler.MeanMs:N1} ms = {handler.Seconds:N1} s [grey](in-request and durable)[/]");
+        }
+
+        var inFlight = summary.Latency.Mean > 0 ? summary.Concurrency / (summary.Latency.Mean / 1000) : 0;
+        table.AddRow("In flight", $"at most {summary.Concurrency}; {summary.Concurrency} ÷ mean latency {summary.Latency.Mean:N1} ms = {inFlight:N0} commands/s at most " +
+            $"[grey](measured {summary.CommandsPerSecond:N0})[/]");
+        var verdict = limit.PoolBound
+            ? $"The request pool's {limit.Slots} slots: they were busy {limit.Utilization:P0} of the run, so commands waited for a slot for their handlers" +
+              (limit.Handlers.Count > 0 ? $" ({limit.Handlers[0].Handler} held them longest, {limit.Handlers[0].MeanMs:N1} ms a run)" : string.Empty) +
+              ". More slots (Pipeline:MaxConcurrentEventHandlers) or shorter handlers raise it."
+            : $"Not the handler slots (busy {limit.Utilization:P0}): each of the {summary.Concurrency} commands in flight waits for its own journal write on {provider}" +
+              " and for its handlers, some of which send commands and wait for those writes too; the latency of that path, with the in-flight limit, sets the rate.";
+        table.AddRow("[bold]Bound by[/]", Markup.Escape(verdict));
+        console.Write(table);
+    }
+
     /// <summary>Writes the summary to <paramref name="console"/>.</summary>
     public static void Render(IAnsiConsole console, WorkloadSummary summary)
     {

@@ -107,7 +107,17 @@ public static class TestBroker
     public static async Task<IAsyncDisposable> ExclusiveAsync()
     {
         await Exclusive.WaitAsync();
-        return new ExclusiveLease();
+        try
+        {
+            // The bench's smoke tests run in another process at the same time: they hold the lock file shared while they
+            // use the broker, and this waits for them (and they for this) across processes.
+            return new ExclusiveLease(await BrokerLockFile.OpenAsync(exclusive: true));
+        }
+        catch
+        {
+            Exclusive.Release();
+            throw;
+        }
     }
 
     /// <summary>
@@ -230,7 +240,7 @@ public static class TestBroker
         _ => e.InnerException is { } inner && IsBrokerDown(inner),
     };
 
-    private sealed class ExclusiveLease : IAsyncDisposable
+    private sealed class ExclusiveLease(FileStream lockFile) : IAsyncDisposable
     {
         private int _disposed;
 
@@ -250,6 +260,7 @@ public static class TestBroker
             }
             finally
             {
+                await lockFile.DisposeAsync();
                 Exclusive.Release();
             }
         }
@@ -277,6 +288,33 @@ public sealed class RabbitMqFactAttribute : FactAttribute
         if (TestBroker.Uri is null)
         {
             Skip = $"{TestBroker.RabbitMqVariable} is not set";
+        }
+    }
+}
+
+/// <summary>
+/// A lock file in the temp folder that the framework's broker fault tests hold exclusively while the broker is down, and
+/// the bench's broker smoke test shared while it runs: the two test assemblies run side by side (flock on Linux).
+/// </summary>
+public static class BrokerLockFile
+{
+    /// <summary>The lock file's path (the same in every test process of the machine).</summary>
+    public static string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "actorevents-rabbitmq-tests.lock");
+
+    /// <summary>Opens the lock file exclusively or shared, waiting (up to 5 minutes) while the other kind holds it.</summary>
+    public static async Task<FileStream> OpenAsync(bool exclusive)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(Path, FileMode.OpenOrCreate, exclusive ? FileAccess.ReadWrite : FileAccess.Read, exclusive ? FileShare.None : FileShare.Read);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
         }
     }
 }

@@ -118,8 +118,9 @@ public sealed class HandlerPoolTests
         {
             var id = $"flood-{i}";
             results.Add((id, await host.SendAsync(new Emit(id, 2), new CommandMetadata(ReplyMode: ReplyMode.AfterPersist))));
-            // The mediator refuses once it heard the pool's pressure message: a command or two may slip in before (2 items each).
-            Assert.True(load.Queued <= 10 + 4, $"queue grew to {load.Queued}");
+            // The pool answers an AfterPersist command only once it took its items, after telling the mediator it is full: a
+            // sequential caller adds at most one command (2 items) beyond the limit.
+            Assert.True(load.Queued <= 10 + 2, $"queue grew to {load.Queued}");
         }
 
         var overloaded = results.Where(r => r.Result is CommandRejected { Code: RejectionCode.Overloaded }).ToArray();

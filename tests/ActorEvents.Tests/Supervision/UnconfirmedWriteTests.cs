@@ -81,6 +81,17 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
     /// <summary>A supervised inventory aggregate whose events are dispatched to <paramref name="router"/>; returns how to send it a command.</summary>
     private Func<ICommand, string, Task<CommandResult>> StartAggregate(string sku, Akka.TestKit.TestProbe router)
     {
+        // The router stands in for the pipeline: it answers each command the aggregate hands it (after persist), and keeps
+        // the messages for the test to expect.
+        router.SetAutoPilot(new Akka.TestKit.DelegateAutoPilot((_, message) =>
+        {
+            if (message is EventsPersisted { Reply: { } reply })
+            {
+                reply.ReplyTo.Tell(reply.Accepted);
+            }
+
+            return Akka.TestKit.AutoPilot.KeepRunning;
+        }));
         var aggregate = Sys.ActorOf(AggregateActor.SupervisedProps(Domain.Aggregates.Single().Definition, Domain.Types,
             new AggregateRuntimeSettings(0, 100, "test-node") { EventSink = router.Ref }, sku, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)));
         return (command, id) => aggregate.Ask<CommandResult>(new AggregateRequest(command, id, $"corr-{id}", null) { Pipeline = PipelineKind.Request }, TimeSpan.FromSeconds(5));
