@@ -105,7 +105,7 @@ internal sealed class HandlerWorker : ReceiveActor
 
         var outcome = new HandlerOutcome(item.Handler.Name, envelope.EventId, envelope.EventType,
             failure is null ? HandlerStatus.Succeeded : HandlerStatus.Failed, failure?.ToString(), item.Attempt);
-        run.Finish(failure);
+        run.Finish(failure?.ErrorType, failure?.Message);
         return new WorkDone(item, outcome, followUps, failure);
     }
 

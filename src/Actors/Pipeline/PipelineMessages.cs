@@ -90,10 +90,10 @@ public enum EventOrdering
 }
 
 /// <summary>
-/// Live load figures of a handler pool, shared with the mediator on the same node so it can refuse new
-/// commands with <see cref="RejectionCode.Overloaded"/> before they persist anything.
+/// Live load figures of a handler pool, written by the pool actor alone: read by the gauges, by tests and by the bench
+/// (the mediator's admission does not read them: it is told by <see cref="PipelinePressure"/> messages).
 /// </summary>
-public sealed class HandlerPoolLoad
+public sealed class HandlerPoolLoad : Telemetry.IPoolFigures
 {
     private int _queued;
     private int _running;

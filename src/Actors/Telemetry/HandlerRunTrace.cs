@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Telemetry;
@@ -46,7 +45,9 @@ internal sealed class HandlerRunTrace : IDisposable
     }
 
     /// <summary>Counts the invocation, records its duration and ends the span.</summary>
-    public void Finish(HandlerFailure? failure)
+    /// <param name="errorType">The failure's exception type (null: the invocation succeeded).</param>
+    /// <param name="errorMessage">The failure's message.</param>
+    public void Finish(string? errorType, string? errorMessage = null)
     {
         if (_finished)
         {
@@ -54,15 +55,15 @@ internal sealed class HandlerRunTrace : IDisposable
         }
 
         _finished = true;
-        var outcome = failure is null ? "succeeded" : "failed";
+        var outcome = errorType is null ? "succeeded" : "failed";
         var tags = new TagList
         {
             { ActorEventsTelemetry.Tags.Handler, _handler },
             { ActorEventsTelemetry.Tags.Outcome, outcome },
         };
-        if (failure is not null)
+        if (errorType is not null)
         {
-            tags.Add(ActorEventsTelemetry.Tags.ErrorType, failure.ErrorType);
+            tags.Add(ActorEventsTelemetry.Tags.ErrorType, errorType);
         }
 
         ActorEventsTelemetry.HandlerRunCounter.Add(1, tags);
@@ -70,10 +71,10 @@ internal sealed class HandlerRunTrace : IDisposable
         if (_activity is not null)
         {
             _activity.SetTag(ActorEventsTelemetry.Tags.Outcome, outcome);
-            if (failure is not null)
+            if (errorType is not null)
             {
-                _activity.SetTag(ActorEventsTelemetry.Tags.ErrorType, failure.ErrorType);
-                _activity.SetStatus(ActivityStatusCode.Error, failure.Message);
+                _activity.SetTag(ActorEventsTelemetry.Tags.ErrorType, errorType);
+                _activity.SetStatus(ActivityStatusCode.Error, errorMessage);
             }
 
             _activity.Stop();

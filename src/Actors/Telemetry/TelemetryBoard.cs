@@ -1,15 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Telemetry;
 
 /// <summary>
 /// Where actors publish what the observable gauges report, so that a collection never reads an actor's own fields: a
-/// handler pool registers its <see cref="HandlerPoolLoad"/> (single writer, read with volatile reads, as the mediator
-/// already does), a subscription replaces its last <see cref="SubscriptionStatus"/> (an immutable record) every time it
-/// read one. Each actor removes its entry when it stops.
+/// handler pool registers its load figures (<see cref="IPoolFigures"/>: single writer, volatile reads), a subscription
+/// replaces its last <see cref="SubscriptionStatus"/> (an immutable record) every time it read one. Each actor removes
+/// its entry when it stops.
 /// </summary>
 internal static class TelemetryBoard
 {
@@ -17,7 +16,7 @@ internal static class TelemetryBoard
     private static readonly ConcurrentDictionary<string, SubscriptionEntry> SubscriptionEntries = new(StringComparer.Ordinal);
 
     /// <summary>Publishes a pool's load under its actor path.</summary>
-    public static void PublishPool(string path, string pool, string node, HandlerPoolLoad load) => PoolEntries[path] = new PoolEntry(pool, node, load);
+    public static void PublishPool(string path, string pool, string node, IPoolFigures load) => PoolEntries[path] = new PoolEntry(pool, node, load);
 
     /// <summary>Removes a stopped pool.</summary>
     public static void RemovePool(string path) => PoolEntries.TryRemove(path, out _);
@@ -33,7 +32,7 @@ internal static class TelemetryBoard
     /// <summary>Removes a stopped subscription.</summary>
     public static void RemoveSubscription(string path) => SubscriptionEntries.TryRemove(path, out _);
 
-    public static IEnumerable<Measurement<int>> Pools(Func<HandlerPoolLoad, int> figure) =>
+    public static IEnumerable<Measurement<int>> Pools(Func<IPoolFigures, int> figure) =>
         PoolEntries.Values.Select(e => new Measurement<int>(figure(e.Load),
             new KeyValuePair<string, object?>(ActorEventsTelemetry.Tags.Pool, e.Pool), new KeyValuePair<string, object?>(ActorEventsTelemetry.Tags.Node, e.Node)));
 
@@ -46,7 +45,23 @@ internal static class TelemetryBoard
     private static KeyValuePair<string, object?>[] Tags(SubscriptionEntry e) =>
         [new(ActorEventsTelemetry.Tags.Subscription, e.Status.Name), new(ActorEventsTelemetry.Tags.Node, e.Node)];
 
-    private sealed record PoolEntry(string Pool, string Node, HandlerPoolLoad Load);
+    private sealed record PoolEntry(string Pool, string Node, IPoolFigures Load);
 
     private sealed record SubscriptionEntry(string Node, SubscriptionStatus Status, DateTimeOffset? StalledSince);
+}
+
+/// <summary>The load figures of a handler pool that its gauges report (each written by the pool actor alone, read with volatile reads).</summary>
+internal interface IPoolFigures
+{
+    /// <summary>Items waiting for a worker.</summary>
+    int Queued { get; }
+
+    /// <summary>Items running now.</summary>
+    int Running { get; }
+
+    /// <summary>Items waiting for a retry.</summary>
+    int Retrying { get; }
+
+    /// <summary>Events parked behind a dead letter.</summary>
+    int Parked { get; }
 }

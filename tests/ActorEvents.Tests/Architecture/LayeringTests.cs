@@ -31,6 +31,8 @@ public sealed class LayeringTests
         { "Mediator", ["Hosting", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
         { "Queries", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Subscriptions", "Supervision"] },
         { "Subscriptions", ["Hosting", "Mediator", "Queries"] },
+        // Telemetry names the instruments and spans everything records: it knows no runtime room.
+        { "Telemetry", ["Aggregates", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
     };
 
     [Theory]
