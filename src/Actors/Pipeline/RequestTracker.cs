@@ -72,9 +72,6 @@ internal sealed class RequestTracker
         return null;
     }
 
-    /// <summary>Whether somebody waits for request <paramref name="requestId"/>.</summary>
-    public bool Tracks(long requestId) => requestId != 0 && _requests.ContainsKey(requestId);
-
     /// <summary>One more item of the request (a follow-up of one of its items).</summary>
     public void Expect(long requestId)
     {

@@ -67,7 +67,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     public ActorEventsSerializer(ExtendedActorSystem system, MessageTypeRegistry registry) : base(system)
     {
         _registry = registry;
-        _options = CreateOptions(registry, system);
+        _options = CreateOptions(registry);
     }
 
     /// <inheritdoc />
@@ -81,14 +81,16 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         .. ControlManifests.Values,
     ];
 
-    /// <summary>JSON options whose converters resolve commands and events through the registry only (and actor references through <paramref name="system"/>).</summary>
+    /// <summary>
+    /// JSON options whose converters resolve commands and events through the registry only. No bound message carries an
+    /// actor reference (the events a pool runs never leave their node; answers go to the ask's sender).
+    /// </summary>
     /// <param name="registry">The closed type map.</param>
-    /// <param name="system">Resolves actor references (null: none are read).</param>
     /// <param name="tolerant">
     /// Reads an event whose type is not registered, or whose data does not fit its type, as an <see cref="UndecodableEvent"/>
     /// holding the stored payload, instead of failing (for the dead-letter store and the journal's readers).
     /// </param>
-    public static JsonSerializerOptions CreateOptions(MessageTypeRegistry registry, ExtendedActorSystem? system = null, bool tolerant = false)
+    public static JsonSerializerOptions CreateOptions(MessageTypeRegistry registry, bool tolerant = false)
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
@@ -97,11 +99,6 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         options.Converters.Add(new JsonStringEnumConverter());
         options.Converters.Add(new RegisteredPayloadConverter<IEvent>(registry, tolerant));
         options.Converters.Add(new RegisteredPayloadConverter<ICommand>(registry, tolerant: false));
-        if (system is not null)
-        {
-            options.Converters.Add(new ActorRefConverter(system));
-        }
-
         return options;
     }
 

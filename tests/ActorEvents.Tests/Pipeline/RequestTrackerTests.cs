@@ -66,7 +66,7 @@ public sealed class RequestTrackerTests
         var item = Item(3);
 
         Assert.Null(tracker.Start(new EnqueueWork(2, [Item(2)], null)));
-        Assert.False(tracker.Tracks(2));
+        Assert.Equal(0, tracker.Count);
         var empty = tracker.Start(new EnqueueWork(4, [], Caller));
         var nothing = Assert.IsType<DispatchCompleted>(empty!.Value.Message);
         Assert.Equal((4L, 0), (nothing.RequestId, nothing.Outcomes.Count));
