@@ -223,7 +223,7 @@ public sealed class BrokerSmokeTests
     public async Task Should_measure_notifications_end_to_end_against_the_raw_broker_on_sqlite()
     {
         // The framework's broker fault tests (another process, at the same time) stop the broker while they hold this exclusively.
-        await using var broker = await SharedBrokerLock.OpenAsync();
+        await using var broker = await ActorEvents.Tests.Broker.BrokerLockFile.OpenAsync(exclusive: false);
         var report = await BenchRunner.RunAsync(SmokeSizes.Tiny with
         {
             Scenario = BenchScenario.Broker, Database = BenchDatabase.Sqlite, Commands = 200,
@@ -263,30 +263,6 @@ public sealed class RabbitMqFactAttribute : FactAttribute
         if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Variable)))
         {
             Skip = $"{Variable} is not set";
-        }
-    }
-}
-
-/// <summary>
-/// The lock file the framework's broker fault tests hold exclusively while they stop the broker (ActorEvents.Tests'
-/// <c>BrokerLockFile</c>): held shared while a bench smoke test uses the broker.
-/// </summary>
-internal static class SharedBrokerLock
-{
-    public static async Task<FileStream> OpenAsync()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "actorevents-rabbitmq-tests.lock");
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.Read);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
         }
     }
 }

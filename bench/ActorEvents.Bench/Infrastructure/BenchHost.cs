@@ -257,10 +257,11 @@ internal static class JournalTuning
         }
 
         var sql = config.GetConfig(plugin);
-        var writer = sql.GetString("class", string.Empty).Split(',')[0].Split('.')[^1];
+        var journalClass = sql.GetString("class", string.Empty);
+        var writer = journalClass.Split(',')[0].Split('.')[^1];
         var described = string.Create(CultureInfo.InvariantCulture,
             $"journal {writer} parallelism={sql.GetInt("parallelism")} batch-size={sql.GetInt("batch-size")} buffer-size={sql.GetInt("buffer-size")}");
-        if (writer != "GroupCommitSqlJournal")
+        if (journalClass != PersistenceHocon.JournalClassOf(JournalWriter.GroupCommit))
         {
             return described;
         }
