@@ -14,7 +14,7 @@ public static class DatabaseSchema
     public const long SchemaLockKey = 0x4163746f72457674; // "ActorEvt"
 
     // Same tables as Akka.Persistence.Sql's default mapping (journal, tags, snapshot), plus ActorEvents' own.
-    private const string PostgreSqlSchema = """
+    private static readonly string PostgreSqlSchema = $"""
         CREATE TABLE IF NOT EXISTS journal (
             ordering bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             created bigint NOT NULL,
@@ -60,9 +60,18 @@ public static class DatabaseSchema
             stack_trace text,
             attempts integer NOT NULL,
             first_failure_at timestamp without time zone NOT NULL,
-            last_failure_at timestamp without time zone NOT NULL,
-            parked_followers text NOT NULL);
+            last_failure_at timestamp without time zone NOT NULL);
         ALTER TABLE ae_dead_letters ADD COLUMN IF NOT EXISTS resolving_until timestamp without time zone;
+        DO $$ BEGIN
+            -- A table of an earlier version kept the parked followers as a JSON array: new entries leave it empty.
+            IF EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'ae_dead_letters' AND column_name = 'parked_followers'
+                         AND column_default IS NULL) THEN
+                ALTER TABLE ae_dead_letters ALTER COLUMN parked_followers SET DEFAULT '[]';
+            END IF;
+        END $$;
+        {ParkedFollowerRows.PostgreSqlTable}
+        CREATE INDEX IF NOT EXISTS ae_parked_followers_entry_idx ON ae_parked_followers (dead_letter_id, id);
         CREATE TABLE IF NOT EXISTS ae_checkpoints (
             subscription text PRIMARY KEY,
             position bigint NOT NULL,
@@ -123,6 +132,17 @@ public static class DatabaseSchema
         await using (var create = new NpgsqlCommand(PostgreSqlSchema, connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var legacy = new NpgsqlCommand(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'ae_dead_letters' AND column_name = 'parked_followers'",
+            connection, transaction))
+        {
+            if ((long)(await legacy.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0)
+            {
+                // Followers an earlier version (or a node of it still running) wrote as JSON: moved into rows at each start.
+                await ParkedFollowerRows.MoveLegacyFollowersAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ActorEvents.Actors.Storage;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Messages;
 using LinqToDB;
@@ -8,7 +9,11 @@ using LinqToDB.Mapping;
 
 namespace ActorEvents.Actors.Supervision;
 
-/// <summary>Dead letters in table <c>ae_dead_letters</c> of the journal's database, through linq2db.</summary>
+/// <summary>
+/// Dead letters in table <c>ae_dead_letters</c> of the journal's database, through linq2db; the followers parked behind an
+/// entry are rows of <c>ae_parked_followers</c> (one insert to park one, one delete to report one done), in the order they
+/// were recorded.
+/// </summary>
 public sealed class SqlDeadLetterStore : IDeadLetterStore
 {
     private readonly DataOptions _options;
@@ -43,13 +48,25 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         }
 
         await using var db = new DataConnection(_options);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await db.CreateTableAsync<DeadLetterRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
-        // Tables created before resolutions had leases.
+        await db.ExecuteAsync(ParkedFollowerRows.SqliteTable, cancellationToken).ConfigureAwait(false);
         var columns = await db.QueryToListAsync<string>("SELECT name FROM pragma_table_info('ae_dead_letters')", cancellationToken).ConfigureAwait(false);
         if (!columns.Contains("resolving_until"))
         {
+            // A table created before resolutions had leases.
             await db.ExecuteAsync("ALTER TABLE ae_dead_letters ADD COLUMN resolving_until TEXT NULL", cancellationToken).ConfigureAwait(false);
         }
+
+        if (columns.Contains("parked_followers"))
+        {
+            // A table of the version that kept the followers as a JSON array on the entry: they become rows, the column goes.
+            await ParkedFollowerRows.MoveLegacyFollowersAsync(await db.OpenDbConnectionAsync(cancellationToken).ConfigureAwait(false), db.Transaction!, cancellationToken)
+                .ConfigureAwait(false);
+            await db.ExecuteAsync("ALTER TABLE ae_dead_letters DROP COLUMN parked_followers", cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -72,7 +89,6 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
             Attempts = entry.Attempts,
             FirstFailureAt = entry.FirstFailureAt.UtcDateTime,
             LastFailureAt = now,
-            ParkedFollowers = "[]",
         };
         return await db.InsertWithInt64IdentityAsync(row, token: cancellationToken).ConfigureAwait(false);
     }
@@ -87,16 +103,13 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
             return false;
         }
 
-        var followers = Followers(row);
-        if (followers.Any(f => f.EventId == follower.EventId))
+        var eventId = follower.EventId;
+        if (!await db.GetTable<ParkedFollowerRow>().AnyAsync(f => f.DeadLetterId == row.Id && f.EventId == eventId, cancellationToken).ConfigureAwait(false))
         {
-            return true;
+            await db.InsertAsync(new ParkedFollowerRow { DeadLetterId = row.Id, EventId = eventId, Envelope = JsonSerializer.Serialize(follower, _json) },
+                token: cancellationToken).ConfigureAwait(false);
         }
 
-        followers.Add(follower);
-        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id)
-            .Set(r => r.ParkedFollowers, JsonSerializer.Serialize(followers, _json))
-            .UpdateAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }
@@ -135,7 +148,8 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         }
 
         var rows = await query.OrderBy(r => r.Id).Take(filter.Limit).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return rows.Select(ToDeadLetter).ToArray();
+        var followers = await FollowersOfAsync(db, [.. rows.Select(r => r.Id)], cancellationToken).ConfigureAwait(false);
+        return rows.Select(r => ToDeadLetter(r, followers[r.Id])).ToArray();
     }
 
     /// <inheritdoc />
@@ -143,7 +157,7 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     {
         await using var db = new DataConnection(_options);
         var row = await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id && r.ResolvingUntil == null, cancellationToken).ConfigureAwait(false);
-        return row is null ? null : ToDeadLetter(row);
+        return row is null ? null : await ReadAsync(db, row, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -156,9 +170,9 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
             return null;
         }
 
-        var entry = ToDeadLetter(row);
+        var entry = await ReadAsync(db, row, cancellationToken).ConfigureAwait(false);
         var taken = db.GetTable<DeadLetterRow>().Where(r => r.Id == id);
-        if (entry.ParkedFollowers.Count == 0)
+        if (!await db.GetTable<ParkedFollowerRow>().AnyAsync(f => f.DeadLetterId == id, cancellationToken).ConfigureAwait(false))
         {
             await taken.DeleteAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -176,21 +190,21 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     {
         await using var db = new DataConnection(_options);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: not null } row)
+        if (await LockAsync(db, id, cancellationToken).ConfigureAwait(false) is not { ResolvingUntil: not null })
         {
             return;
         }
 
-        var left = Followers(row).Where(f => f.EventId != eventId).ToList();
+        var followers = db.GetTable<ParkedFollowerRow>().Where(f => f.DeadLetterId == id);
+        await followers.Where(f => f.EventId == eventId).DeleteAsync(cancellationToken).ConfigureAwait(false);
         var entry = db.GetTable<DeadLetterRow>().Where(r => r.Id == id);
-        if (left.Count == 0)
+        if (!await followers.AnyAsync(cancellationToken).ConfigureAwait(false))
         {
             await entry.DeleteAsync(cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await entry.Set(r => r.ParkedFollowers, JsonSerializer.Serialize(left, _json)).Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease)
-                .UpdateAsync(cancellationToken).ConfigureAwait(false);
+            await entry.Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease).UpdateAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -218,8 +232,8 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
             {
                 await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease)
                     .UpdateAsync(cancellationToken).ConfigureAwait(false);
+                claimed.Add(await ReadAsync(db, row, cancellationToken).ConfigureAwait(false));
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                claimed.Add(ToDeadLetter(row));
             }
         }
 
@@ -266,21 +280,20 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         await using var db = new DataConnection(_options);
         var entries = db.GetTable<DeadLetterRow>().Where(r => names.Contains(r.Handler) && r.ResolvingUntil == null);
         var count = await entries.CountAsync(cancellationToken).ConfigureAwait(false);
-        var parked = count == 0 ? 0 : await entries.SumAsync(r => (long?)JsonArrayLength(r.ParkedFollowers), cancellationToken).ConfigureAwait(false) ?? 0;
-        return new DeadLetterCount(count, (int)parked);
+        var parked = count == 0 ? 0 : await entries.InnerJoin(db.GetTable<ParkedFollowerRow>(), (e, f) => e.Id == f.DeadLetterId, (e, f) => f.Id)
+            .CountAsync(cancellationToken).ConfigureAwait(false);
+        return new DeadLetterCount(count, parked);
     }
-
-    /// <summary>The length of a JSON array, computed by the database.</summary>
-    [Sql.Expression(ProviderName.SQLite, "json_array_length({0})", ServerSideOnly = true)]
-    [Sql.Expression(ProviderName.PostgreSQL, "json_array_length(CAST({0} AS json))", ServerSideOnly = true)]
-    private static long JsonArrayLength(string json) => throw new InvalidOperationException($"{nameof(JsonArrayLength)} runs in the database only ({json.Length} characters).");
 
     /// <summary>
     /// Deletes an entry inside the caller's transaction on the journal's database (a projection resolves its own entry
     /// in the transaction that applies it); false when it was gone already.
     /// </summary>
-    internal static async Task<bool> DeleteAsync(DataConnection db, long id, CancellationToken cancellationToken) =>
-        await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false) == 1;
+    internal static async Task<bool> DeleteAsync(DataConnection db, long id, CancellationToken cancellationToken)
+    {
+        await db.GetTable<ParkedFollowerRow>().Where(f => f.DeadLetterId == id).DeleteAsync(cancellationToken).ConfigureAwait(false);
+        return await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).DeleteAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
 
     /// <summary>
     /// Locks an entry's row for the rest of the transaction and reads it (null: no such entry). The no-op update takes
@@ -294,16 +307,29 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         return await db.GetTable<DeadLetterRow>().FirstOrDefaultAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The parked followers in today's shape (an entry stored before an upcaster was registered is upcast as it is read).</summary>
-    private List<EventEnvelope> Followers(DeadLetterRow row) =>
-        [.. (JsonSerializer.Deserialize<List<EventEnvelope>>(row.ParkedFollowers, _json) ?? []).SelectMany(_upcasters.Upcast)];
+    /// <summary>The entry with its parked followers, read in the caller's connection (and transaction).</summary>
+    private async Task<DeadLetter> ReadAsync(DataConnection db, DeadLetterRow row, CancellationToken cancellationToken) =>
+        ToDeadLetter(row, (await FollowersOfAsync(db, [row.Id], cancellationToken).ConfigureAwait(false))[row.Id]);
+
+    /// <summary>The stored followers of the given entries, each entry's in the order they were recorded.</summary>
+    private static async Task<ILookup<long, string>> FollowersOfAsync(DataConnection db, long[] ids, CancellationToken cancellationToken)
+    {
+        if (ids.Length == 0)
+        {
+            return Array.Empty<ParkedFollowerRow>().ToLookup(f => f.DeadLetterId, f => f.Envelope);
+        }
+
+        var rows = await db.GetTable<ParkedFollowerRow>().Where(f => ids.Contains(f.DeadLetterId)).OrderBy(f => f.Id)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.ToLookup(f => f.DeadLetterId, f => f.Envelope);
+    }
 
     /// <summary>
     /// The entry in today's shape. When the upcasters make several events of its event, the first is the entry's and the
     /// others wait as its first followers (a replay runs them in order); when they make none, the entry holds an
     /// <see cref="UndecodableEvent"/> saying so, for it to be skipped.
     /// </summary>
-    private DeadLetter ToDeadLetter(DeadLetterRow row)
+    private DeadLetter ToDeadLetter(DeadLetterRow row, IEnumerable<string> followers)
     {
         var stored = JsonSerializer.Deserialize<EventEnvelope>(row.Envelope, _json)!;
         var events = _upcasters.Upcast(stored);
@@ -320,7 +346,8 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
             row.Attempts,
             new DateTimeOffset(DateTime.SpecifyKind(row.FirstFailureAt, DateTimeKind.Utc)),
             new DateTimeOffset(DateTime.SpecifyKind(row.LastFailureAt, DateTimeKind.Utc)),
-            [.. events.Skip(1), .. Followers(row)]);
+            // The followers in today's shape too (one stored before an upcaster was registered is upcast as it is read).
+            [.. events.Skip(1), .. followers.SelectMany(f => _upcasters.Upcast(JsonSerializer.Deserialize<EventEnvelope>(f, _json)!))]);
     }
 
     [Table("ae_dead_letters")]
@@ -368,11 +395,25 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         [Column("last_failure_at"), NotNull]
         public DateTime LastFailureAt { get; set; }
 
-        [Column("parked_followers", DataType = DataType.Text), NotNull]
-        public string ParkedFollowers { get; set; } = "[]";
-
         /// <summary>Set while a resolver runs the followers of the taken entry: until then it holds it.</summary>
         [Column("resolving_until"), Nullable]
         public DateTime? ResolvingUntil { get; set; }
+    }
+
+    /// <summary>A follower parked behind an entry; <see cref="Id"/> keeps the order they were recorded in.</summary>
+    [Table("ae_parked_followers")]
+    private sealed class ParkedFollowerRow
+    {
+        [PrimaryKey, Identity, Column("id")]
+        public long Id { get; set; }
+
+        [Column("dead_letter_id"), NotNull]
+        public long DeadLetterId { get; set; }
+
+        [Column("event_id"), NotNull]
+        public string EventId { get; set; } = string.Empty;
+
+        [Column("envelope", DataType = DataType.Text), NotNull]
+        public string Envelope { get; set; } = string.Empty;
     }
 }

@@ -157,12 +157,17 @@ public sealed class SampleEvolutionTests
         string V1(string order) => SampleV1Journal.Messages.First(m => (string)m["aggregateId"]! == order && (string)m["eventType"]! == "order.placed").ToJsonString();
         var placeholder = new EventEnvelope("x", "order.cancelled", 1, DateTimeOffset.UtcNow, "node", "order", orderId, 1, "c", "c", null, new OrderCancelled(orderId, "-"));
         var id = await store.AddAsync(new NewDeadLetter("OrderEmailHandler", placeholder, new HandlerFailure("Smtp", "down", null, true), 1, DateTimeOffset.UtcNow));
-        database.Execute("UPDATE ae_dead_letters SET envelope = @envelope, parked_followers = @followers WHERE id = @id", new Dictionary<string, object?>
+        database.Execute("UPDATE ae_dead_letters SET envelope = @envelope WHERE id = @id", new Dictionary<string, object?> { ["envelope"] = V1(orderId), ["id"] = id });
+        if (followerOrderId is not null)
         {
-            ["envelope"] = V1(orderId),
-            ["followers"] = followerOrderId is null ? "[]" : $"[{V1(followerOrderId)}]",
-            ["id"] = id,
-        });
+            database.Execute("INSERT INTO ae_parked_followers (dead_letter_id, event_id, envelope) VALUES (@id, @eventId, @envelope)", new Dictionary<string, object?>
+            {
+                ["id"] = id,
+                ["eventId"] = (string)System.Text.Json.Nodes.JsonNode.Parse(V1(followerOrderId))!["eventId"]!,
+                ["envelope"] = V1(followerOrderId),
+            });
+        }
+
         return id;
     }
 
