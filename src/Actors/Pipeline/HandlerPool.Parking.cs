@@ -39,7 +39,7 @@ internal sealed partial class HandlerPool
     /// </summary>
     private void Record(ParkedStream parked, long id, ParkedFollower follower)
     {
-        _ledger.Hold(id, follower.Item.Envelope.EventId, Self);
+        _parking.Tell(new HoldFollower(id, follower.Item.Envelope.EventId));
         var self = Self;
         var store = _deps.DeadLetters;
         parked.PendingAppends++;
@@ -91,24 +91,41 @@ internal sealed partial class HandlerPool
     }
 
     /// <summary>
-    /// Once its entry is gone and its appends have finished, a stream leaves the parked set and its followers go back to
-    /// the queue, in order: all of them when another pool of this node took the entry, else those the entry did not
-    /// record (the recorded ones are run by whoever took it).
+    /// Once its entry is gone and its appends have finished, a stream is released: the pool asks the node's coordinator
+    /// whether a pool here took the entry, and keeps parking what arrives for the stream until it answers
+    /// (<see cref="Released"/>).
     /// </summary>
     private void TryRelease(ParkedStream parked)
     {
-        if (!parked.Gone || parked.PendingAppends > 0 || !_parked.Remove(parked.Key, out var current))
+        if (!parked.Gone || parked.PendingAppends > 0 || parked.Releasing
+            || !_parked.TryGetValue(parked.Key, out var current) || !ReferenceEquals(current, parked))
         {
             return;
         }
 
-        if (!ReferenceEquals(current, parked))
+        parked.Releasing = true;
+        _parking.Tell(new ReleaseStream(parked.Key, parked.DeadLetterId!.Value));
+    }
+
+    /// <summary>
+    /// The coordinator answered a release: the stream leaves the parked set and its followers go back to the queue, in
+    /// order — all of them when another pool of this node took the entry, else those the entry did not record (the
+    /// recorded ones are run by whoever took it).
+    /// </summary>
+    private void Released(StreamReleased released)
+    {
+        if (!_parked.TryGetValue(released.Key, out var parked) || !parked.Releasing || parked.DeadLetterId != released.DeadLetterId)
         {
-            _parked[parked.Key] = current;
             return;
         }
 
-        var leftToUs = _ledger.Release(parked.DeadLetterId!.Value, Self) && !parked.TakenBySelf;
+        _parked.Remove(released.Key);
+        foreach (var taken in parked.TakenFollowers)
+        {
+            _queue.Enqueue(taken, urgent: false);
+        }
+
+        var leftToUs = released.TakenHere && !parked.TakenBySelf;
         foreach (var follower in parked.Followers.Where(f => leftToUs || !f.Recorded))
         {
             // A recorded one run here for the node's taker is one of the taken entry's followers.
@@ -182,6 +199,12 @@ internal sealed partial class HandlerPool
 
         /// <summary>This pool took the entry, and runs its recorded followers from there.</summary>
         public bool TakenBySelf { get; set; }
+
+        /// <summary>Asked the coordinator to release it; what arrives meanwhile stays parked behind it.</summary>
+        public bool Releasing { get; set; }
+
+        /// <summary>The taken entry's recorded followers this pool runs, queued first when the stream is released.</summary>
+        public List<WorkItem> TakenFollowers { get; } = [];
 
         /// <summary>The appends, one after another, so that the entry keeps the followers' order.</summary>
         public Task StoreWrites { get; set; } = Task.CompletedTask;

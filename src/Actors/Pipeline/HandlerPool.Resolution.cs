@@ -6,7 +6,7 @@ using DeadLetter = ActorEvents.Messages.DeadLetter;
 
 namespace ActorEvents.Actors.Pipeline;
 
-// The handler pool's resolution: replay, skip and purge of dead letters, the periodic read of the open entries, announcements to the node's other pools.
+// The handler pool's resolution: replay, skip and purge of dead letters, the periodic read of the open entries, announcements (through the node's parking coordinator) to its other pools.
 internal sealed partial class HandlerPool
 {
     private void Replay(ReplayDeadLetterEntry replay)
@@ -139,8 +139,9 @@ internal sealed partial class HandlerPool
     }
 
     /// <summary>
-    /// This pool took an entry: queues, in the entry's order, its recorded followers that no other pool of this node
-    /// holds (this pool's own included); its own stream behind the entry will add only what the entry did not record.
+    /// This pool took an entry: asks the node's coordinator which of its recorded followers no other pool of this node
+    /// holds (this pool's own included), and queues those when it answers (<see cref="RunTaken"/>); its own stream behind
+    /// the entry, released after that answer, adds only what the entry did not record.
     /// </summary>
     private void TakeOver(long deadLetterId, IReadOnlyList<EventEnvelope> recorded, HandlerDescriptor handler)
     {
@@ -149,10 +150,29 @@ internal sealed partial class HandlerPool
             parked.TakenBySelf = true;
         }
 
-        foreach (var follower in _ledger.TakeHere(deadLetterId, recorded, Self))
+        _parking.Tell(new TakeHere(deadLetterId, recorded, handler));
+    }
+
+    /// <summary>
+    /// The recorded followers of a taken entry that are this pool's to run, in the entry's order: queued when the pool's
+    /// stream behind the entry is released, ahead of what the stream holds (so none of them runs while its aggregate is
+    /// still parked here), or at once when the pool parks nothing behind the entry.
+    /// </summary>
+    private void RunTaken(TakenHere taken)
+    {
+        var items = taken.ToRun.Select(f => new WorkItem(0, f, taken.Handler, 0) { FollowerOf = taken.DeadLetterId });
+        if (_parked.Values.FirstOrDefault(p => p.DeadLetterId == taken.DeadLetterId) is { } parked)
         {
-            _queue.Enqueue(new WorkItem(0, follower, handler, 0) { FollowerOf = deadLetterId }, urgent: false);
+            parked.TakenFollowers.AddRange(items);
+            return;
         }
+
+        foreach (var item in items)
+        {
+            _queue.Enqueue(item, urgent: false);
+        }
+
+        Schedule();
     }
 
     /// <summary>Another pool of this node resolved these dead letters.</summary>
@@ -227,14 +247,14 @@ internal sealed partial class HandlerPool
     }
 
     /// <summary>
-    /// Tells the node's other pools that dead letters were resolved here (replayed, skipped or purged): the streams they
+    /// Tells the node's other pools (through its coordinator) that dead letters were resolved here (replayed, skipped or purged): the streams they
     /// parked behind them release at once, without waiting for their next refresh.
     /// </summary>
     private void Announce(long[] deadLetterIds)
     {
         if (deadLetterIds.Length > 0)
         {
-            Context.System.EventStream.Publish(new DeadLetterResolved(Self, deadLetterIds));
+            _parking.Tell(new AnnounceResolved(deadLetterIds));
         }
     }
 

@@ -25,8 +25,9 @@ namespace ActorEvents.Actors.Pipeline;
 /// takes, so an append after the take is refused. On the taker's node, the followers a pool holds stay that pool's to
 /// run, in its own order (<see cref="ParkingLedger"/>); the taker runs the others. A pool on another node runs only
 /// the followers the entry did not record (refused, or the store failed), once it learns at a refresh that the entry
-/// is gone and once its own appends to the entry have finished. Resolutions on this node are announced
-/// (<see cref="DeadLetterResolved"/>), so its pools release at once.</para>
+/// is gone and once its own appends to the entry have finished. Who holds what on this node is the node's
+/// <see cref="ParkingCoordinator"/>'s to know (an actor: pools tell it, and ask it when they take and release); it
+/// passes this node's resolutions on to the other pools (<see cref="DeadLetterResolved"/>), so they release at once.</para>
 /// </remarks>
 internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -44,7 +45,7 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
     private bool _overloaded;
     private readonly Dictionary<OrderingKey, ParkedStream> _parked = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly ParkingLedger _ledger = ParkingLedger.Of(Context.System);
+    private readonly IActorRef _parking = ParkingCoordinator.Of(Context.System);
     private int _running;
     private int _retrying;
 
@@ -97,7 +98,7 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
         // A subscription's pool is named "handlers" under its subscription: the gauges name it after the subscription.
         var pool = Self.Path.Name == "handlers" ? Self.Path.Parent.Name : Self.Path.Name;
         TelemetryBoard.PublishPool(Self.Path.ToStringWithUid(), pool, _settings.SourceNode, _deps.Load);
-        Context.System.EventStream.Subscribe(Self, typeof(DeadLetterResolved));
+        _parking.Tell(JoinParking.Instance);
         if (_settings.ParksFollowers)
         {
             RefreshOpenEntries();
@@ -107,12 +108,7 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
     /// <inheritdoc />
     protected override void PostStop()
     {
-        TelemetryBoard.RemovePool(Self.Path.ToStringWithUid());
-        Context.System.EventStream.Unsubscribe(Self);
-        foreach (var id in _parked.Values.Select(p => p.DeadLetterId).OfType<long>())
-        {
-            _ledger.Release(id, Self); // a take on this node must not leave followers to a pool that is gone
-        }
+        TelemetryBoard.RemovePool(Self.Path.ToStringWithUid()); // the coordinator watches the pool: what it held is released there
     }
 
     /// <inheritdoc />
@@ -162,13 +158,9 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
         Receive<SkipDeadLetterEntry>(Skip);
         Receive<DeadLetterTaken>(Taken);
         Receive<ReleaseAllParked>(Purged);
-        Receive<DeadLetterResolved>(resolved =>
-        {
-            if (!resolved.Origin.Equals(Self))
-            {
-                ResolvedElsewhere(resolved.DeadLetterIds);
-            }
-        });
+        Receive<DeadLetterResolved>(resolved => ResolvedElsewhere(resolved.DeadLetterIds));
+        Receive<TakenHere>(RunTaken);
+        Receive<StreamReleased>(Released);
         Receive<RefreshDue>(_ => RefreshOpenEntries());
         Receive<OpenEntriesRead>(Refreshed);
         Receive<OpenEntriesFailed>(failed =>

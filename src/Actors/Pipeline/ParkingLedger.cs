@@ -9,37 +9,30 @@ namespace ActorEvents.Actors.Pipeline;
 /// pool, which runs them in its own order with what it parked since (so a new event in that pool never overtakes
 /// them); the taker runs only the entry's followers that no pool here holds (parked on another node, or before a
 /// restart). A pool that learns from the store that its entry is gone, without a local take, runs only the followers
-/// the entry did not record. Both decisions are made under one lock, so a follower is left to a holder only while the
-/// holder has not released its stream yet.
+/// the entry did not record. Owned by the node's <see cref="ParkingCoordinator"/>, which asks it one message at a time,
+/// so a follower is left to a holder only while the holder has not released its stream yet.
 /// </summary>
-internal sealed class ParkingLedger : IExtension
+internal sealed class ParkingLedger
 {
-    private readonly object _gate = new();
     private readonly Dictionary<long, Dictionary<string, HashSet<IActorRef>>> _held = new();
     private readonly HashSet<long> _takenHere = new();
-
-    /// <summary>The ledger of an actor system.</summary>
-    public static ParkingLedger Of(ActorSystem system) => system.WithExtension<ParkingLedger, ParkingLedgerProvider>();
 
     /// <summary>A pool parked a follower behind a dead letter.</summary>
     public void Hold(long deadLetterId, string eventId, IActorRef pool)
     {
-        lock (_gate)
+        if (!_held.TryGetValue(deadLetterId, out var followers))
         {
-            if (!_held.TryGetValue(deadLetterId, out var followers))
-            {
-                followers = new Dictionary<string, HashSet<IActorRef>>();
-                _held[deadLetterId] = followers;
-            }
-
-            if (!followers.TryGetValue(eventId, out var holders))
-            {
-                holders = [];
-                followers[eventId] = holders;
-            }
-
-            holders.Add(pool);
+            followers = new Dictionary<string, HashSet<IActorRef>>();
+            _held[deadLetterId] = followers;
         }
+
+        if (!followers.TryGetValue(eventId, out var holders))
+        {
+            holders = [];
+            followers[eventId] = holders;
+        }
+
+        holders.Add(pool);
     }
 
     /// <summary>
@@ -48,16 +41,13 @@ internal sealed class ParkingLedger : IExtension
     /// </summary>
     public IReadOnlyList<EventEnvelope> TakeHere(long deadLetterId, IReadOnlyList<EventEnvelope> followers, IActorRef taker)
     {
-        lock (_gate)
+        if (!_held.TryGetValue(deadLetterId, out var held))
         {
-            if (!_held.TryGetValue(deadLetterId, out var held))
-            {
-                return followers;
-            }
-
-            _takenHere.Add(deadLetterId);
-            return followers.Where(f => !held.TryGetValue(f.EventId, out var holders) || holders.All(h => h.Equals(taker))).ToArray();
+            return followers;
         }
+
+        _takenHere.Add(deadLetterId);
+        return followers.Where(f => !held.TryGetValue(f.EventId, out var holders) || holders.All(h => h.Equals(taker))).ToArray();
     }
 
     /// <summary>
@@ -66,32 +56,33 @@ internal sealed class ParkingLedger : IExtension
     /// </summary>
     public bool Release(long deadLetterId, IActorRef pool)
     {
-        lock (_gate)
+        var takenHere = _takenHere.Contains(deadLetterId);
+        if (_held.TryGetValue(deadLetterId, out var held))
         {
-            var takenHere = _takenHere.Contains(deadLetterId);
-            if (_held.TryGetValue(deadLetterId, out var held))
+            foreach (var (eventId, holders) in held.ToArray())
             {
-                foreach (var (eventId, holders) in held.ToArray())
+                if (holders.Remove(pool) && holders.Count == 0)
                 {
-                    if (holders.Remove(pool) && holders.Count == 0)
-                    {
-                        held.Remove(eventId);
-                    }
-                }
-
-                if (held.Count == 0)
-                {
-                    _held.Remove(deadLetterId);
-                    _takenHere.Remove(deadLetterId);
+                    held.Remove(eventId);
                 }
             }
 
-            return takenHere;
+            if (held.Count == 0)
+            {
+                _held.Remove(deadLetterId);
+                _takenHere.Remove(deadLetterId);
+            }
         }
+
+        return takenHere;
     }
 
-    private sealed class ParkingLedgerProvider : ExtensionIdProvider<ParkingLedger>
+    /// <summary>A pool stopped: it holds nothing any more (a take here must not leave followers to a pool that is gone).</summary>
+    public void ReleaseAll(IActorRef pool)
     {
-        public override ParkingLedger CreateExtension(ExtendedActorSystem system) => new();
+        foreach (var deadLetterId in _held.Where(h => h.Value.Values.Any(holders => holders.Contains(pool))).Select(h => h.Key).ToArray())
+        {
+            Release(deadLetterId, pool);
+        }
     }
 }

@@ -202,14 +202,13 @@ internal sealed record SkipDeadLetterEntry(DeadLetter Entry, IActorRef Requester
 internal sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
 
 /// <summary>
-/// Pool → the node's other pools (on the event stream): dead letters were resolved (replayed successfully, skipped or
-/// purged) and taken from the store by <paramref name="Origin"/>, which runs their recorded followers. Pools release
-/// their streams parked behind them at once (rather than at their next refresh), running only the followers that were
-/// not recorded on the entry.
+/// Parking coordinator → the node's other pools: dead letters were resolved (replayed successfully, skipped or purged)
+/// and taken from the store by a pool of this node, which runs their recorded followers. Pools release their streams
+/// parked behind them at once (rather than at their next refresh), running only the followers that were not recorded on
+/// the entry, or all they hold when the taker left them theirs (<see cref="StreamReleased.TakenHere"/>).
 /// </summary>
-/// <param name="Origin">The announcing pool.</param>
 /// <param name="DeadLetterIds">The resolved dead letters.</param>
-internal sealed record DeadLetterResolved(IActorRef Origin, IReadOnlyCollection<long> DeadLetterIds);
+internal sealed record DeadLetterResolved(IReadOnlyCollection<long> DeadLetterIds);
 
 /// <summary>Office → router: a purge skips every dead letter of this projection, in the projection (reply: <see cref="DeadLettersPurged"/> or <see cref="DeadLetterOperationFailed"/>).</summary>
 /// <param name="Projection">The projection's name.</param>
