@@ -163,9 +163,11 @@ public static class ActorEventsHostingExtensions
         }
 
         // The pipeline starts before the shard regions: every entity is given its node's router when it starts.
-        builder.WithActors((system, registry, resolver) =>
+        builder.WithActors(async (system, registry, resolver) =>
         {
             Telemetry.ActorEventsTelemetry.EnsureCreated();
+            var runtime = ActorEventsRuntimeStart.Start(system);
+            registry.Register<ActorEventsRuntime>(runtime);
             var scopes = resolver.GetService<IServiceScopeFactory>();
             var load = resolver.GetService<EventPipelineLoad>();
             var deadLetters = resolver.GetService<IDeadLetterStore>();
@@ -174,21 +176,21 @@ public static class ActorEventsHostingExtensions
             var inRequest = domain.Handlers.For(HandlerDelivery.InRequest);
             // Handlers delivered both ways record the event as processed in the request, so the durable copy is skipped.
             var guard = resolver.GetService<ProcessedEventGuard>();
-            var requestPool = system.ActorOf(HandlerPool.Props(
+            var requestPool = await ActorEventsRuntimeStart.StartChildAsync(runtime, HandlerPool.Props(
                 HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node) with { AdmissionLimit = pipeline.MaxQueuedWorkItems },
                 new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters, guard)), "handler-pool");
-            var streamingPool = system.ActorOf(HandlerPool.Props(
+            var streamingPool = await ActorEventsRuntimeStart.StartChildAsync(runtime, HandlerPool.Props(
                 HandlerPoolSettings.Of(pipeline, pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, node) with { AdmissionLimit = pipeline.MaxQueuedWorkItems },
                 new HandlerPoolDependencies(inRequest, domain.Types, load.Streaming, scopes, deadLetters, guard)), "streaming-handler-pool");
             registry.Register<StreamingHandlerPool>(streamingPool);
-            var router = system.ActorOf(EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
+            var router = await ActorEventsRuntimeStart.StartChildAsync(runtime, EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
             registry.Register<HandlerPool>(requestPool);
             registry.Register<EventStreamRouter>(router);
             IActorRef? durablePool = null;
             if (domain.Handlers.Handlers.Any(h => h.Delivery == HandlerDelivery.Durable))
             {
                 // Durable-only handlers are in no request pool: their dead letters are replayed by a pool of their own.
-                durablePool = system.ActorOf(HandlerPool.Props(
+                durablePool = await ActorEventsRuntimeStart.StartChildAsync(runtime, HandlerPool.Props(
                     HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node),
                     new HandlerPoolDependencies(domain.Handlers.For(HandlerDelivery.Durable), domain.Types, load.DurableReplay, scopes, deadLetters, guard)),
                     "durable-replay-pool");
@@ -197,8 +199,10 @@ public static class ActorEventsHostingExtensions
             // Projections resolve their own dead letters, in their singleton.
             var projections = domain.Subscriptions.Where(s => s.Kind == Messages.SubscriptionKind.Projection).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
             var replayTimeout = options.Mediator.CommandTimeout * 4;
-            var replays = system.ActorOf(DeadLetterReplayRouter.Props(domain.Handlers, projections, requestPool, durablePool, replayTimeout), "dead-letter-replays");
-            registry.Register<DeadLetterOffice>(system.ActorOf(DeadLetterOffice.Props(deadLetters, replays, replayTimeout, projections), "dead-letters"));
+            var replays = await ActorEventsRuntimeStart.StartChildAsync(runtime,
+                DeadLetterReplayRouter.Props(domain.Handlers, projections, requestPool, durablePool, replayTimeout), "dead-letter-replays");
+            registry.Register<DeadLetterOffice>(await ActorEventsRuntimeStart.StartChildAsync(runtime,
+                DeadLetterOffice.Props(deadLetters, replays, replayTimeout, projections), "dead-letters"));
         });
 
         foreach (var aggregate in domain.Aggregates)
@@ -206,17 +210,18 @@ public static class ActorEventsHostingExtensions
             aggregate.StartRegion(builder, domain, options);
         }
 
-        builder.WithActors((system, registry, resolver) =>
+        builder.WithActors(async (system, registry, resolver) =>
         {
             var scopes = resolver.GetService<IServiceScopeFactory>();
+            var runtime = registry.Get<ActorEventsRuntime>();
 
             var routes = domain.CommandOwners.ToDictionary(
                 owner => owner.Key,
                 owner => new AggregateRoute(owner.Value.Definition, owner.Value.Region(registry)));
-            var queries = system.ActorOf(QueryDispatcher.Props(domain.QueryHandlers, scopes, resolver.GetService<ActorEventsDatabase>(),
+            var queries = await ActorEventsRuntimeStart.StartChildAsync(runtime, QueryDispatcher.Props(domain.QueryHandlers, scopes, resolver.GetService<ActorEventsDatabase>(),
                 options.Mediator.CommandTimeout), "queries");
             registry.Register<QueryDispatcher>(queries);
-            var mediator = system.ActorOf(CommandMediator.Props(routes,
+            var mediator = await ActorEventsRuntimeStart.StartChildAsync(runtime, CommandMediator.Props(routes,
                 new CommandMediatorSettings(options.Mediator, options.Pipeline, registry.Get<HandlerPool>(), registry.Get<StreamingHandlerPool>(), queries)), "mediator");
             registry.Register<CommandMediator>(mediator);
         });

@@ -47,7 +47,7 @@ public static class ReadSideHostingExtensions
     /// </summary>
     public static AkkaConfigurationBuilder WithActorEventsSubscriptions(this AkkaConfigurationBuilder builder, ActorEventsOptions options, ActorEventsDomain domain)
     {
-        builder.WithActors((system, registry, resolver) =>
+        builder.WithActors(async (system, registry, resolver) =>
         {
             var database = resolver.GetService<ActorEventsDatabase>();
             var checkpoints = resolver.GetService<CheckpointStore>();
@@ -71,7 +71,7 @@ public static class ReadSideHostingExtensions
                 var profile = SubscriptionProfiles.Effective(definition, settings);
                 return new SubscriptionEntry(definition, profile, runs ? StartSingleton(system, definition, profile, runtime, settings.Role) : null);
             }).ToArray();
-            registry.Register<SubscriptionOffice>(system.ActorOf(SubscriptionOffice.Props(entries, runtime), "subscriptions"));
+            registry.Register<SubscriptionOffice>(await ActorEventsRuntimeStart.StartChildAsync(registry.Get<ActorEventsRuntime>(), SubscriptionOffice.Props(entries, runtime), "subscriptions"));
             if (runs)
             {
                 var pruner = new ProcessedEventPruner(database, domain.Subscriptions, settings.ProcessedEventRetention);

@@ -120,7 +120,7 @@ public sealed class TlsPinningTests : IDisposable
     {
         var system = from.Services.GetRequiredService<ActorSystem>();
         var target = new Address(Cluster.Get(system).SelfAddress.Protocol, system.Name, "127.0.0.1", port);
-        return system.ActorSelection($"{target}/user/dead-letters");
+        return system.ActorSelection($"{target}/user/actor-events/dead-letters");
     }
 
     private static Dictionary<string, string?> Tls(string path, params string[] thumbprints)
