@@ -1,5 +1,4 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Bench;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Bench.Output;
 using ActorEvents.Messages;
 using Spectre.Console;

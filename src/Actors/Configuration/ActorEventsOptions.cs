@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 
 namespace ActorEvents.Actors.Configuration;
@@ -247,7 +246,7 @@ public sealed class PipelineOptions
     public StreamingPipelineOptions Streaming { get; set; } = new();
 
     /// <summary>Default retry policy of every handler (a handler can change it at registration).</summary>
-    public Supervision.RetryOptions Retry { get; set; } = new();
+    public RetryOptions Retry { get; set; } = new();
 
     /// <summary>
     /// With <see cref="EventOrdering.PerAggregate"/> ordering, how often every handler pool reads the open dead letters of

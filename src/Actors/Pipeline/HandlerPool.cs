@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Actors.Telemetry;
 using Akka.Actor;

@@ -37,7 +37,7 @@ public sealed class HandlerOptions
     public string? SourceStream { get; set; }
 
     /// <summary>Changes this handler's retry policy, starting from the configured defaults (<c>ActorEvents:Pipeline:Retry</c>).</summary>
-    public Action<Supervision.RetryOptions>? Retry { get; set; }
+    public Action<Configuration.RetryOptions>? Retry { get; set; }
 }
 
 /// <summary>A handler class resolved at start-up: its name, filters, and one compiled invoker per event type.</summary>
@@ -46,7 +46,7 @@ public sealed class HandlerDescriptor
     private readonly IReadOnlyDictionary<Type, Func<object, IEvent, EventContext, Task>> _invokers;
     private readonly Func<object, EventEnvelope, EventContext, Task>? _anyInvoker;
 
-    private HandlerDescriptor(string name, Type handlerType, HandlerDelivery delivery, string? streamCategory, string? sourceStream, Action<Supervision.RetryOptions>? retry,
+    private HandlerDescriptor(string name, Type handlerType, HandlerDelivery delivery, string? streamCategory, string? sourceStream, Action<Configuration.RetryOptions>? retry,
         IReadOnlyDictionary<Type, Func<object, IEvent, EventContext, Task>> invokers, Func<object, EventEnvelope, EventContext, Task>? anyInvoker)
     {
         ConfigureRetry = retry;
@@ -75,10 +75,10 @@ public sealed class HandlerDescriptor
     public string? SourceStream { get; }
 
     /// <summary>The handler's changes to the default retry policy.</summary>
-    public Action<Supervision.RetryOptions>? ConfigureRetry { get; }
+    public Action<Configuration.RetryOptions>? ConfigureRetry { get; }
 
     /// <summary>The handler's retry policy given the configured defaults.</summary>
-    public Supervision.RetryOptions RetryPolicy(Supervision.RetryOptions defaults)
+    public Configuration.RetryOptions RetryPolicy(Configuration.RetryOptions defaults)
     {
         var policy = defaults.Clone();
         ConfigureRetry?.Invoke(policy);

@@ -1,10 +1,11 @@
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Internal;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Actors.Telemetry;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Event;
 using Microsoft.Extensions.DependencyInjection;
-using ActorEvents.Actors.Internal;
 
 namespace ActorEvents.Actors.Pipeline;
 

@@ -51,7 +51,7 @@ internal sealed record WorkItem(long RequestId, EventEnvelope Envelope, HandlerD
     public OrderingKey Key => new(Handler.Name, Envelope.AggregateType, Envelope.AggregateId);
 }
 
-/// <summary>Events with the same key are handled in sequence order when ordering is <see cref="EventOrdering.PerAggregate"/>.</summary>
+/// <summary>Events with the same key are handled in sequence order when ordering is <see cref="Configuration.EventOrdering.PerAggregate"/>.</summary>
 /// <param name="Handler">Handler name.</param>
 /// <param name="AggregateType">Aggregate type.</param>
 /// <param name="AggregateId">Aggregate id.</param>
@@ -70,7 +70,7 @@ internal sealed record EnqueueWork(long RequestId, IReadOnlyList<WorkItem> Items
 /// <summary>Pool → worker: run one item.</summary>
 /// <param name="Item">The item.</param>
 /// <param name="Policy">The handler's retry policy (for its timeout and error classification).</param>
-internal sealed record RunWork(WorkItem Item, Supervision.RetryOptions Policy);
+internal sealed record RunWork(WorkItem Item, Configuration.RetryOptions Policy);
 
 /// <summary>Worker → pool: an item finished.</summary>
 /// <param name="Item">The item.</param>
@@ -78,16 +78,6 @@ internal sealed record RunWork(WorkItem Item, Supervision.RetryOptions Policy);
 /// <param name="FollowUps">Follow-up events it emitted, or a redelivery handed back (only when it succeeded).</param>
 /// <param name="Failure">What went wrong, when it failed.</param>
 internal sealed record WorkDone(WorkItem Item, HandlerOutcome Outcome, IReadOnlyList<FollowUpEvent> FollowUps, Supervision.HandlerFailure? Failure = null);
-
-/// <summary>How the handler pool orders events.</summary>
-public enum EventOrdering
-{
-    /// <summary>Events of one aggregate reach each handler in sequence order; other aggregates run in parallel.</summary>
-    PerAggregate,
-
-    /// <summary>No ordering: any item may run as soon as a worker is free.</summary>
-    None,
-}
 
 /// <summary>
 /// Live load figures of a handler pool, written by the pool actor alone: read by the gauges, by tests and by the bench
@@ -187,20 +177,6 @@ public sealed class EventPipelineLoad
     public HandlerPoolLoad DurableReplay { get; } = new();
 }
 
-/// <summary>Office → pool: replay a dead letter.</summary>
-/// <param name="Entry">The entry.</param>
-/// <param name="Requester">Who gets <see cref="DeadLetterReplayed"/> or <see cref="DeadLetterOperationFailed"/>.</param>
-internal sealed record ReplayDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
-
-/// <summary>Office → pool: drop a dead letter and release its parked followers.</summary>
-/// <param name="Entry">The entry.</param>
-/// <param name="Requester">Who gets <see cref="DeadLetterSkipped"/>.</param>
-internal sealed record SkipDeadLetterEntry(DeadLetter Entry, IActorRef Requester);
-
-/// <summary>Office → pool: every dead letter was purged; run the followers recorded on those of this pool's handlers, release the rest.</summary>
-/// <param name="Purged">The purged entries (taken from the store), with their recorded followers.</param>
-internal sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
-
 /// <summary>
 /// Parking coordinator → the node's other pools: dead letters were resolved (replayed successfully, skipped or purged)
 /// and taken from the store by a pool of this node, which runs their recorded followers. Pools release their streams
@@ -210,6 +186,3 @@ internal sealed record ReleaseAllParked(IReadOnlyList<DeadLetter> Purged);
 /// <param name="DeadLetterIds">The resolved dead letters.</param>
 internal sealed record DeadLetterResolved(IReadOnlyCollection<long> DeadLetterIds);
 
-/// <summary>Office → router: a purge skips every dead letter of this projection, in the projection (reply: <see cref="DeadLettersPurged"/> or <see cref="DeadLetterOperationFailed"/>).</summary>
-/// <param name="Projection">The projection's name.</param>
-internal sealed record PurgeProjectionDeadLetters(string Projection);

@@ -1,4 +1,5 @@
 using ActorEvents.Actors.Pipeline;
+using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Hosting;

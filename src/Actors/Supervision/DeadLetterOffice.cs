@@ -1,4 +1,3 @@
-using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
 using Akka.Actor;
 

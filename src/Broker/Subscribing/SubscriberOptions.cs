@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using ActorEvents.Actors.Supervision;
+using ActorEvents.Actors.Configuration;
 
 namespace ActorEvents.Broker.Subscribing;
 

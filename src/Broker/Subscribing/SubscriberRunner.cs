@@ -1,11 +1,12 @@
 using System.Text.Json;
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Internal;
+using ActorEvents.Actors.Storage;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Broker.Hosting;
 using ActorEvents.Messages;
 using Microsoft.Extensions.DependencyInjection;
-using ActorEvents.Actors.Storage;
-using ActorEvents.Actors.Internal;
 
 namespace ActorEvents.Broker.Subscribing;
 

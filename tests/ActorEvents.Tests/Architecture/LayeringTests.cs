@@ -7,8 +7,8 @@ namespace ActorEvents.Tests.Architecture;
 
 /// <summary>
 /// The layering of the runtime, read from the compiled assemblies (IL references, not using directives): a lower layer
-/// that starts referencing a higher one fails here. Bottom up: Messages; Internal, Storage (its one dependency is
-/// Configuration); Persistence, Projections; Aggregates; Pipeline, Supervision; Mediator, Subscriptions, Queries;
+/// that starts referencing a higher one fails here. Bottom up: Messages; Configuration, Internal; Storage (its one
+/// dependency is Configuration); Persistence, Projections; Aggregates; Supervision; Pipeline; Mediator, Subscriptions, Queries;
 /// Hosting; then the Broker, Cli and Host projects.
 /// </summary>
 public sealed class LayeringTests
@@ -18,6 +18,9 @@ public sealed class LayeringTests
 
     public static TheoryData<string, string[]> Forbidden => new()
     {
+        // Configuration is the options a node is bound from: it references no runtime room (the retry settings and the
+        // event ordering are options; what makes an error permanent is Supervision's).
+        { "Configuration", ["Aggregates", "Hosting", "Internal", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Storage", "Subscriptions", "Supervision", "Telemetry"] },
         // Storage is the database and its schema: it knows the options, nothing of the runtime above it.
         { "Storage", ["Aggregates", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Subscriptions", "Supervision", "Telemetry"] },
         { "Internal", ["Aggregates", "Configuration", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Storage", "Subscriptions", "Supervision", "Telemetry"] },
@@ -27,7 +30,8 @@ public sealed class LayeringTests
         // it tells its node's event sink what it persisted, in messages of its own.
         { "Aggregates", ["Hosting", "Mediator", "Pipeline", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
         { "Pipeline", ["Hosting", "Mediator", "Projections", "Queries", "Subscriptions"] },
-        { "Supervision", ["Aggregates", "Hosting", "Mediator", "Projections", "Queries", "Subscriptions"] },
+        // The dead-letter office and stores are below the pipeline: the office's requests to the pools are its own protocol.
+        { "Supervision", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Projections", "Queries", "Subscriptions"] },
         { "Mediator", ["Hosting", "Projections", "Queries", "Storage", "Subscriptions", "Supervision"] },
         { "Queries", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Subscriptions", "Supervision"] },
         { "Subscriptions", ["Hosting", "Mediator", "Queries"] },

@@ -1,4 +1,4 @@
-using ActorEvents.Actors.Supervision;
+using ActorEvents.Actors.Configuration;
 
 namespace ActorEvents.Tests.Supervision;
 

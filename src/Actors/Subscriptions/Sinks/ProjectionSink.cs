@@ -1,8 +1,9 @@
+using ActorEvents.Actors.Configuration;
+using ActorEvents.Actors.Internal;
 using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using Microsoft.Extensions.DependencyInjection;
-using ActorEvents.Actors.Internal;
 
 namespace ActorEvents.Actors.Subscriptions.Sinks;
 
