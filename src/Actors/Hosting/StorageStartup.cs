@@ -2,7 +2,6 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Internal;
 using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Storage;
-using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,23 +12,28 @@ namespace ActorEvents.Actors.Hosting;
 /// <summary>
 /// The database work of a node, awaited before its actor system starts (a hosted service registered ahead of Akka's, so
 /// nothing blocks a thread on it): the schema of the configured database (journal, snapshots and ActorEvents' own tables,
-/// under an advisory lock on PostgreSQL; write-ahead logging on SQLite), the dead-letter store, the checkpoint tables and
-/// the read models' tables. A failure fails the host's start with the database's error.
+/// under an advisory lock on PostgreSQL; write-ahead logging on SQLite) through the one schema initializer, a dead-letter
+/// store the application registered, and the read models' tables. A failure fails the host's start with the database's error.
 /// </summary>
 internal sealed class StorageStartup(
-    IOptions<ActorEventsOptions> options, ActorEventsDomain domain, IDeadLetterStore deadLetters, CheckpointStore checkpoints, ActorEventsDatabase database,
+    IOptions<ActorEventsOptions> options, ActorEventsDomain domain, IDeadLetterStore deadLetters, ActorEventsDatabase database,
     IServiceScopeFactory scopes) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Every table of ActorEvents (and the journal's on PostgreSQL), unless AutoInitialize is off.
         await DatabaseSchema.EnsureCreatedAsync(options.Value.Persistence, cancellationToken).ConfigureAwait(false);
-        await deadLetters.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        if (options.Value.Persistence.AutoInitialize)
+        {
+            // A store registered by the application prepares itself (the built-in one asks the same initializer: idempotent).
+            await deadLetters.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (!database.IsAvailable)
         {
             return;
         }
 
-        await checkpoints.InitializeAsync(cancellationToken).ConfigureAwait(false);
         if (domain.ReadModelSchemas.Count > 0)
         {
             await database.ChangeSchemaAsync(async (db, token) =>

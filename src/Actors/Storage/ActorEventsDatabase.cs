@@ -24,6 +24,8 @@ namespace ActorEvents.Actors.Storage;
 public sealed class ActorEventsDatabase
 {
     private readonly DataOptions? _options;
+    private readonly string _connectionString = string.Empty;
+    private readonly string _linq2DbProvider = string.Empty;
     private readonly StatementCounter _statements = new();
 
     /// <summary>Creates the database description for the configured provider.</summary>
@@ -35,8 +37,8 @@ public sealed class ActorEventsDatabase
             return;
         }
 
-        var connectionString = StorageConnection.ConnectionStringOf(persistence);
-        var linq2DbProvider = StorageConnection.Linq2DbProviderOf(Provider);
+        var connectionString = _connectionString = StorageConnection.ConnectionStringOf(persistence);
+        var linq2DbProvider = _linq2DbProvider = StorageConnection.Linq2DbProviderOf(Provider);
         _options = Provider == PersistenceProviders.Sqlite
             ? new DataOptions()
                 .UseConnectionString(linq2DbProvider, new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString())
@@ -63,6 +65,13 @@ public sealed class ActorEventsDatabase
 
     /// <summary>True on PostgreSQL (schema changes there run under the schema advisory lock).</summary>
     public bool IsPostgreSql => Provider == PersistenceProviders.PostgreSql;
+
+    /// <summary>
+    /// Creates (when missing) and upgrades ActorEvents' own tables through the one schema initializer
+    /// (<see cref="DatabaseSchema"/>): for a tool working on a database no node started on. Nothing on the in-memory provider.
+    /// </summary>
+    public Task EnsureTablesAsync(CancellationToken cancellationToken = default) =>
+        IsAvailable ? DatabaseSchema.EnsureTablesAsync(_linq2DbProvider, _connectionString, cancellationToken) : Task.CompletedTask;
 
     /// <summary>Opens a connection; dispose it when done (one per unit of work).</summary>
     /// <exception cref="InvalidOperationException">The provider is in-memory.</exception>

@@ -4,11 +4,14 @@ using Npgsql;
 namespace ActorEvents.Actors.Storage;
 
 /// <summary>
-/// Creates the database schema once, up front, before the actor system starts. On PostgreSQL the DDL runs
-/// under a transaction-scoped advisory lock, so several nodes starting together never race (the plugin's own
-/// auto-initialize is switched off there); on SQLite the folder is created and write-ahead logging switched on.
+/// The one schema initializer: creates the database schema once, up front, before the actor system starts — every
+/// table ActorEvents uses (dead letters and their parked followers, checkpoints, processed events), and on PostgreSQL
+/// the journal's too — and brings a database of an earlier version up to date. On PostgreSQL the DDL runs under a
+/// transaction-scoped advisory lock, so several nodes starting together never race (the plugin's own auto-initialize
+/// is switched off there); on SQLite the folder is created, write-ahead logging switched on and the DDL run in one
+/// transaction (the plugin creates the journal's tables there). The stores hold no DDL of their own.
 /// </summary>
-public static class DatabaseSchema
+public static partial class DatabaseSchema
 {
     /// <summary>Advisory lock key that serializes schema creation across nodes.</summary>
     public const long SchemaLockKey = 0x4163746f72457674; // "ActorEvt"
@@ -112,12 +115,22 @@ public static class DatabaseSchema
         {
             case PersistenceProviders.Sqlite:
                 await StorageConnection.PrepareSqliteAsync(connectionString, cancellationToken).ConfigureAwait(false);
+                await CreateSqliteTablesAsync(connectionString, cancellationToken).ConfigureAwait(false);
                 break;
             case PersistenceProviders.PostgreSql:
                 await CreatePostgreSqlAsync(connectionString, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }
+
+    /// <summary>
+    /// Creates (when missing) and upgrades ActorEvents' own tables in a database given by its linq2db provider name and
+    /// connection string: for a store used on its own, e.g. by the command line on a database no node has started on.
+    /// </summary>
+    internal static Task EnsureTablesAsync(string linq2DbProvider, string connectionString, CancellationToken cancellationToken = default) =>
+        linq2DbProvider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase)
+            ? CreateSqliteTablesAsync(connectionString, cancellationToken)
+            : CreatePostgreSqlAsync(connectionString, cancellationToken);
 
     private static async Task CreatePostgreSqlAsync(string connectionString, CancellationToken cancellationToken)
     {

@@ -20,31 +20,6 @@ public sealed record Checkpoint(string Subscription, long Position, bool Paused,
 /// </summary>
 public sealed class CheckpointStore(ActorEventsDatabase database)
 {
-    /// <summary>
-    /// Creates <c>ae_checkpoints</c> and <c>ae_processed_events</c> on SQLite, adding the columns a table of an earlier
-    /// version lacks (PostgreSQL: <see cref="DatabaseSchema"/> does both).
-    /// </summary>
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        if (database.IsPostgreSql)
-        {
-            return;
-        }
-
-        await using var db = database.Open();
-        await db.CreateTableAsync<CheckpointRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
-        await db.CreateTableAsync<ProcessedEventRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
-
-        // A table of an earlier version lacks the columns that link a row to the journal and keep its follow-ups.
-        var columns = await db.QueryToListAsync<string>("SELECT name FROM pragma_table_info('ae_processed_events')", cancellationToken).ConfigureAwait(false);
-        foreach (var (name, type) in ProcessedEventRow.AddedColumns.Where(c => !columns.Contains(c.Name)))
-        {
-            await db.ExecuteAsync($"ALTER TABLE ae_processed_events ADD COLUMN {name} {type} NULL", cancellationToken).ConfigureAwait(false);
-        }
-
-        await db.ExecuteAsync($"CREATE INDEX IF NOT EXISTS {ProcessedEventRow.EventIdIndex} ON ae_processed_events (event_id)", cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>The stored checkpoint of a subscription, or null when it never ran.</summary>
     public async Task<Checkpoint?> FindAsync(string subscription, CancellationToken cancellationToken = default)
     {
@@ -182,11 +157,4 @@ internal sealed class ProcessedEventRow
     /// <summary>The follow-up events the handler emitted (JSON of <see cref="Pipeline.FollowUpEvent"/>s; null: none), dispatched again on a redelivery.</summary>
     [Column("follow_ups", DataType = DataType.Text), Nullable]
     public string? FollowUps { get; set; }
-
-    /// <summary>Columns added after the table's first version, with their SQLite types (PostgreSQL: <see cref="DatabaseSchema"/>).</summary>
-    internal static readonly (string Name, string Type)[] AddedColumns =
-        [("persistence_id", "TEXT"), ("sequence_nr", "INTEGER"), ("causation_id", "TEXT"), ("follow_ups", "TEXT")];
-
-    /// <summary>The index by event id alone: the pruner looks for the row of a follow-up's parent event by its id.</summary>
-    internal const string EventIdIndex = "ae_processed_events_event_id_idx";
 }

@@ -92,7 +92,7 @@ internal sealed class TableSubscriptionsClient(IReadOnlyList<SubscriptionDefinit
         subscriptions.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new SubscriptionOperationException(SubscriptionRefusals.Unknown(name));
 
-    /// <summary>The checkpoint and processed-event tables, created as a node would create them (idempotent), once.</summary>
+    /// <summary>ActorEvents' tables (checkpoints, processed events, dead letters), created as a node would create them (idempotent), once.</summary>
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
         if (_initialized || !runtime.Database.IsAvailable)
@@ -105,8 +105,7 @@ internal sealed class TableSubscriptionsClient(IReadOnlyList<SubscriptionDefinit
         {
             if (!_initialized)
             {
-                await runtime.Checkpoints.InitializeAsync(cancellationToken).ConfigureAwait(false);
-                await runtime.DeadLetters.InitializeAsync(cancellationToken).ConfigureAwait(false);
+                await runtime.Database.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
                 _initialized = true;
             }
         }

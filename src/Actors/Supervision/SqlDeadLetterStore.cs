@@ -19,7 +19,8 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     private readonly DataOptions _options;
     private readonly JsonSerializerOptions _json;
     private readonly EventUpcasters _upcasters;
-    private readonly bool _createsTable;
+    private readonly string _linq2DbProvider;
+    private readonly string _connectionString;
     private readonly TimeSpan _lease;
 
     /// <summary>How long a resolver holds a taken entry between its reports, unless configured.</summary>
@@ -33,41 +34,15 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
     public SqlDeadLetterStore(string linq2DbProvider, string connectionString, MessageTypeRegistry types, TimeSpan? resolutionLease = null)
     {
         _lease = resolutionLease ?? DefaultResolutionLease;
-        _createsTable = linq2DbProvider.StartsWith("SQLite", StringComparison.Ordinal);
+        _linq2DbProvider = linq2DbProvider;
+        _connectionString = connectionString;
         _options = new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
         _json = ActorEventsSerializer.CreateOptions(types, tolerant: true);
         _upcasters = types.Upcasters;
     }
 
-    /// <inheritdoc />
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        if (!_createsTable)
-        {
-            return; // PostgreSQL: created up front with the rest of the schema (DatabaseSchema)
-        }
-
-        await using var db = new DataConnection(_options);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await db.CreateTableAsync<DeadLetterRow>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken).ConfigureAwait(false);
-        await db.ExecuteAsync(ParkedFollowerRows.SqliteTable, cancellationToken).ConfigureAwait(false);
-        var columns = await db.QueryToListAsync<string>("SELECT name FROM pragma_table_info('ae_dead_letters')", cancellationToken).ConfigureAwait(false);
-        if (!columns.Contains("resolving_until"))
-        {
-            // A table created before resolutions had leases.
-            await db.ExecuteAsync("ALTER TABLE ae_dead_letters ADD COLUMN resolving_until TEXT NULL", cancellationToken).ConfigureAwait(false);
-        }
-
-        if (columns.Contains("parked_followers"))
-        {
-            // A table of the version that kept the followers as a JSON array on the entry: they become rows, the column goes.
-            await ParkedFollowerRows.MoveLegacyFollowersAsync(await db.OpenDbConnectionAsync(cancellationToken).ConfigureAwait(false), db.Transaction!, cancellationToken)
-                .ConfigureAwait(false);
-            await db.ExecuteAsync("ALTER TABLE ae_dead_letters DROP COLUMN parked_followers", cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Creates and upgrades the tables (<c>ae_dead_letters</c>, <c>ae_parked_followers</c>, …) through the one schema initializer.</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => DatabaseSchema.EnsureTablesAsync(_linq2DbProvider, _connectionString, cancellationToken);
 
     /// <inheritdoc />
     public async Task<long> AddAsync(NewDeadLetter entry, CancellationToken cancellationToken = default)
