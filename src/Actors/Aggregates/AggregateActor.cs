@@ -1,7 +1,6 @@
-using System.Globalization;
 using System.Diagnostics;
-using ActorEvents.Actors.Telemetry;
 using ActorEvents.Actors.Serialization;
+using ActorEvents.Actors.Telemetry;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Event;
@@ -19,9 +18,9 @@ internal sealed record AggregateRuntimeSettings(int SnapshotEvery, int Deduplica
 {
     /// <summary>
     /// The node's event sink (its event-stream router), told <see cref="EventsPersisted"/> after every persist and
-    /// <see cref="DrainAggregate"/> when the entity stops (Nobody: the events are not dispatched).
+    /// <see cref="DrainAggregate"/> when the entity stops (null: the events are not dispatched; <see cref="NoEventSink"/> answers).
     /// </summary>
-    public IActorRef EventSink { get; init; } = ActorRefs.Nobody;
+    public IActorRef? EventSink { get; init; }
 
     /// <summary>Longest a stopping entity waits for its events' handlers on this node before it stops all the same.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
@@ -41,6 +40,7 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
     private readonly IAggregateDefinition _definition;
     private readonly MessageTypeRegistry _registry;
     private readonly AggregateRuntimeSettings _settings;
+    private readonly IActorRef _sink;
     private readonly string _aggregateId;
     private readonly RecentCommands _recent;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -74,6 +74,7 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
         _definition = definition;
         _registry = registry;
         _settings = settings;
+        _sink = NoEventSink.OrNone(settings.EventSink, Context.System);
         _aggregateId = aggregateId;
         _state = definition.InitialState;
         _recent = new RecentCommands(settings.DeduplicationWindow, settings.DeduplicationRetention ?? AggregateRuntimeSettings.DefaultDeduplicationRetention);
@@ -157,9 +158,9 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
 
             _log.Warning("The unconfirmed write of command {0} to {1} did commit ({2} events); dispatching them to their handlers now.",
                 write.CommandId, PersistenceId, stored.Count);
-            if (write.Pipeline is { } pipeline && !_settings.EventSink.IsNobody())
+            if (write.Pipeline is { } pipeline)
             {
-                _settings.EventSink.Tell(new EventsPersisted([.. stored], pipeline, null));
+                _sink.Tell(new EventsPersisted([.. stored], pipeline, null));
             }
         }
 
@@ -294,116 +295,20 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
 
     /// <summary>
     /// Hands a persisted command's events, with its answer, to the node's event sink, which answers: once the pool took them
-    /// (<see cref="ReplyMode.AfterPersist"/>), or once the handlers finished. Without a sink the aggregate answers itself.
+    /// (<see cref="ReplyMode.AfterPersist"/>), or once the handlers finished. A command without a pipeline is answered here.
     /// </summary>
     private void Persisted(PendingCommand pending)
     {
         var accepted = new CommandAccepted(_definition.Name, _aggregateId, pending.Envelopes) { CommandId = pending.CommandId };
         var request = pending.Request;
-        if (request.Pipeline is not { } pipeline || _settings.EventSink.IsNobody())
+        if (request.Pipeline is not { } pipeline)
         {
             pending.ReplyTo.Tell(accepted);
             return;
         }
 
-        _settings.EventSink.Tell(new EventsPersisted(pending.Envelopes, pipeline,
+        _sink.Tell(new EventsPersisted(pending.Envelopes, pipeline,
             new AwaitedReply(pending.ReplyTo, accepted, request.HandlersDeadline, AfterHandlers: request.AwaitHandlers)));
-    }
-
-    /// <summary>
-    /// After a rejection, until the supervisor acknowledged: commands still in the mailbox go back to the supervisor, which
-    /// holds them for the next incarnation; then the aggregate stops.
-    /// </summary>
-    private void HandingBack()
-    {
-        Command<AggregateRequest>(request => Context.Parent.Forward(request));
-        Command<AggregateEndingAcknowledged>(_ => Context.Stop(Self));
-        Command<AggregateStop>(stop => Context.Parent.Forward(stop));
-        CommandAny(_ => { });
-    }
-
-    private void Reject(AggregateRequest request, RejectionCode code, string message) =>
-        Sender.Tell(new CommandRejected(code, message) { CommandId = request.CommandId });
-
-    /// <summary>
-    /// The journal failed the write (Akka.Persistence stops the actor next). The reply says what is known: not written
-    /// (the breaker was open, or the transaction rolled back), or unknown (anything else: the events may be in the
-    /// journal) — then the next incarnation settles the write after its recovery.
-    /// </summary>
-    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
-    {
-        if (_pending is { } pending)
-        {
-            _pending = null;
-            Failed(pending.Persist, cause);
-            var reply = JournalOutcome.OfFailure(cause, PersistenceId);
-            Context.Parent.Tell(new AggregateIncarnationEnding(
-                reply.Code == RejectionCode.OutcomeUnknown ? new UnconfirmedWrite(pending.CommandId, pending.Envelopes, pending.Request.Pipeline) : null,
-                RestartAtOnce: false));
-            pending.ReplyTo.Tell(reply with { CommandId = pending.CommandId });
-        }
-
-        base.OnPersistFailure(cause, @event, sequenceNr);
-    }
-
-    /// <summary>
-    /// The journal rejected the write: nothing was written. The aggregate answers with the rejection's code and restarts
-    /// at once, so that its next events continue the journal's sequence numbers without a gap.
-    /// </summary>
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        if (_pending is { } pending)
-        {
-            _pending = null;
-            Failed(pending.Persist, cause);
-            Context.Parent.Tell(new AggregateIncarnationEnding(null, RestartAtOnce: true));
-            pending.ReplyTo.Tell(JournalOutcome.OfRejection(cause, PersistenceId) with { CommandId = pending.CommandId });
-            Become(HandingBack);
-        }
-
-        base.OnPersistRejected(cause, @event, sequenceNr);
-    }
-
-    /// <inheritdoc />
-    protected override void OnRecoveryFailure(Exception reason, object? message = null)
-    {
-        if (Unreadable(reason) is { } unreadable)
-        {
-            // Not a fault that passes: a stored event of a type or version this node does not know. No restart loop.
-            _log.Error(reason,
-                "Recovery of aggregate {0} failed at event {1}: a stored event cannot be read on this node ({2}). It is not restarted: "
-                + "commands get UnreadableStream until it passivates; run the version of the domain that knows the event.",
-                PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(CultureInfo.InvariantCulture), _ => "?" }, unreadable);
-            Context.Parent.Tell(new AggregateUnreadable(unreadable));
-            base.OnRecoveryFailure(reason, message);
-            return;
-        }
-
-        _log.Error(reason,
-            "Recovery of aggregate {0} failed at event {1}: {2}. The entity stays down until its supervisor retries; commands get AggregateUnavailable.",
-            PersistenceId, message switch { IPersistentRepresentation p => p.SequenceNr.ToString(CultureInfo.InvariantCulture), _ => "?" }, reason.Message);
-        base.OnRecoveryFailure(reason, message);
-    }
-
-    private static void Failed(Activity? persist, Exception cause)
-    {
-        persist?.SetStatus(ActivityStatusCode.Error, cause.Message);
-        persist?.SetTag(ActorEventsTelemetry.Tags.ErrorType, cause.GetType().FullName);
-        ActorEventsTelemetry.StopDetached(persist);
-    }
-
-    /// <summary>What cannot be read, when a recovery failure is an event this node cannot deserialize.</summary>
-    private static string? Unreadable(Exception reason)
-    {
-        for (var e = reason; e is not null; e = e.InnerException)
-        {
-            if (e is System.Runtime.Serialization.SerializationException or UnregisteredTypeException or System.Text.Json.JsonException)
-            {
-                return e.Message;
-            }
-        }
-
-        return reason is AggregateException aggregate ? aggregate.InnerExceptions.Select(Unreadable).FirstOrDefault(m => m is not null) : null;
     }
 
     private sealed record PendingCommand(IActorRef ReplyTo, AggregateRequest Request, EventEnvelope[] Envelopes, Activity? Persist)

@@ -174,13 +174,7 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
     /// </summary>
     private void Drain()
     {
-        if (_drain.Sink.IsNobody())
-        {
-            Context.Stop(Self);
-            return;
-        }
-
-        _drain.Sink.Tell(new DrainAggregate(_drain.AggregateType, _drain.AggregateId, Self));
+        NoEventSink.OrNone(_drain.Sink, Context.System).Tell(new DrainAggregate(_drain.AggregateType, _drain.AggregateId, Self));
         Timers.StartSingleTimer(DrainTimedOut.Instance, DrainTimedOut.Instance, _drain.Timeout);
         Become(Draining);
     }
@@ -246,8 +240,8 @@ internal sealed class AggregateSupervisor : ReceiveActor, IWithUnboundedStash, I
 }
 
 /// <summary>Where a stopping aggregate entity drains its events, and for how long at most.</summary>
-/// <param name="Sink">The node's event sink (Nobody: no drain).</param>
+/// <param name="Sink">The node's event sink (null: none, <see cref="NoEventSink"/> answers at once).</param>
 /// <param name="AggregateType">The aggregate type.</param>
 /// <param name="AggregateId">The aggregate id.</param>
 /// <param name="Timeout">The longest wait.</param>
-internal sealed record AggregateDrainSettings(IActorRef Sink, string AggregateType, string AggregateId, TimeSpan Timeout);
+internal sealed record AggregateDrainSettings(IActorRef? Sink, string AggregateType, string AggregateId, TimeSpan Timeout);
