@@ -155,8 +155,7 @@ public static class ActorEventsHostingExtensions
     /// </summary>
     public static AkkaConfigurationBuilder WithActorEvents(this AkkaConfigurationBuilder builder, ActorEventsOptions options, ActorEventsDomain domain)
     {
-        builder.WithCustomSerializer("actor-events", ActorEventsSerializer.BoundTypes,
-            system => new ActorEventsSerializer(system, domain.Types));
+        builder.WithCustomSerializer("actor-events", RuntimeWireFormats.BoundTypes, system => RuntimeWireFormats.Serializer(system, domain.Types));
         if (options.Node.RefuseUnboundMessages)
         {
             builder.AddHocon(UnboundMessageSerializer.Hocon, HoconAddMode.Prepend);

@@ -1,7 +1,6 @@
 using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using ActorEvents.Actors.Aggregates;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Serialization;
@@ -11,7 +10,9 @@ namespace ActorEvents.Actors.Serialization;
 /// <summary>
 /// Serializes every ActorEvents message, persisted event and snapshot with System.Text.Json and the closed
 /// <see cref="MessageTypeRegistry"/>. The manifest is a stable name, never a CLR type name; a manifest or
-/// embedded type name that is not registered is refused with a <see cref="SerializationException"/>.
+/// embedded type name that is not registered is refused with a <see cref="SerializationException"/>. The messages the
+/// runtime's rooms define (an aggregate's request, snapshot and stop; a subscription's control message) come with their
+/// <see cref="IWireFormat"/>s, handed over when the node is wired.
 /// </summary>
 public sealed class ActorEventsSerializer : SerializerWithStringManifest
 {
@@ -20,12 +21,9 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
 
     /// <summary>The manifest of a persisted <see cref="EventEnvelope"/>.</summary>
     internal const string EnvelopeManifest = "ae.envelope";
-    private const string RequestManifest = "ae.aggregate-request";
     private const string AcceptedManifest = "ae.accepted";
     private const string RejectedManifest = "ae.rejected";
     private const string SubmitManifest = "ae.submit";
-    private const string SnapshotManifest = "ae.snapshot";
-    private const string StopManifest = "ae.stop";
 
     /// <summary>
     /// Operator messages: subscription control, which travels between a node's office and the node running the
@@ -41,7 +39,6 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         ["ae.subscription.rebuild"] = typeof(RebuildProjection),
         ["ae.subscription.completed"] = typeof(SubscriptionOperationCompleted),
         ["ae.subscription.failed"] = typeof(SubscriptionOperationFailed),
-        ["ae.subscription.resolve-dead-letter"] = typeof(Subscriptions.ResolveProjectionDeadLetter),
         ["ae.subscription.status-report"] = typeof(SubscriptionStatusReport),
         ["ae.dlq.list"] = typeof(ListDeadLetters),
         ["ae.dlq.list-result"] = typeof(DeadLetterList),
@@ -62,23 +59,29 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
 
     private readonly MessageTypeRegistry _registry;
     private readonly JsonSerializerOptions _options;
+    private readonly WireContext _context;
+    private readonly Dictionary<string, IWireFormat> _formatsByManifest;
+    private readonly Dictionary<Type, IWireFormat> _formatsByType;
 
-    /// <summary>Creates the serializer over a registry.</summary>
-    public ActorEventsSerializer(ExtendedActorSystem system, MessageTypeRegistry registry) : base(system)
+    /// <summary>Creates the serializer over a registry, with the wire formats of the runtime's own messages.</summary>
+    internal ActorEventsSerializer(ExtendedActorSystem system, MessageTypeRegistry registry, IReadOnlyList<IWireFormat> formats) : base(system)
     {
         _registry = registry;
         _options = CreateOptions(registry);
+        _context = new WireContext(registry, _options);
+        _formatsByManifest = formats.ToDictionary(f => f.Manifest, StringComparer.Ordinal);
+        _formatsByType = formats.ToDictionary(f => f.Type);
     }
 
     /// <inheritdoc />
     public override int Identifier => Id;
 
-    /// <summary>The types this serializer is bound to in the actor system.</summary>
-    public static IReadOnlyList<Type> BoundTypes { get; } =
+    /// <summary>The types this serializer is bound to in the actor system, with those of <paramref name="formats"/>.</summary>
+    internal static IReadOnlyList<Type> BoundTypes(IReadOnlyList<IWireFormat> formats) =>
     [
-        typeof(ICommand), typeof(IEvent), typeof(EventEnvelope), typeof(AggregateRequest), typeof(CommandResult),
-        typeof(SubmitCommand), typeof(AggregateSnapshot), typeof(AggregateStop),
+        typeof(ICommand), typeof(IEvent), typeof(EventEnvelope), typeof(CommandResult), typeof(SubmitCommand),
         .. ControlManifests.Values,
+        .. formats.Select(f => f.Type),
     ];
 
     /// <summary>
@@ -106,12 +109,10 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
     public override string Manifest(object o) => o switch
     {
         EventEnvelope => EnvelopeManifest,
-        AggregateRequest => RequestManifest,
         CommandAccepted => AcceptedManifest,
         CommandRejected => RejectedManifest,
         SubmitCommand => SubmitManifest,
-        AggregateSnapshot => SnapshotManifest,
-        AggregateStop => StopManifest,
+        _ when _formatsByType.TryGetValue(o.GetType(), out var format) => format.Manifest,
         ICommand or IEvent => _registry.Get(o.GetType()).Name,
         _ when ControlTypes.TryGetValue(o.GetType(), out var manifest) => manifest,
         _ => throw new SerializationException($"ActorEventsSerializer cannot serialize '{o.GetType().FullName}'."),
@@ -124,8 +125,7 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         {
             return obj switch
             {
-                AggregateSnapshot snapshot => JsonSerializer.SerializeToUtf8Bytes(SnapshotDto.From(snapshot, _registry, _options), _options),
-                AggregateStop => [],
+                _ when _formatsByType.TryGetValue(obj.GetType(), out var format) => format.Write(obj, _context),
                 ICommand or IEvent => JsonSerializer.SerializeToUtf8Bytes(obj, _registry.Get(obj.GetType()).ClrType, _options),
                 _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options),
             };
@@ -144,12 +144,10 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
             return manifest switch
             {
                 EnvelopeManifest => Deserialize<EventEnvelope>(bytes),
-                RequestManifest => ReadRequest(bytes),
                 AcceptedManifest => Deserialize<CommandAccepted>(bytes),
                 RejectedManifest => Deserialize<CommandRejected>(bytes),
                 SubmitManifest => Deserialize<SubmitCommand>(bytes),
-                SnapshotManifest => SnapshotDto.Read(bytes, _registry, _options),
-                StopManifest => AggregateStop.Instance,
+                _ when _formatsByManifest.TryGetValue(manifest, out var format) => format.Read(bytes, _context),
                 _ when ControlManifests.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, _options)
                     ?? throw new SerializationException($"Payload of '{manifest}' is null."),
                 _ => JsonSerializer.Deserialize(bytes, _registry.Get(manifest).ClrType, _options)
@@ -166,82 +164,6 @@ public sealed class ActorEventsSerializer : SerializerWithStringManifest
         }
     }
 
-    /// <summary>
-    /// A request, or, when its command cannot be read here (a type or version of a newer node), the request with an
-    /// <see cref="UnreadableCommand"/>, so that its entity answers instead of the sender timing out.
-    /// </summary>
-    private AggregateRequest ReadRequest(byte[] bytes)
-    {
-        try
-        {
-            return Deserialize<AggregateRequest>(bytes);
-        }
-        catch (Exception e) when (e is JsonException or UnregisteredTypeException)
-        {
-            using var document = JsonDocument.Parse(bytes);
-            var root = document.RootElement;
-            if (!root.TryGetProperty("aggregateId", out var id) || id.ValueKind != JsonValueKind.String
-                || !root.TryGetProperty("command", out var command) || command.ValueKind != JsonValueKind.Object)
-            {
-                throw;
-            }
-
-            string? Text(JsonElement element, string name) => element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-            var version = command.TryGetProperty("version", out var v) && v.TryGetInt32(out var n) ? n : 0;
-            return new AggregateRequest(
-                new UnreadableCommand(id.GetString()!, Text(command, "type") ?? "", version, e.Message),
-                Text(root, "commandId") ?? "", Text(root, "correlationId") ?? "", Text(root, "originStream"))
-            {
-                TraceParent = Text(root, "traceParent"),
-            };
-        }
-    }
-
     private T Deserialize<T>(byte[] bytes) =>
         JsonSerializer.Deserialize<T>(bytes, _options) ?? throw new SerializationException($"Payload of {typeof(T).Name} is null.");
-
-    /// <summary>
-    /// A snapshot as stored: its state's registered name and version, the state, and the recent commands. One that cannot be
-    /// read any more (its state's version or shape changed, its type is gone, an event it holds cannot be read) is read as
-    /// an <see cref="UnreadableSnapshot"/>, and the aggregate rebuilds its state from its events instead.
-    /// </summary>
-    private sealed record SnapshotDto(string StateType, JsonElement State, IReadOnlyList<string> RecentCommandIds, IReadOnlyList<RecentCommand>? RecentCommands = null,
-        int StateVersion = 1)
-    {
-        public static SnapshotDto From(AggregateSnapshot snapshot, MessageTypeRegistry registry, JsonSerializerOptions options)
-        {
-            var registered = registry.Get(snapshot.State.GetType());
-            return new SnapshotDto(registered.Name, JsonSerializer.SerializeToElement(snapshot.State, registered.ClrType, options), snapshot.RecentCommandIds,
-                snapshot.RecentCommands, registered.Version);
-        }
-
-        public static AggregateSnapshot Read(byte[] bytes, MessageTypeRegistry registry, JsonSerializerOptions options)
-        {
-            SnapshotDto? dto = null;
-            try
-            {
-                dto = JsonSerializer.Deserialize<SnapshotDto>(bytes, options) ?? throw new JsonException("The snapshot is null.");
-                if (!registry.TryGet(dto.StateType, out var registered))
-                {
-                    return Unreadable(dto, $"its state type '{dto.StateType}' is not registered");
-                }
-
-                if (registered.Version != dto.StateVersion)
-                {
-                    return Unreadable(dto, $"its state is '{dto.StateType}' v{dto.StateVersion}, and this node's is v{registered.Version}");
-                }
-
-                var state = dto.State.Deserialize(registered.ClrType, options) ?? throw new JsonException($"Snapshot state '{dto.StateType}' is null.");
-                var recent = dto.RecentCommands?.Select(c => c with { Events = [.. c.Events.SelectMany(registry.Upcasters.Upcast)] }).ToArray();
-                return new AggregateSnapshot(state, dto.RecentCommandIds, recent);
-            }
-            catch (Exception e) when (e is JsonException or UnregisteredTypeException or NotSupportedException or InvalidOperationException)
-            {
-                return Unreadable(dto, e.Message);
-            }
-        }
-
-        private static AggregateSnapshot Unreadable(SnapshotDto? dto, string reason) =>
-            new(new UnreadableSnapshot($"the snapshot{(dto is null ? "" : $" of '{dto.StateType}'")} cannot be read: {reason}"), []);
-    }
 }

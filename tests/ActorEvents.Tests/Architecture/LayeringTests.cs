@@ -7,7 +7,7 @@ namespace ActorEvents.Tests.Architecture;
 
 /// <summary>
 /// The layering of the runtime, read from the compiled assemblies (IL references, not using directives): a lower layer
-/// that starts referencing a higher one fails here. Bottom up: Messages; Configuration, Internal; Storage (its one
+/// that starts referencing a higher one fails here. Bottom up: Messages; Configuration, Internal, Serialization; Storage (its one
 /// dependency is Configuration); Persistence, Projections; Aggregates; Supervision; Pipeline; Mediator, Subscriptions, Queries;
 /// Hosting; then the Broker, Cli and Host projects.
 /// </summary>
@@ -23,6 +23,8 @@ public sealed class LayeringTests
         { "Configuration", ["Aggregates", "Hosting", "Internal", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Storage", "Subscriptions", "Supervision", "Telemetry"] },
         // Storage is the database and its schema: it knows the options, nothing of the runtime above it.
         { "Storage", ["Aggregates", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Subscriptions", "Supervision", "Telemetry"] },
+        // The serializer knows the message contracts and the closed type map; the rooms' own messages come with their wire formats.
+        { "Serialization", ["Aggregates", "Configuration", "Hosting", "Internal", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Storage", "Subscriptions", "Supervision", "Telemetry"] },
         { "Internal", ["Aggregates", "Configuration", "Hosting", "Mediator", "Persistence", "Pipeline", "Projections", "Queries", "Serialization", "Storage", "Subscriptions", "Supervision", "Telemetry"] },
         { "Persistence", ["Aggregates", "Hosting", "Mediator", "Pipeline", "Projections", "Queries", "Subscriptions", "Supervision"] },
         { "Projections", ["Aggregates", "Hosting", "Mediator", "Persistence", "Pipeline", "Queries", "Storage", "Subscriptions", "Supervision"] },

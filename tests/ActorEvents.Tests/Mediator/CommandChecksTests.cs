@@ -23,7 +23,7 @@ public sealed class CommandChecksTests : Akka.TestKit.Xunit2.TestKit
     public CommandChecksTests()
         : base("akka.loglevel = WARNING")
     {
-        _serializer = new ActorEventsSerializer((ExtendedActorSystem)Sys, Domain.Types);
+        _serializer = RuntimeWireFormats.Serializer((ExtendedActorSystem)Sys, Domain.Types);
         _routes = Domain.CommandOwners.ToDictionary(o => o.Key, o => new AggregateRoute(o.Value.Definition, ActorRefs.Nobody));
         _routes[typeof(UnnamedOrderCommand)] = new AggregateRoute(new OrderAggregate(), ActorRefs.Nobody);
         _routes[typeof(GuardedCommand)] = new AggregateRoute(new ThrowingValidationAggregate(), ActorRefs.Nobody);

@@ -30,7 +30,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
         BootstrapSetup.Create()
             .WithConfig(ConfigurationFactory.ParseString("akka.loglevel = WARNING"))
             .And(SerializationSetup.Create(system => ImmutableHashSet.Create(
-                SerializerDetails.Create("actor-events", new ActorEventsSerializer(system, registry), ActorEventsSerializer.BoundTypes.ToImmutableHashSet()))));
+                SerializerDetails.Create("actor-events", RuntimeWireFormats.Serializer(system, registry), RuntimeWireFormats.BoundTypes.ToImmutableHashSet()))));
 
     private static EventEnvelope Envelope(IEvent @event, long sequenceNr = 1) => new(
         Guid.CreateVersion7().ToString("N"), Registry.TryGet(@event.GetType(), out var registered) ? registered.Name : "unregistered", 1,
@@ -248,7 +248,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_refuse_to_serialize_an_unregistered_event()
     {
-        var serializer = new ActorEventsSerializer((ExtendedActorSystem)Sys, Registry);
+        var serializer = RuntimeWireFormats.Serializer((ExtendedActorSystem)Sys, Registry);
 
         Assert.Throws<SerializationException>(() => serializer.ToBinary(new UnnamedEvent("x")));
         Assert.Throws<SerializationException>(() => serializer.ToBinary(Envelope(new UnnamedEvent("x"))));
@@ -263,7 +263,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
         // A later version of the code: the CLR type was renamed and moved; only the stable name stayed.
         var renamedRegistry = new MessageTypeRegistry();
         renamedRegistry.Register(typeof(RenamedOrderPlaced), "order.placed", 2);
-        var renamedSerializer = new ActorEventsSerializer((ExtendedActorSystem)Sys, renamedRegistry);
+        var renamedSerializer = RuntimeWireFormats.Serializer((ExtendedActorSystem)Sys, renamedRegistry);
 
         var copy = Assert.IsType<EventEnvelope>(renamedSerializer.FromBinary(bytes, manifest));
         Assert.Equal(new RenamedOrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR")), copy.Event);
