@@ -19,7 +19,12 @@ internal sealed class ParkingCoordinator : ReceiveActor
     /// <summary>Creates the coordinator.</summary>
     public ParkingCoordinator()
     {
-        Receive<JoinParking>(_ => Join(Sender));
+        Receive<JoinParking>(_ =>
+        {
+            // A pool joins as it starts, and again when it was restarted: a fresh incarnation holds nothing.
+            Join(Sender);
+            _ledger.ReleaseAll(Sender);
+        });
         Receive<HoldFollower>(hold =>
         {
             Join(Sender);
@@ -64,7 +69,7 @@ internal sealed class ParkingCoordinator : ReceiveActor
     }
 }
 
-/// <summary>Pool → coordinator, as it starts: tell me the dead letters the node's other pools resolve.</summary>
+/// <summary>Pool → coordinator, as it starts (and restarts: it holds nothing then): tell me the dead letters the node's other pools resolve.</summary>
 internal sealed record JoinParking
 {
     /// <summary>The message.</summary>

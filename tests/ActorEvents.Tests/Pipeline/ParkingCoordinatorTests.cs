@@ -79,6 +79,17 @@ public sealed class ParkingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_not_leave_followers_to_a_pool_that_joined_again_after_a_restart()
+    {
+        var holder = CreateTestProbe();
+        holder.Send(_coordinator, JoinParking.Instance);
+        holder.Send(_coordinator, new HoldFollower(7, "e-3"));
+        holder.Send(_coordinator, JoinParking.Instance); // restarted: its parked streams are gone
+
+        Assert.Equal(["e-2", "e-3", "e-4"], TakeAs(CreateTestProbe()));
+    }
+
+    [Fact]
     public void Should_pass_a_pools_resolutions_on_to_the_nodes_other_pools_only()
     {
         var resolver = CreateTestProbe();
