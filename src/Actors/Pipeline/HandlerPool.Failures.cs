@@ -109,7 +109,7 @@ internal sealed partial class HandlerPool
     private void WriteFailed(DeadLetterWriteFailed failed)
     {
         // The store is unreachable: keep the item and try again later, never drop it.
-        var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failed.WriteAttempt, 7))));
+        var delay = StoreWriteBackoff.After(failed.WriteAttempt);
         _log.Error(failed.Error, "Could not write the dead letter of {0} for {1} (try {2}); retrying in {3} ms",
             failed.Item.Handler.Name, failed.Item.Envelope.EventId, failed.WriteAttempt, (int)delay.TotalMilliseconds);
         Timers.StartSingleTimer(new DeadLetterWriteTimerKey(failed.Item.Handler.Name, failed.Item.Envelope.EventId), new RetryDeadLetterWrite(failed), delay);

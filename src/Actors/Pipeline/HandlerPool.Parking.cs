@@ -65,7 +65,7 @@ internal sealed partial class HandlerPool
         }
         else if (recorded.Error is { } error && parked.DeadLetterId is { } id)
         {
-            var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(follower.RecordAttempts++, 7))));
+            var delay = StoreWriteBackoff.After(follower.RecordAttempts++);
             _log.Error(error, "Could not record parked follower {0} on dead letter {1}; trying again in {2} ms (its request waits; it runs here if the entry is resolved first)",
                 follower.Item.Envelope.EventId, id, (int)delay.TotalMilliseconds);
             Timers.StartSingleTimer(new RecordTimerKey(follower.Item.Envelope.EventId, follower.Item.Handler.Name), new RecordAgain(parked, follower), delay);

@@ -136,32 +136,20 @@ internal sealed partial class HandlerPool
 
     private void FollowUp(WorkItem parent, FollowUpEvent followUp, List<WorkItem> items)
     {
-        var envelope = parent.Envelope;
-        var type = followUp.Event.GetType();
-        if (!_deps.Types.TryGet(type, out var registered))
+        var created = _followUps.Create(parent, followUp);
+        if (created.Error is { } error)
         {
-            _requests.Note(parent.RequestId, new HandlerOutcome(parent.Handler.Name, envelope.EventId, type.Name, HandlerStatus.Failed,
-                $"Follow-up event '{type.FullName}' is not registered; it was not dispatched."));
-            return;
+            _log.Error(error);
         }
 
-        var child = new EventEnvelope(followUp.EventId, registered.Name, registered.Version, followUp.EmittedAt,
-            _settings.SourceNode, envelope.AggregateType, envelope.AggregateId, 0, envelope.CorrelationId, envelope.EventId,
-            envelope.StreamName, followUp.Event) { TraceParent = followUp.TraceParent ?? envelope.TraceParent };
-        var depth = parent.Depth + 1;
-        if (depth > _settings.MaxFollowUpDepth)
+        if (created.Refusal is { } refusal)
         {
-            _log.Error("Follow-up cascade from {0} exceeded the depth limit {1} at '{2}' (correlation {3}); it was stopped.",
-                parent.Handler.Name, _settings.MaxFollowUpDepth, registered.Name, envelope.CorrelationId);
-            _requests.Note(parent.RequestId, new HandlerOutcome(parent.Handler.Name, child.EventId, registered.Name, HandlerStatus.Failed,
-                $"Follow-up cascade exceeded the depth limit of {_settings.MaxFollowUpDepth}; '{registered.Name}' was not dispatched."));
-            return;
+            _requests.Note(parent.RequestId, refusal);
         }
 
-        foreach (var handler in _deps.Subscriptions.Match(child))
+        foreach (var item in created.Items)
         {
             _requests.Expect(parent.RequestId);
-            var item = new WorkItem(parent.RequestId, child, handler, depth);
             Counted(item);
             items.Add(item);
         }

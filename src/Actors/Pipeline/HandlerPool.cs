@@ -41,6 +41,7 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
     private readonly HashSet<IActorRef> _abandonedWorkers = [];
     private int _workerGeneration;
     private readonly RequestTracker _requests = new();
+    private readonly FollowUpDispatch _followUps;
     private readonly AggregateDrains _drains = new();
     private DateTimeOffset? _deadlineTimerAt;
     private bool _overloaded;
@@ -68,6 +69,7 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
         _deps = dependencies;
         _policies = dependencies.Subscriptions.Handlers.ToDictionary(h => h.Name, h => h.RetryPolicy(settings.Retry));
         _queue = settings.ParksFollowers ? new KeyedWorkQueue() : new FifoWorkQueue();
+        _followUps = new FollowUpDispatch(dependencies.Types, dependencies.Subscriptions, settings.SourceNode, settings.MaxFollowUpDepth);
         for (var i = 0; i < settings.Workers; i++)
         {
             _idle.Push(Context.ActorOf(HandlerWorker.Props(dependencies.Scopes, dependencies.InvocationFilter), $"worker-{i + 1}"));
