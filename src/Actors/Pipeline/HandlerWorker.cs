@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Internal;
 using ActorEvents.Actors.Supervision;
@@ -57,7 +58,10 @@ internal sealed class HandlerWorker : ReceiveActor
         IReadOnlyList<FollowUpEvent> followUps = [];
         HandlerFailure? failure = null;
         var scope = _scopes.CreateAsyncScope();
-        using var timeout = new CancellationTokenSource(policy.InvocationTimeout);
+        // The deadline's timer is armed only when the invocation goes asynchronous (what is left of the timeout by then):
+        // an invocation that completes synchronously needs none, and costs no timer.
+        var started = Stopwatch.GetTimestamp();
+        using var timeout = new CancellationTokenSource();
         // The handler's span is Activity.Current while it runs (this async method's own context): commands it sends
         // through the client and follow-ups it emits continue it.
         using var run = HandlerRunTrace.Start(item.Handler.Name, envelope, item.Attempt);
@@ -78,7 +82,19 @@ internal sealed class HandlerWorker : ReceiveActor
                 ? item.Handler.InvokeAsync(handler, envelope, context)
                 : _filter.InvokeAsync(item.Handler, context, () => item.Handler.InvokeAsync(handler, envelope, context));
             // A completed invocation is awaited as is (rethrowing its exception, if any); only a pending one needs the deadline.
-            await (invocation.IsCompleted ? invocation : invocation.WaitAsync(timeout.Token)).ConfigureAwait(false);
+            var waiting = invocation;
+            if (!invocation.IsCompleted)
+            {
+                if (policy.InvocationTimeout != Timeout.InfiniteTimeSpan)
+                {
+                    var left = policy.InvocationTimeout - Stopwatch.GetElapsedTime(started);
+                    timeout.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                }
+
+                waiting = invocation.WaitAsync(timeout.Token);
+            }
+
+            await waiting.ConfigureAwait(false);
         }
         catch (Exception e)
         {

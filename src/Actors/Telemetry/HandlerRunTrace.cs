@@ -24,7 +24,10 @@ internal sealed class HandlerRunTrace : IDisposable
     /// <summary>Starts the span and makes it current.</summary>
     public static HandlerRunTrace Start(string handler, EventEnvelope envelope, int attempt)
     {
-        var activity = ActorEventsTelemetry.StartDetached(ActorEventsTelemetry.Spans.HandlePrefix + handler, ActivityKind.Consumer, envelope.TraceParent);
+        // The span's name is built only when someone listens (an invocation without tracing allocates nothing for it).
+        var activity = ActorEventsTelemetry.Source.HasListeners()
+            ? ActorEventsTelemetry.StartDetached(ActorEventsTelemetry.Spans.HandlePrefix + handler, ActivityKind.Consumer, envelope.TraceParent)
+            : null;
         if (activity is not null)
         {
             if (activity.IsAllDataRequested)
