@@ -2,10 +2,6 @@ using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Supervision;
-using ActorEvents.Host.Domain;
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Orders;
-using ActorEvents.Host.Domain.Notifications;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Clustering;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,9 +50,6 @@ public sealed class TestKitTests
         var wrong = Assert.Throws<ScenarioAssertionException>(() => relay.When(new SendRelay("r-1")).Then(new RelaySent("r-1", 5)));
         Assert.Contains("RelaySent { RelayId = r-1, Number = 1 }", wrong.Message, StringComparison.Ordinal);
         Assert.Throws<ScenarioAssertionException>(() => relay.When(new SendRelay("r-1")).ThenRejected(RejectionCode.DomainRuleViolation));
-
-        var inventory = AggregateScenario.For(new InventoryAggregate());
-        inventory.When(new ReduceStock("sku-1", 1, "o-1")).ThenRejected(RejectionCode.AggregateNotFound, "does not exist");
     }
 
     [Fact]
@@ -80,21 +73,6 @@ public sealed class TestKitTests
         }
 
         Assert.Throws<ScenarioAssertionException>(() => refused.ThenSucceeded());
-    }
-
-    [Fact]
-    public async Task Should_refuse_to_process_an_event_the_runtime_would_not_give_the_handler()
-    {
-        // The sample's stock handler listens to the order stream only, and takes its client from the container.
-        await using var stock = HandlerScenario.For<StockOnShipmentHandler>(domain => domain.AddSampleDomain(), services => services.AddSampleServices());
-        var shipped = new OrderShipped("o-1", "sku-1", 2);
-
-        (await stock.ProcessAsync(shipped)).ThenSucceeded().ThenSent(new ReduceStock("sku-1", 2, "o-1"));
-        var wrongStream = await Assert.ThrowsAsync<ScenarioAssertionException>(() => stock.ProcessAsync(shipped, new EventSource("inventory")));
-        Assert.Contains("not subscribed", wrongStream.Message, StringComparison.Ordinal);
-
-        stock.Client.Answer = command => new CommandRejected(RejectionCode.DomainRuleViolation, "not enough stock") { CommandId = "x" };
-        Assert.Contains("not enough stock", (await stock.ProcessAsync(shipped)).ThenFailed<InvalidOperationException>().Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using ActorEvents.Actors.Aggregates;
 using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
 
-namespace ActorEvents.Tests.Domain;
+namespace ActorEvents.Host.Tests.Domain;
 
 public sealed class OrderAggregateTests
 {
