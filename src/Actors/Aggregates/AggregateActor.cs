@@ -17,7 +17,7 @@ namespace ActorEvents.Actors.Aggregates;
 internal sealed record AggregateRuntimeSettings(int SnapshotEvery, int DeduplicationWindow, string SourceNode, TimeSpan? DeduplicationRetention = null)
 {
     /// <summary>
-    /// The node's event sink (its event-stream router), told <see cref="EventsPersisted"/> after every persist and
+    /// The node's event sink (its request handler pool), told <see cref="EventsPersisted"/> after every persist and
     /// <see cref="DrainAggregate"/> when the entity stops (null: the events are not dispatched; <see cref="NoEventSink"/> answers).
     /// </summary>
     public IActorRef? EventSink { get; init; }

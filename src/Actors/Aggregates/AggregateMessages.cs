@@ -58,7 +58,7 @@ public enum PipelineKind
 internal sealed record UnreadableCommand(string AggregateId, string TypeName, int Version, string Reason) : ICommand;
 
 /// <summary>
-/// Aggregate → its node's event sink (the event-stream router), right after a persist: the events in sequence order,
+/// Aggregate → its node's event sink (the node's request handler pool), right after a persist: the events in sequence order,
 /// since one aggregate's messages to one local actor keep their order. Never crosses nodes.
 /// </summary>
 /// <param name="Events">The persisted events, in order.</param>

@@ -3,7 +3,7 @@ using Akka.Actor;
 namespace ActorEvents.Actors.Aggregates;
 
 /// <summary>
-/// The event sink of aggregates that run without an event pipeline (an actor system with no router, e.g. a test's): it
+/// The event sink of aggregates that run without an event pipeline (an actor system with no handler pool, e.g. a test's): it
 /// answers a persisted command's caller at once and lets a stopping entity stop at once. One per actor system
 /// (<c>/system/actor-events-no-event-sink</c>), so an aggregate always has a sink to tell.
 /// </summary>

@@ -24,7 +24,7 @@ public sealed class ActorEventsOptions
     /// <summary>Command mediator settings.</summary>
     public MediatorOptions Mediator { get; set; } = new();
 
-    /// <summary>Event pipeline (router and handler pools) settings.</summary>
+    /// <summary>Event pipeline (handler pools) settings.</summary>
     public PipelineOptions Pipeline { get; set; } = new();
 
     /// <summary>Durable subscriptions and projections.</summary>

@@ -150,8 +150,8 @@ public static class ActorEventsHostingExtensions
 
     /// <summary>
     /// The ActorEvents runtime: the closed-type-map serializer for every ActorEvents message, one shard region
-    /// per aggregate type, the event pipeline (router and handler pools) and the command mediator (registered
-    /// in the <see cref="ActorRegistry"/> under <see cref="CommandMediator"/>, <see cref="EventStreamRouter"/> and <see cref="HandlerPool"/>).
+    /// per aggregate type, the event pipeline (handler pools) and the command mediator (registered
+    /// in the <see cref="ActorRegistry"/> under <see cref="CommandMediator"/> and <see cref="HandlerPool"/>).
     /// </summary>
     public static AkkaConfigurationBuilder WithActorEvents(this AkkaConfigurationBuilder builder, ActorEventsOptions options, ActorEventsDomain domain)
     {
@@ -161,7 +161,7 @@ public static class ActorEventsHostingExtensions
             builder.AddHocon(UnboundMessageSerializer.Hocon, HoconAddMode.Prepend);
         }
 
-        // The pipeline starts before the shard regions: every entity is given its node's router when it starts.
+        // The pipeline starts before the shard regions: every entity is given its node's event sink when it starts.
         builder.WithActors(async (system, registry, resolver) =>
         {
             Telemetry.ActorEventsTelemetry.EnsureCreated();
@@ -175,16 +175,16 @@ public static class ActorEventsHostingExtensions
             var inRequest = domain.Handlers.For(HandlerDelivery.InRequest);
             // Handlers delivered both ways record the event as processed in the request, so the durable copy is skipped.
             var guard = resolver.GetService<ProcessedEventGuard>();
-            var requestPool = await ActorEventsRuntimeStart.StartChildAsync(runtime, HandlerPool.Props(
-                HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node) with { AdmissionLimit = pipeline.MaxQueuedWorkItems },
-                new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters, guard)), "handler-pool");
             var streamingPool = await ActorEventsRuntimeStart.StartChildAsync(runtime, HandlerPool.Props(
                 HandlerPoolSettings.Of(pipeline, pipeline.Streaming.MaxConcurrentEventHandlers, pipeline.Streaming.ConcurrentEventHandleEnable, node) with { AdmissionLimit = pipeline.MaxQueuedWorkItems },
                 new HandlerPoolDependencies(inRequest, domain.Types, load.Streaming, scopes, deadLetters, guard)), "streaming-handler-pool");
             registry.Register<StreamingHandlerPool>(streamingPool);
-            var router = await ActorEventsRuntimeStart.StartChildAsync(runtime, EventStreamRouter.Props(inRequest, requestPool, streamingPool), "event-router");
+            // The request pool is the node's event sink: every aggregate of the node tells it what it persisted.
+            var requestPool = await ActorEventsRuntimeStart.StartChildAsync(runtime, HandlerPool.Props(
+                HandlerPoolSettings.Of(pipeline, pipeline.MaxConcurrentEventHandlers, pipeline.ConcurrentEventHandleEnable, node)
+                    with { AdmissionLimit = pipeline.MaxQueuedWorkItems, StreamingPool = streamingPool },
+                new HandlerPoolDependencies(inRequest, domain.Types, load.Request, scopes, deadLetters, guard)), "handler-pool");
             registry.Register<HandlerPool>(requestPool);
-            registry.Register<EventStreamRouter>(router);
             IActorRef? durablePool = null;
             if (domain.Handlers.Handlers.Any(h => h.Delivery == HandlerDelivery.Durable))
             {

@@ -4,7 +4,7 @@ using Akka.Event;
 namespace ActorEvents.Actors.Hosting;
 
 /// <summary>
-/// The parent of a node's ActorEvents actors (<c>/user/actor-events</c>): the handler pools, the event router, the
+/// The parent of a node's ActorEvents actors (<c>/user/actor-events</c>): the handler pools (the request pool is the aggregates' event sink), the
 /// dead-letter office and its replay router, the query dispatcher, the command mediator and the subscription office are
 /// its children, started through it while the actor system starts (<see cref="ActorEventsRuntimeStart.StartChildAsync"/>). Its supervision is
 /// explicit: a child that throws is restarted (its in-memory work — queued in-request items, requests waiting for their

@@ -51,7 +51,7 @@ public sealed class AggregateRegistration
                             Cluster.Get(system).SelfAddress.ToString(), aggregates.DeduplicationRetention)
                         {
                             // Events are handled on the node the aggregate lives on: one pool, in sequence order, per aggregate.
-                            EventSink = registry.Get<EventStreamRouter>(),
+                            EventSink = registry.Get<HandlerPool>(),
                             DrainTimeout = aggregates.HandOffDrainTimeout,
                         };
                         return entityId => AggregateActor.SupervisedProps(definition, domain.Types, settings, entityId,

@@ -4,7 +4,7 @@ using Akka.Actor;
 namespace ActorEvents.Actors.Pipeline;
 
 /// <summary>
-/// Pool → pool (through the router): drain an aggregate in this pool, then hand the drain to the next pool of the node, and
+/// Pool → pool: drain an aggregate in this pool, then hand the drain to the next pool of the node, and
 /// the last answers the aggregate with <see cref="AggregateDrained"/>.
 /// </summary>
 /// <param name="Drain">The aggregate's request.</param>

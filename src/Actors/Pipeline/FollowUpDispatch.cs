@@ -5,7 +5,7 @@ namespace ActorEvents.Actors.Pipeline;
 
 /// <summary>
 /// Makes the work items of a follow-up event a handler emitted: its envelope (the parent's aggregate and correlation, the
-/// parent event as its cause, sequence number 0), matched to its handlers by the router's own function
+/// parent event as its cause, sequence number 0), matched to its handlers by the same function as a persisted event
 /// (<see cref="HandlerSubscriptionTable.Match"/>), one level deeper than its parent. An unregistered event, or one past
 /// the depth limit, is refused with the parent's failed outcome instead.
 /// </summary>

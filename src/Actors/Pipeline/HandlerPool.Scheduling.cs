@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Aggregates;
 using ActorEvents.Messages;
 using Akka.Actor;
 using Akka.Event;
@@ -7,6 +8,42 @@ namespace ActorEvents.Actors.Pipeline;
 // The handler pool's scheduling: admission, the queue, completion of requests and follow-up events.
 internal sealed partial class HandlerPool
 {
+    /// <summary>
+    /// An aggregate of this node persisted events (this pool is the node's event sink): each event matched against the
+    /// subscription table, the work items queued under a request id of this pool's own. A streaming request's events go
+    /// on to the streaming pool; a command none of whose events has a handler is answered at once.
+    /// </summary>
+    private void Dispatch(EventsPersisted persisted)
+    {
+        if (persisted.Pipeline == PipelineKind.Streaming && _settings.StreamingPool is { } streaming)
+        {
+            streaming.Forward(persisted);
+            return;
+        }
+
+        var requestId = ++_nextRequestId;
+        var items = new List<WorkItem>();
+        foreach (var envelope in persisted.Events)
+        {
+            foreach (var handler in _deps.Subscriptions.Match(envelope))
+            {
+                items.Add(new WorkItem(requestId, envelope, handler, 0));
+            }
+        }
+
+        if (items.Count == 0)
+        {
+            if (persisted.Reply is { } reply)
+            {
+                reply.ReplyTo.Tell(reply.AfterHandlers ? reply.Accepted with { HandlersCompleted = true, HandlerOutcomes = [] } : reply.Accepted);
+            }
+
+            return;
+        }
+
+        Enqueue(new EnqueueWork(requestId, items, null) { Reply = persisted.Reply });
+    }
+
     private void Enqueue(EnqueueWork work)
     {
         if (_requests.Start(work) is { } answer)

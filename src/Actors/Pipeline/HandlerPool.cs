@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Actors.Telemetry;
@@ -41,6 +42,7 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
     private readonly HashSet<IActorRef> _abandonedWorkers = [];
     private int _workerGeneration;
     private readonly RequestTracker _requests = new();
+    private long _nextRequestId;
     private readonly FollowUpDispatch _followUps;
     private readonly AggregateDrains _drains = new();
     private DateTimeOffset? _deadlineTimerAt;
@@ -142,6 +144,8 @@ internal sealed partial class HandlerPool : ReceiveActor, IWithTimers, IWithUnbo
     private void Ready()
     {
         Receive<EnqueueWork>(Enqueue);
+        Receive<EventsPersisted>(Dispatch);
+        Receive<DrainAggregate>(drain => Drain(new DrainPools(drain, _settings.StreamingPool is { } streaming ? [streaming] : [])));
         Receive<DrainPools>(Drain);
         Receive<RequestDeadlineDue>(_ => ExpireRequests());
         Receive<WorkDone>(Done);

@@ -29,6 +29,12 @@ internal sealed record HandlerPoolSettings(int MaxConcurrentEventHandlers, bool 
     /// </summary>
     public int? AdmissionLimit { get; init; }
 
+    /// <summary>
+    /// Set on the node's request pool, which is its aggregates' event sink: the streaming pool, to which it hands the
+    /// events of streaming requests and, after its own, an aggregate's drain.
+    /// </summary>
+    public Akka.Actor.IActorRef? StreamingPool { get; init; }
+
     /// <summary>A pool of <paramref name="maxConcurrent"/> workers (or one, when not <paramref name="concurrent"/>) under the node's pipeline options.</summary>
     public static HandlerPoolSettings Of(PipelineOptions pipeline, int maxConcurrent, bool concurrent, string node) =>
         new(maxConcurrent, concurrent, pipeline.Ordering, pipeline.MaxFollowUpDepth, node, pipeline.Retry, pipeline.ParkingRefreshInterval);

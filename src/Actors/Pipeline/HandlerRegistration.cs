@@ -169,7 +169,7 @@ public sealed class HandlerDescriptor
     }
 }
 
-/// <summary>Which handlers take which events: the router's and the pool's routing table.</summary>
+/// <summary>Which handlers take which events: the pools' routing table.</summary>
 public sealed class HandlerSubscriptionTable
 {
     private readonly IReadOnlyList<HandlerDescriptor> _handlers;

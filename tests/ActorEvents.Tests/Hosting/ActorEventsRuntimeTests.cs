@@ -26,7 +26,7 @@ public sealed class ActorEventsRuntimeTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("/user/actor-events", runtime.Path.ToStringWithoutAddress());
         Assert.All(new[]
         {
-            host.Registry.Get<CommandMediator>(), host.Registry.Get<EventStreamRouter>(), host.Registry.Get<HandlerPool>(), host.Registry.Get<StreamingHandlerPool>(),
+            host.Registry.Get<CommandMediator>(), host.Registry.Get<HandlerPool>(), host.Registry.Get<StreamingHandlerPool>(),
             host.Registry.Get<DeadLetterOffice>(), host.Registry.Get<QueryDispatcher>(), host.Registry.Get<SubscriptionOffice>(),
         }, actor => Assert.Equal(runtime.Path, actor.Path.Parent));
         Assert.IsType<Messages.CommandAccepted>(await host.SendAsync(new ActorEvents.Host.Domain.Users.CreateUser("runtime-1", "r@example.com", "R")));
