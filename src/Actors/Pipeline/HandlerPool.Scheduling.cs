@@ -11,7 +11,7 @@ internal sealed partial class HandlerPool
     /// <summary>
     /// An aggregate of this node persisted events (this pool is the node's event sink): each event matched against the
     /// subscription table, the work items queued under a request id of this pool's own. A streaming request's events go
-    /// on to the streaming pool; a command none of whose events has a handler is answered at once.
+    /// on to the streaming pool.
     /// </summary>
     private void Dispatch(EventsPersisted persisted)
     {
@@ -31,16 +31,7 @@ internal sealed partial class HandlerPool
             }
         }
 
-        if (items.Count == 0)
-        {
-            if (persisted.Reply is { } reply)
-            {
-                reply.ReplyTo.Tell(reply.AfterHandlers ? reply.Accepted with { HandlersCompleted = true, HandlerOutcomes = [] } : reply.Accepted);
-            }
-
-            return;
-        }
-
+        // A command none of whose events has a handler is answered by Enqueue at once (the tracker answers an empty request).
         Enqueue(new EnqueueWork(requestId, items, null) { Reply = persisted.Reply });
     }
 
