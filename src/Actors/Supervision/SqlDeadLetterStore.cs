@@ -146,14 +146,15 @@ public sealed class SqlDeadLetterStore : IDeadLetterStore
         }
 
         var entry = await ReadAsync(db, row, cancellationToken).ConfigureAwait(false);
-        var taken = db.GetTable<DeadLetterRow>().Where(r => r.Id == id);
-        if (!await db.GetTable<ParkedFollowerRow>().AnyAsync(f => f.DeadLetterId == id, cancellationToken).ConfigureAwait(false))
+        if (entry.ParkedFollowers.Count == 0)
         {
-            await taken.DeleteAsync(cancellationToken).ConfigureAwait(false);
+            // Nothing to run (rows its upcasters drop go with it).
+            await DeleteAsync(db, id, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await taken.Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease).UpdateAsync(cancellationToken).ConfigureAwait(false);
+            await db.GetTable<DeadLetterRow>().Where(r => r.Id == id).Set(r => r.ResolvingUntil, DateTime.UtcNow + _lease)
+                .UpdateAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
