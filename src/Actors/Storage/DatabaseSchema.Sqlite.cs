@@ -66,23 +66,23 @@ public static partial class DatabaseSchema
     {
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, StorageConnection.SqliteBusyTimeoutPragma, cancellationToken).ConfigureAwait(false);
+        await DbCommands.ExecuteAsync(connection, null, StorageConnection.SqliteBusyTimeoutPragma, cancellationToken).ConfigureAwait(false);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, transaction, SqliteSchema, cancellationToken).ConfigureAwait(false);
+        await DbCommands.ExecuteAsync(connection, transaction, SqliteSchema, cancellationToken).ConfigureAwait(false);
         foreach (var (table, column, type) in SqliteAddedColumns)
         {
             if (!await HasColumnAsync(connection, transaction, table, column, cancellationToken).ConfigureAwait(false))
             {
-                await ExecuteAsync(connection, transaction, $"ALTER TABLE {table} ADD COLUMN {column} {type} NULL", cancellationToken).ConfigureAwait(false);
+                await DbCommands.ExecuteAsync(connection, transaction, $"ALTER TABLE {table} ADD COLUMN {column} {type} NULL", cancellationToken).ConfigureAwait(false);
             }
         }
 
-        await ExecuteAsync(connection, transaction, "CREATE INDEX IF NOT EXISTS ae_processed_events_event_id_idx ON ae_processed_events (event_id)", cancellationToken)
+        await DbCommands.ExecuteAsync(connection, transaction, "CREATE INDEX IF NOT EXISTS ae_processed_events_event_id_idx ON ae_processed_events (event_id)", cancellationToken)
             .ConfigureAwait(false);
         if (await HasColumnAsync(connection, transaction, "ae_dead_letters", "parked_followers", cancellationToken).ConfigureAwait(false))
         {
             await ParkedFollowerRows.MoveLegacyFollowersAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, transaction, "ALTER TABLE ae_dead_letters DROP COLUMN parked_followers", cancellationToken).ConfigureAwait(false);
+            await DbCommands.ExecuteAsync(connection, transaction, "ALTER TABLE ae_dead_letters DROP COLUMN parked_followers", cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -90,18 +90,7 @@ public static partial class DatabaseSchema
 
     private static async Task<bool> HasColumnAsync(SqliteConnection connection, SqliteTransaction transaction, string table, string column, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column";
-        command.Parameters.AddWithValue("$column", column);
+        await using var command = DbCommands.Create(connection, transaction, $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = @column").With("column", column);
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
-    }
-
-    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

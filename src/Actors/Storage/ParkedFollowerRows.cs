@@ -37,7 +37,7 @@ internal static class ParkedFollowerRows
     public static async Task<int> MoveLegacyFollowersAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
         var arrays = new List<(long Id, string Json)>();
-        await using (var select = Command(connection, transaction, "SELECT id, parked_followers FROM ae_dead_letters WHERE parked_followers <> '[]' ORDER BY id"))
+        await using (var select = DbCommands.Create(connection, transaction, "SELECT id, parked_followers FROM ae_dead_letters WHERE parked_followers <> '[]' ORDER BY id"))
         await using (var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -52,16 +52,13 @@ internal static class ParkedFollowerRows
             using var document = JsonDocument.Parse(json);
             foreach (var follower in document.RootElement.EnumerateArray())
             {
-                await using var insert = Command(connection, transaction,
-                    "INSERT INTO ae_parked_followers (dead_letter_id, event_id, envelope) VALUES (@id, @eventId, @envelope) ON CONFLICT DO NOTHING");
-                Add(insert, "id", id);
-                Add(insert, "eventId", EventIdOf(follower));
-                Add(insert, "envelope", follower.GetRawText());
+                await using var insert = DbCommands.Create(connection, transaction,
+                        "INSERT INTO ae_parked_followers (dead_letter_id, event_id, envelope) VALUES (@id, @eventId, @envelope) ON CONFLICT DO NOTHING")
+                    .With("id", id).With("eventId", EventIdOf(follower)).With("envelope", follower.GetRawText());
                 moved += await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await using var empty = Command(connection, transaction, "UPDATE ae_dead_letters SET parked_followers = '[]' WHERE id = @id");
-            Add(empty, "id", id);
+            await using var empty = DbCommands.Create(connection, transaction, "UPDATE ae_dead_letters SET parked_followers = '[]' WHERE id = @id").With("id", id);
             await empty.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -79,21 +76,5 @@ internal static class ParkedFollowerRows
         }
 
         throw new InvalidDataException("A parked follower stored as JSON has no eventId.");
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }
