@@ -53,26 +53,9 @@ public sealed class AggregateScenario<TState, TCommand, TEvent>
             return new AggregateOutcome<TState, TEvent>(state, [], RejectionCode.ValidationFailed, validationError, _aggregate.Apply);
         }
 
-        var exists = _history.Count > 0;
-        switch (_aggregate.Expect(command))
-        {
-            case CommandExpectation.MustExist when !exists:
-                return new AggregateOutcome<TState, TEvent>(state, [], RejectionCode.AggregateNotFound, $"{_aggregate.Name} '{command.AggregateId}' does not exist.", _aggregate.Apply);
-            case CommandExpectation.MustNotExist when exists:
-                return new AggregateOutcome<TState, TEvent>(state, [], RejectionCode.AggregateAlreadyExists, $"{_aggregate.Name} '{command.AggregateId}' already exists.", _aggregate.Apply);
-        }
-
-        Decision<TEvent> decision;
-        try
-        {
-            decision = _aggregate.Decide(state, command);
-        }
-        catch (Exception e)
-        {
-            return new AggregateOutcome<TState, TEvent>(state, [], RejectionCode.DomainRuleViolation, $"Decide failed: {e.GetType().Name}: {e.Message}", _aggregate.Apply);
-        }
-
-        return new AggregateOutcome<TState, TEvent>(state, decision.Events, decision.RejectionCode, decision.Reason, _aggregate.Apply);
+        // The entity's own rules: the existence expectation, then Decide.
+        var (decision, _) = AggregateRules.Decide(_aggregate, command.AggregateId, state!, exists: _history.Count > 0, command);
+        return new AggregateOutcome<TState, TEvent>(state, [.. decision.Events.Cast<TEvent>()], decision.RejectionCode, decision.Reason, _aggregate.Apply);
     }
 }
 

@@ -209,30 +209,10 @@ internal sealed partial class AggregateActor : ReceivePersistentActor
             return;
         }
 
-        var exists = _exists;
-        var expectation = _definition.Expect(request.Command);
-        if (expectation == CommandExpectation.MustExist && !exists)
+        var (decision, decideError) = AggregateRules.Decide(_definition, _aggregateId, _state, _exists, request.Command);
+        if (decideError is not null)
         {
-            Reject(request, RejectionCode.AggregateNotFound, $"{_definition.Name} '{_aggregateId}' does not exist.");
-            return;
-        }
-
-        if (expectation == CommandExpectation.MustNotExist && exists)
-        {
-            Reject(request, RejectionCode.AggregateAlreadyExists, $"{_definition.Name} '{_aggregateId}' already exists.");
-            return;
-        }
-
-        AggregateDecision decision;
-        try
-        {
-            decision = _definition.Decide(_state, request.Command);
-        }
-        catch (Exception e)
-        {
-            _log.Error(e, "Decide of {0} threw for {1}", PersistenceId, request.Command.GetType().Name);
-            Reject(request, RejectionCode.DomainRuleViolation, $"Decide failed: {e.GetType().Name}: {e.Message}");
-            return;
+            _log.Error(decideError, "Decide of {0} threw for {1}", PersistenceId, request.Command.GetType().Name);
         }
 
         if (decision.RejectionCode is { } code)
