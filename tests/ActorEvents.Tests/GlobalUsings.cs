@@ -1,2 +1,3 @@
-global using Xunit;
 global using ActorEvents.TestKit;
+global using ActorEvents.Tests.Infrastructure;
+global using Xunit;

@@ -78,6 +78,18 @@ public sealed class LayeringTests
     }
 
     [Fact]
+    public void Should_test_the_framework_on_its_own_fixture_domain_not_on_the_sample_application()
+    {
+        // The sample (src/Host) is an application: its tests live beside it (tests/ActorEvents.Host.Tests). The framework's
+        // tests, and the support library both test projects share, neither load it nor name its types.
+        var testAssemblies = new[] { typeof(LayeringTests).Assembly, typeof(ActorEventsTestHost).Assembly };
+        Assert.All(testAssemblies, assembly =>
+            Assert.DoesNotContain("ActorEvents.Host", assembly.GetReferencedAssemblies().Select(a => a.Name)));
+        Assert.All(testAssemblies, assembly =>
+            Assert.True(Types.InAssembly(assembly).ShouldNot().HaveDependencyOn("ActorEvents.Host").GetResult().IsSuccessful));
+    }
+
+    [Fact]
     public void Should_keep_the_runtimes_actors_internal_but_the_three_an_application_addresses()
     {
         // The mediator, the dead-letter office and the subscription office are what an application finds in the actor

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using ActorEvents.Broker;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Subscriptions;
 using Xunit.Abstractions;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Broker.Subscribing;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;

@@ -8,7 +8,6 @@ using ActorEvents.Broker;
 using ActorEvents.Broker.Hosting;
 using ActorEvents.Broker.Subscribing;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Subscriptions;
 using Akka.Hosting;
 using LinqToDB;

@@ -7,7 +7,6 @@ using ActorEvents.Actors.Supervision;
 using ActorEvents.Cli;
 using ActorEvents.Messages;
 using ActorEvents.Tests.Clustering;
-using ActorEvents.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Xunit.Abstractions;
 
 namespace ActorEvents.Tests.Clustering;

@@ -6,7 +6,6 @@ using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -4,7 +4,6 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection;

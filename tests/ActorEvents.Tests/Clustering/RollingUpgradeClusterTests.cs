@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using Akka.Cluster;
 
 namespace ActorEvents.Tests.Clustering;
@@ -26,7 +25,7 @@ public sealed class RollingUpgradeClusterTests
     public async Task Should_degrade_clearly_while_two_versions_of_the_domain_run_side_by_side()
     {
         using var database = TestDatabases.CreateIsolated(TestDatabases.PostgresConnectionString is null ? Actors.Configuration.PersistenceProviders.Sqlite : Actors.Configuration.PersistenceProviders.PostgreSql);
-        var ports = ActorEvents.Host.Cli.LocalCluster.FreePorts(2);
+        var ports = FreePorts.Take(2);
         Dictionary<string, string?> Settings(int port) => database.Settings(new Dictionary<string, string?>
         {
             ["Node:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),

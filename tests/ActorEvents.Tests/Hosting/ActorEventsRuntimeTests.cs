@@ -4,7 +4,7 @@ using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Queries;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 
 namespace ActorEvents.Tests.Hosting;
@@ -29,7 +29,7 @@ public sealed class ActorEventsRuntimeTests : Akka.TestKit.Xunit2.TestKit
             host.Registry.Get<CommandMediator>(), host.Registry.Get<HandlerPool>(), host.Registry.Get<StreamingHandlerPool>(),
             host.Registry.Get<DeadLetterOffice>(), host.Registry.Get<QueryDispatcher>(), host.Registry.Get<SubscriptionOffice>(),
         }, actor => Assert.Equal(runtime.Path, actor.Path.Parent));
-        Assert.IsType<Messages.CommandAccepted>(await host.SendAsync(new ActorEvents.Host.Domain.Users.CreateUser("runtime-1", "r@example.com", "R")));
+        Assert.IsType<Messages.CommandAccepted>(await host.SendAsync(new CreateUser("runtime-1", "r@example.com", "R")));
     }
 
     [Fact]

@@ -3,10 +3,8 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Serialization;
-using ActorEvents.Host.Domain;
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 
 namespace ActorEvents.Tests.Mediator;
@@ -14,7 +12,7 @@ namespace ActorEvents.Tests.Mediator;
 /// <summary>The pure pre-routing checks, without any actor in the loop.</summary>
 public sealed class CommandChecksTests : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly ActorEventsDomain Domain = new ActorEventsDomainBuilder().AddSampleDomain().Build();
+    private static readonly ActorEventsDomain Domain = new ActorEventsDomainBuilder().AddFixtureDomain().Build();
     private static readonly MediatorOptions Options = new() { MaxAggregateIdLength = 10, MaxCommandBytes = 200 };
 
     private readonly Dictionary<Type, AggregateRoute> _routes;
@@ -25,7 +23,7 @@ public sealed class CommandChecksTests : Akka.TestKit.Xunit2.TestKit
     {
         _serializer = RuntimeWireFormats.Serializer((ExtendedActorSystem)Sys, Domain.Types);
         _routes = Domain.CommandOwners.ToDictionary(o => o.Key, o => new AggregateRoute(o.Value.Definition, ActorRefs.Nobody));
-        _routes[typeof(UnnamedOrderCommand)] = new AggregateRoute(new OrderAggregate(), ActorRefs.Nobody);
+        _routes[typeof(UnnamedOrderCommand)] = new AggregateRoute(new HyphenatedAggregate(), ActorRefs.Nobody);
         _routes[typeof(GuardedCommand)] = new AggregateRoute(new ThrowingValidationAggregate(), ActorRefs.Nobody);
     }
 
@@ -172,7 +170,11 @@ public sealed class CommandChecksTests : Akka.TestKit.Xunit2.TestKit
 }
 
 /// <summary>An order command without a stable name: routable, but not serializable.</summary>
-public sealed record UnnamedOrderCommand(string OrderId) : IOrderCommand;
+/// <remarks>
+/// A guarded command, not an order command: an aggregate takes every type of its command interface in that interface's
+/// assembly as its own, and the fixture's order aggregate lives in this assembly.
+/// </remarks>
+public sealed record UnnamedOrderCommand(string Id) : IGuardedCommand;
 
 public interface IGuardedCommand : ICommand
 {

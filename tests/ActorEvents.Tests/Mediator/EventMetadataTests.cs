@@ -1,9 +1,7 @@
 using System.Globalization;
 using ActorEvents.Actors.Mediator;
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 
 namespace ActorEvents.Tests.Mediator;

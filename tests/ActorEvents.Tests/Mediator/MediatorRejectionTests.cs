@@ -1,7 +1,5 @@
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 
 namespace ActorEvents.Tests.Mediator;
 

@@ -1,9 +1,8 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Mediator;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 
 namespace ActorEvents.Tests.Mediator;
 

@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Aggregates;
-using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 
 namespace ActorEvents.Tests.Mediator;

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using ActorEvents.Actors.Aggregates;
-using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Xunit.Abstractions;
 
 namespace ActorEvents.Tests.Persistence;
@@ -116,7 +115,7 @@ public sealed class DeduplicationTests(ITestOutputHelper output)
         recent.Applied("b", [Envelope("b", DateTimeOffset.UtcNow, sequenceNr: 3)]);
 
         var restored = new RecentCommands(capacity: 100, retention: TimeSpan.FromMinutes(10));
-        restored.Load(recent.Snapshot(new InventoryState(3)));
+        restored.Load(recent.Snapshot(new StockOnHand(3)));
 
         Assert.True(restored.TryGet("a", out var events));
         Assert.Equal([1L, 2L], events.Select(e => e.SequenceNr));

@@ -1,6 +1,5 @@
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Persistence;
-using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
@@ -75,7 +74,7 @@ public sealed class GroupCommitSqlJournalTests
     /// transaction has its id before it takes an ordering: a trigger that runs after each row's ordering is taken and
     /// before the row is stored sees whether the transaction already has an id.
     /// </summary>
-    [Faults.PostgreSqlFact]
+    [PostgreSqlFact]
     public async Task Should_take_the_transaction_id_before_the_first_ordering_on_postgresql()
     {
         using var database = TestDatabases.CreateIsolated(PersistenceProviders.PostgreSql);

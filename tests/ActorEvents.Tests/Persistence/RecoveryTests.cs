@@ -1,11 +1,10 @@
-using ActorEvents.Host.Domain.Inventory;
+using ActorEvents.Actors.Persistence;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
-using ActorEvents.Actors.Persistence;
 
 namespace ActorEvents.Tests.Persistence;
 

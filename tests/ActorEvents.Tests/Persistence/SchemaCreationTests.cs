@@ -1,5 +1,4 @@
 using ActorEvents.Actors.Configuration;
-using ActorEvents.Tests.Infrastructure;
 using Npgsql;
 using ActorEvents.Actors.Storage;
 

@@ -1,6 +1,5 @@
-using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Microsoft.Data.Sqlite;
 
 namespace ActorEvents.Tests.Persistence;

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using ActorEvents.Actors.Pipeline;
-using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -21,7 +20,7 @@ public sealed class HandlerTimeoutTests(ITestOutputHelper output)
         var probe = new ZombieProbe();
         await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(
             ActorEventsTestHost.Settings(new Dictionary<string, string?> { ["Pipeline:MaxConcurrentEventHandlers"] = "4" }),
-            domain => domain.AddAggregate<InventoryAggregate>().AddHandler<TokenIgnoringHandler>(h =>
+            domain => domain.AddAggregate<StockAggregate>().AddHandler<TokenIgnoringHandler>(h =>
             {
                 h.PartOf = "inventory";
                 h.Retry = r => { r.InvocationTimeout = TimeSpan.FromMilliseconds(150); r.MaxRetries = 3; };

@@ -3,7 +3,6 @@ using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

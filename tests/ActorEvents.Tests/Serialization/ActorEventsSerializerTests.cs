@@ -4,10 +4,8 @@ using System.Text;
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
-using ActorEvents.Host.Domain;
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
@@ -18,7 +16,7 @@ namespace ActorEvents.Tests.Serialization;
 /// <summary>Round trips through the actor system's serialization, with the serializer bound as the host binds it.</summary>
 public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly MessageTypeRegistry Registry = new ActorEventsDomainBuilder().AddSampleDomain().Build().Types;
+    private static readonly MessageTypeRegistry Registry = new ActorEventsDomainBuilder().AddFixtureDomain().Build().Types;
 
     public ActorEventsSerializerTests()
         : base(Setup(Registry), "serializer-tests")
@@ -191,7 +189,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
 
     [Theory]
     [InlineData("System.Diagnostics.Process, System")]
-    [InlineData("ActorEvents.Host.Domain.Orders.OrderPlaced, ActorEvents.Host")]
+    [InlineData("OrderPlaced, ActorEvents.Host")]
     [InlineData("order.unknown")]
     public void Should_refuse_an_unregistered_manifest(string manifest)
     {
@@ -203,7 +201,7 @@ public sealed class ActorEventsSerializerTests : Akka.TestKit.Xunit2.TestKit
 
     [Theory]
     [InlineData("System.Diagnostics.Process, System")]
-    [InlineData("ActorEvents.Host.Domain.Orders.OrderPlaced, ActorEvents.Host")]
+    [InlineData("OrderPlaced, ActorEvents.Host")]
     public void Should_refuse_an_unregistered_type_name_inside_an_envelope(string typeName)
     {
         var (_, manifest, bytes) = Serialize(Envelope(new OrderPlaced("o-1", "c-1", "sku-1", 2, new Money(19.99m, "EUR"))));

@@ -1,8 +1,7 @@
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
-using ActorEvents.Host.Domain;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Fixture;
 
 namespace ActorEvents.Tests.Serialization;
 
@@ -99,7 +98,7 @@ public sealed class MessageTypeRegistryTests
     [Fact]
     public void Should_build_a_frozen_closed_map_of_the_sample_domain()
     {
-        var domain = new ActorEventsDomainBuilder().AddSampleDomain().Build();
+        var domain = new ActorEventsDomainBuilder().AddFixtureDomain().Build();
 
         var names = domain.Types.All.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         Assert.Subset(names, new HashSet<string>(StringComparer.Ordinal)
@@ -112,7 +111,7 @@ public sealed class MessageTypeRegistryTests
         Assert.All(domain.Types.All, t => Assert.DoesNotContain(t.ClrType.Name, t.Name, StringComparison.Ordinal));
         Assert.Equal("order", domain.CommandOwners[typeof(PlaceOrder)].Definition.Name);
         Assert.Equal("order", domain.CommandOwners[typeof(ShipOrder)].Definition.Name);
-        Assert.Equal("inventory", domain.CommandOwners[typeof(ActorEvents.Host.Domain.Inventory.ReduceStock)].Definition.Name);
+        Assert.Equal("inventory", domain.CommandOwners[typeof(ReduceStock)].Definition.Name);
         Assert.DoesNotContain(typeof(OrderPlaced), domain.CommandOwners.Keys);
         Assert.Throws<InvalidOperationException>(() => domain.Types.Register(typeof(VersionedEvent)));
     }
@@ -120,7 +119,7 @@ public sealed class MessageTypeRegistryTests
     [Fact]
     public void Should_refuse_at_domain_build_an_extra_message_type_without_a_message_name()
     {
-        var builder = new ActorEventsDomainBuilder().AddSampleDomain().AddMessageType<UnnamedEvent>();
+        var builder = new ActorEventsDomainBuilder().AddFixtureDomain().AddMessageType<UnnamedEvent>();
 
         Assert.Throws<InvalidOperationException>(builder.Build);
     }
@@ -128,7 +127,7 @@ public sealed class MessageTypeRegistryTests
     [Fact]
     public void Should_refuse_at_domain_build_an_extra_message_type_that_reuses_a_name()
     {
-        var builder = new ActorEventsDomainBuilder().AddSampleDomain().AddMessageType<ImpostorOrderPlaced>();
+        var builder = new ActorEventsDomainBuilder().AddFixtureDomain().AddMessageType<ImpostorOrderPlaced>();
 
         Assert.Throws<InvalidOperationException>(builder.Build);
     }

@@ -1,15 +1,14 @@
 using System.Text.Json;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
-using ActorEvents.Host.Domain;
-using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Fixture;
 
 namespace ActorEvents.Tests.Serialization;
 
 public sealed class PayloadOrderTests
 {
-    private static readonly JsonSerializerOptions Options = ActorEventsSerializer.CreateOptions(new ActorEventsDomainBuilder().AddSampleDomain().Build().Types);
+    private static readonly JsonSerializerOptions Options = ActorEventsSerializer.CreateOptions(new ActorEventsDomainBuilder().AddFixtureDomain().Build().Types);
 
     [Fact]
     public void Should_read_a_payload_whatever_the_order_of_its_properties()

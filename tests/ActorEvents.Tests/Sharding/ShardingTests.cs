@@ -1,9 +1,7 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 
@@ -20,7 +18,7 @@ public sealed class ShardingTests(InMemoryHostFixture fixture) : IClassFixture<I
     public async Task Should_register_one_shard_region_per_aggregate_type()
     {
         var orders = Host.Registry.Get<AggregateRegion<OrderAggregate>>();
-        var inventory = Host.Registry.Get<AggregateRegion<InventoryAggregate>>();
+        var inventory = Host.Registry.Get<AggregateRegion<StockAggregate>>();
 
         Assert.NotEqual(orders, inventory);
         Assert.EndsWith("/system/sharding/order", orders.Path.ToStringWithoutAddress(), StringComparison.Ordinal);
@@ -36,7 +34,7 @@ public sealed class ShardingTests(InMemoryHostFixture fixture) : IClassFixture<I
         var skus = Enumerable.Range(0, 60).Select(i => $"{prefix}-{i}").ToArray();
         await Task.WhenAll(skus.Select(sku => Host.AcceptAsync(new AddStock(sku, 1))));
 
-        var region = Host.Registry.Get<AggregateRegion<InventoryAggregate>>();
+        var region = Host.Registry.Get<AggregateRegion<StockAggregate>>();
         var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
 
         var extractor = new AggregateMessageExtractor(NumberOfShards);
@@ -85,7 +83,7 @@ public sealed class PassivationTests(PassivationHostFixture fixture) : HostedTes
     [Fact]
     public async Task Should_passivate_idle_aggregates_and_recover_their_state_on_the_next_command()
     {
-        var region = Registry.Get<AggregateRegion<InventoryAggregate>>();
+        var region = Registry.Get<AggregateRegion<StockAggregate>>();
         var sku = $"passivate-{Guid.NewGuid():N}";
         var first = await TestHost.AcceptAsync(new AddStock(sku, 10), new CommandMetadata("cmd-first-" + sku));
         await TestHost.AcceptAsync(new ReduceStock(sku, 4, "o-1"));

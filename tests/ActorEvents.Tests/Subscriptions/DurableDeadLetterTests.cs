@@ -2,7 +2,6 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using Akka.Actor;
 using Akka.Hosting;

@@ -1,8 +1,6 @@
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Subscriptions.Sources;
-using ActorEvents.Tests.Faults;
-using ActorEvents.Tests.Infrastructure;
 using Npgsql;
 using Akka.Actor;
 using LinqToDB.Data;

@@ -3,11 +3,8 @@ using System.Diagnostics;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Subscriptions;
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Orders;
-using ActorEvents.Host.Domain.Users;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
+using ActorEvents.Tests.Fixture;
 using ActorEvents.Tests.Pipeline;
 using LinqToDB;
 using LinqToDB.Mapping;
@@ -30,7 +27,7 @@ public sealed class GuardedHandlerLockTests(ITestOutputHelper output)
         var log = new HandlerLog();
         await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(
             ActorEventsTestHost.SqliteSettings(database),
-            domain => domain.AddAggregate<OrderAggregate>().AddAggregate<InventoryAggregate>()
+            domain => domain.AddAggregate<OrderAggregate>().AddAggregate<StockAggregate>()
                 .AddHandler<DurableStockOnShipment>(h => { h.PartOf = "inventory"; h.StreamCategory = "order"; h.Delivery = HandlerDelivery.Durable; }),
             services: services => services.AddSingleton(log)));
 
@@ -62,7 +59,7 @@ public sealed class GuardedHandlerLockTests(ITestOutputHelper output)
         var log = new HandlerLog();
         await using var host = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(
             ActorEventsTestHost.SqliteSettings(database),
-            domain => domain.AddAggregate<UserAggregate>().AddAggregate<InventoryAggregate>()
+            domain => domain.AddAggregate<UserAggregate>().AddAggregate<StockAggregate>()
                 .AddHandler<SlowWelcome>(h => { h.PartOf = "user"; h.Delivery = HandlerDelivery.Durable; h.Retry = r => r.InvocationTimeout = TimeSpan.FromSeconds(60); })
                 .AddReadModelSchema<SlowWelcome>(),
             services: services => services.AddSingleton(log)));

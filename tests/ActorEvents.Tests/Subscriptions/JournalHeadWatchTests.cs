@@ -2,7 +2,6 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using LinqToDB.Data;
 using Microsoft.Extensions.DependencyInjection;

@@ -6,7 +6,6 @@ using ActorEvents.Actors.Projections;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using Akka.Actor;
 using Akka.Cluster;
 using LinqToDB;

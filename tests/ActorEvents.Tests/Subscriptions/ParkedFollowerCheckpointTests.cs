@@ -3,7 +3,6 @@ using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using ActorEvents.Tests.Supervision;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,9 +2,7 @@ using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
-using ActorEvents.Tests.Supervision;
 
 namespace ActorEvents.Tests.Subscriptions;
 

@@ -3,7 +3,6 @@ using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Subscriptions;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using LinqToDB;
 using LinqToDB.Async;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,5 @@
 using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Pipeline;
-using ActorEvents.Host.Cli;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using Akka.Cluster;
 using Xunit.Abstractions;
@@ -31,7 +29,7 @@ public sealed class SubscriptionFailoverTests(ITestOutputHelper output)
             .AddReadModelSchema<LedgerEffectsSchema>()
             .AddSubscription(subscription, s => { s.Tag = LedgerAggregate.Tag; s.Profile = "fast"; s.CheckpointEvery = 50; });
 
-        var ports = LocalCluster.FreePorts(2);
+        var ports = FreePorts.Take(2);
         var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
         var nodes = new ActorEventsTestHost[2];
         for (var i = 0; i < 2; i++)

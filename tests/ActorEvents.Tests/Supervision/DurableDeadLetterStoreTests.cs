@@ -1,5 +1,4 @@
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 
 namespace ActorEvents.Tests.Supervision;

@@ -1,9 +1,8 @@
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Persistence;
-using ActorEvents.Host.Domain.Inventory;
-using ActorEvents.Host.Domain.Users;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
@@ -89,7 +88,7 @@ public sealed class JournalFailureTests : PersistenceFaultTestKit
         this.output = output;
     }
 
-    private static readonly ActorEventsDomain Domain = new ActorEventsDomainBuilder().AddAggregate<InventoryAggregate>().Build();
+    private static readonly ActorEventsDomain Domain = new ActorEventsDomainBuilder().AddAggregate<StockAggregate>().Build();
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
     private int _commands;
 

@@ -4,7 +4,6 @@ using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 

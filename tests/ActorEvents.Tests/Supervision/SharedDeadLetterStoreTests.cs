@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -5,9 +5,7 @@ using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
-using ActorEvents.Tests.Infrastructure;
 using ActorEvents.Tests.Pipeline;
-using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -285,18 +283,6 @@ public static class SupervisionHost
         });
         return (host, probe, faults);
     }
-
-    public static IActorRef Office(this ActorEventsTestHost host) => host.Registry.Get<DeadLetterOffice>();
-
-    /// <summary>Asks the dead-letter office and asserts the type of the reply.</summary>
-    public static async Task<T> AskOfficeAsync<T>(this ActorEventsTestHost host, object message, TimeSpan? timeout = null)
-    {
-        var reply = await host.Office().Ask<object>(message, timeout ?? TimeSpan.FromSeconds(15));
-        return reply is T typed ? typed : throw new Xunit.Sdk.XunitException($"Expected {typeof(T).Name} for {message}, got {reply}.");
-    }
-
-    public static async Task<IReadOnlyList<DeadLetter>> ListAsync(this ActorEventsTestHost host, DeadLetterFilter? filter = null) =>
-        (await host.AskOfficeAsync<DeadLetterList>(new ListDeadLetters(filter ?? new DeadLetterFilter()))).Entries;
 
     /// <summary>Polls the office until the listing satisfies <paramref name="condition"/>, and returns it.</summary>
     public static async Task<IReadOnlyList<DeadLetter>> WaitForEntriesAsync(

@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
 using ActorEvents.Actors.Aggregates;
 using ActorEvents.Actors.Hosting;
-using ActorEvents.Host.Domain.Inventory;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Fixture;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
@@ -28,7 +28,7 @@ public sealed class UnconfirmedWriteTests(ITestOutputHelper output) : Akka.TestK
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
         """);
 
-    private static readonly ActorEventsDomain Domain = new ActorEventsDomainBuilder().AddAggregate<InventoryAggregate>().Build();
+    private static readonly ActorEventsDomain Domain = new ActorEventsDomainBuilder().AddAggregate<StockAggregate>().Build();
 
     [Fact]
     public async Task Should_dispatch_the_events_of_a_write_reported_failed_that_did_commit_once_when_the_aggregate_comes_back()

@@ -1,9 +1,8 @@
 using System.Text;
 using ActorEvents.Actors.Hosting;
 using ActorEvents.Actors.Serialization;
-using ActorEvents.Host.Domain;
-using ActorEvents.Host.Domain.Orders;
 using ActorEvents.Messages;
+using ActorEvents.Tests.Fixture;
 using ActorEvents.Tests.Serialization;
 
 namespace ActorEvents.Tests.Telemetry;
@@ -11,7 +10,7 @@ namespace ActorEvents.Tests.Telemetry;
 /// <summary>The trace context on the envelope: kept through the serializer, and absent (null) in rows written before it existed.</summary>
 public sealed class TraceContextSerializationTests : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly MessageTypeRegistry Registry = new ActorEventsDomainBuilder().AddSampleDomain().Build().Types;
+    private static readonly MessageTypeRegistry Registry = new ActorEventsDomainBuilder().AddFixtureDomain().Build().Types;
 
     public TraceContextSerializationTests()
         : base(ActorEventsSerializerTests.Setup(Registry), "trace-context-tests")

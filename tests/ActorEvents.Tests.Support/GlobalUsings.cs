@@ -1,0 +1,2 @@
+global using ActorEvents.TestKit;
+global using Xunit;
