@@ -23,9 +23,10 @@ internal sealed class StorageStartup(
     {
         // Every table of ActorEvents (and the journal's on PostgreSQL), unless AutoInitialize is off.
         await DatabaseSchema.EnsureCreatedAsync(options.Value.Persistence, cancellationToken).ConfigureAwait(false);
-        if (options.Value.Persistence.AutoInitialize)
+        if (options.Value.Persistence.AutoInitialize && deadLetters is not SqlDeadLetterStore)
         {
-            // A store registered by the application prepares itself (the built-in one asks the same initializer: idempotent).
+            // A store registered by the application prepares itself. The built-in one's tables were just made by the schema
+            // initializer above (its InitializeAsync asks that initializer, for the command line's use of a store alone).
             await deadLetters.InitializeAsync(cancellationToken).ConfigureAwait(false);
         }
 
