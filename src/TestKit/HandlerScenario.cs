@@ -1,5 +1,5 @@
+using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Hosting;
-using ActorEvents.Actors.Internal;
 using ActorEvents.Actors.Mediator;
 using ActorEvents.Actors.Pipeline;
 using ActorEvents.Messages;
@@ -64,6 +64,8 @@ public sealed class HandlerScenario<THandler> : IAsyncDisposable where THandler 
     private readonly ActorEventsDomain _domain;
     private readonly ServiceProvider _services;
     private readonly HandlerDescriptor _descriptor;
+    private readonly RetryOptions _policy;
+    private readonly HandlerInvocation _invocation;
 
     internal HandlerScenario(ActorEventsDomain domain, ServiceProvider services, RecordingClient client)
     {
@@ -71,6 +73,8 @@ public sealed class HandlerScenario<THandler> : IAsyncDisposable where THandler 
         _services = services;
         Client = client;
         _descriptor = domain.Handlers.Handlers.First(h => h.HandlerType == typeof(THandler));
+        _policy = _descriptor.RetryPolicy(new RetryOptions());
+        _invocation = new HandlerInvocation(services.GetRequiredService<IServiceScopeFactory>());
     }
 
     /// <summary>Records the commands the handler sends; set its <see cref="RecordingClient.Answer"/> to answer them otherwise.</summary>
@@ -103,24 +107,13 @@ public sealed class HandlerScenario<THandler> : IAsyncDisposable where THandler 
         }
 
         var sentBefore = Client.Sent.Count;
-        await using var scope = _services.CreateAsyncScope();
-        var handler = ServiceActivation.Create(scope.ServiceProvider, _descriptor.HandlerType);
-        var context = new EventContext(envelope, _descriptor.Name, source.Attempt, scope.ServiceProvider, cancellationToken);
-        Exception? error = null;
-        try
+        // The runtime's own invocation: the handler's timeout and permanent errors (its Retry options over the defaults),
+        // the error hook (what it throws is the runtime's log line, not the run's outcome).
+        var result = await _invocation.RunAsync(_descriptor, envelope, source.Attempt, _policy, abandoned: () => { }, cancellationToken).ConfigureAwait(false);
+        return new HandlerRun(envelope, [.. result.FollowUps.Select(f => f.Event)], [.. Client.Sent.Skip(sentBefore)], result.Error)
         {
-            await _descriptor.InvokeAsync(handler, envelope, context).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            error = e;
-            if (handler is IHandleErrors hook)
-            {
-                await hook.HandleErrorAsync(e, envelope, context).ConfigureAwait(false);
-            }
-        }
-
-        return new HandlerRun(envelope, error is null ? context.FollowUps : [], [.. Client.Sent.Skip(sentBefore)], error);
+            ErrorHookFailure = result.HookError,
+        };
     }
 
     /// <inheritdoc />
@@ -150,9 +143,12 @@ public sealed class HandlerGiven<THandler> where THandler : class
 /// <param name="Envelope">The envelope it was given.</param>
 /// <param name="FollowUps">The follow-up events it emitted (none when it failed: the runtime dispatches them only after a success).</param>
 /// <param name="Commands">The commands it sent.</param>
-/// <param name="Error">What it threw, if it failed.</param>
+/// <param name="Error">What it threw, if it failed (a <see cref="TimeoutException"/> when it ran past its invocation timeout).</param>
 public sealed record HandlerRun(EventEnvelope Envelope, IReadOnlyList<IEvent> FollowUps, IReadOnlyList<SentCommand> Commands, Exception? Error)
 {
+    /// <summary>What the handler's error hook threw, if it did: the runtime logs it and keeps the handler's failure as the outcome.</summary>
+    public Exception? ErrorHookFailure { get; init; }
+
     /// <summary>Expects the run to have succeeded.</summary>
     public HandlerRun ThenSucceeded()
     {

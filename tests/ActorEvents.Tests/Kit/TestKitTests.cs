@@ -34,6 +34,20 @@ public sealed class RelayRefunds(IActorEventsClient client) : IHandle<RelaySent>
     }
 }
 
+/// <summary>Waits for the relay's release, ignoring its token (as a handler stuck on a call without one does).</summary>
+public sealed class StuckRelayHandler(TaskCompletionSource release) : IHandle<RelaySent>
+{
+    public Task HandleAsync(RelaySent @event, EventContext context) => release.Task;
+}
+
+/// <summary>Fails on every relay, and so does its error hook.</summary>
+public sealed class BrokenHookRelayHandler : IHandle<RelaySent>, IHandleErrors
+{
+    public Task HandleAsync(RelaySent @event, EventContext context) => throw new InvalidOperationException($"{@event.RelayId} failed");
+
+    public Task HandleErrorAsync(Exception error, EventEnvelope envelope, EventContext context) => throw new FormatException("the hook broke too");
+}
+
 /// <summary>The TestKit users get: aggregate and handler given/when/then, and an in-process node.</summary>
 public sealed class TestKitTests
 {
@@ -76,6 +90,41 @@ public sealed class TestKitTests
     }
 
     [Fact]
+    public async Task Should_fail_a_handler_run_that_outlives_its_invocation_timeout_as_the_runtime_does_and_report_it_when_it_really_ended()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var stuck = HandlerScenario.For<StuckRelayHandler>(
+            d => d.AddAggregate<RelayAggregate>().AddHandler<StuckRelayHandler>(h => h.Retry = r => r.InvocationTimeout = TimeSpan.FromMilliseconds(100)),
+            s => s.AddSingleton(release));
+
+        var running = stuck.ProcessAsync(new RelaySent("r-stuck", 1));
+        await Task.Delay(300);
+        // Past its timeout the run is not over: like a worker, the scenario waits for the invocation's real end.
+        Assert.False(running.IsCompleted);
+        release.SetException(new IOException("the call it waited on broke"));
+
+        var run = await running;
+        Assert.Equal("the call it waited on broke", run.ThenFailed<IOException>().Message);
+        Assert.Empty(run.FollowUps);
+
+        await using var timedOut = HandlerScenario.For<HandlerTimeoutProbe>(
+            d => d.AddAggregate<RelayAggregate>().AddHandler<HandlerTimeoutProbe>(h => h.Retry = r => r.InvocationTimeout = TimeSpan.FromMilliseconds(50)));
+        Assert.Contains("did not finish within 50 ms", (await timedOut.ProcessAsync(new RelaySent("r-slow", 1))).ThenFailed<TimeoutException>().Message,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_keep_the_handlers_failure_as_the_outcome_when_its_error_hook_throws_as_the_runtime_does()
+    {
+        await using var broken = HandlerScenario.For<BrokenHookRelayHandler>(d => d.AddAggregate<RelayAggregate>());
+
+        var run = await broken.ProcessAsync(new RelaySent("r-hook", 1));
+
+        Assert.Equal("r-hook failed", run.ThenFailed<InvalidOperationException>().Message);
+        Assert.Equal("the hook broke too", Assert.IsType<FormatException>(run.ErrorHookFailure).Message);
+    }
+
+    [Fact]
     public async Task Should_start_an_in_process_node_that_runs_commands_handlers_and_dead_letters_like_production()
     {
         await using var node = await TestNode.StartAsync(RelayDomain);
@@ -92,4 +141,10 @@ public sealed class TestKitTests
         Assert.StartsWith("akka.tcp://actor-events@127.0.0.1:", node.Address, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ScenarioAssertionException>(() => node.AcceptAsync(new SendRelay(" ")));
     }
+}
+
+/// <summary>Honours its token: cancelled at its invocation timeout.</summary>
+public sealed class HandlerTimeoutProbe : IHandle<RelaySent>
+{
+    public Task HandleAsync(RelaySent @event, EventContext context) => Task.Delay(Timeout.InfiniteTimeSpan, context.CancellationToken);
 }
