@@ -139,7 +139,7 @@ public static class ActorEventsHostingExtensions
     /// </summary>
     public static AkkaConfigurationBuilder WithActorEventsPersistence(this AkkaConfigurationBuilder builder, PersistenceOptions persistence)
     {
-        if (persistence.Provider == PersistenceProviders.InMemory)
+        if (!StorageDialect.Of(persistence.Provider).HasDatabase)
         {
             return builder.WithInMemoryJournal().WithInMemorySnapshotStore();
         }

@@ -1,3 +1,4 @@
+using ActorEvents.Actors.Storage;
 using System.Collections.Immutable;
 using Akka.Persistence.Sql.Journal;
 using Akka.Util;
@@ -52,22 +53,18 @@ internal class GroupCommitSqlJournal : SqlWriteJournal
         var config = new JournalConfig(journalConfig.WithFallback(SqlPersistence.DefaultJournalConfiguration));
         var layout = JournalTableLayout.From(config);
         var writerUuid = Guid.NewGuid().ToString("N");
-        var sqlite = config.ProviderName.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase);
-        if (!sqlite && !config.ProviderName.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ConfigurationException(
-                $"{nameof(GroupCommitSqlJournal)} writes SQLite and PostgreSQL; provider-name '{config.ProviderName}' needs Akka.Persistence.Sql's SqlWriteJournal.");
-        }
+        var dialect = StorageDialect.OfLinq2DbProvider(config.ProviderName) ?? throw new ConfigurationException(
+            $"{nameof(GroupCommitSqlJournal)} writes SQLite and PostgreSQL; provider-name '{config.ProviderName}' needs Akka.Persistence.Sql's SqlWriteJournal.");
 
         // SQLite: one connection (a single writer anyway). PostgreSQL: one data source, `parallelism` transactions at once.
-        IJournalRowWriter writer = sqlite
+        IJournalRowWriter writer = dialect.SingleWriter
             ? new SqliteJournalRowWriter(config.ConnectionString, layout, writerUuid)
             : new PostgreSqlJournalRowWriter(config.ConnectionString, layout, writerUuid);
         var log = _log;
         var timeouts = TimeoutsOf(journalConfig, Context.System.Settings.Config);
         // Each commit moves the node's journal head: its subscriptions see local writes at once, without a query.
         var events = Context.System.EventStream;
-        _writes = new JournalWriteQueue(writer, sqlite ? 1 : Math.Max(1, config.DaoConfig.Parallelism), config.DaoConfig.BufferSize, config.DaoConfig.BatchSize,
+        _writes = new JournalWriteQueue(writer, dialect.SingleWriter ? 1 : Math.Max(1, config.DaoConfig.Parallelism), config.DaoConfig.BufferSize, config.DaoConfig.BatchSize,
             (error, count) => log.Warning(error, "A journal transaction of {0} writes failed; retrying them one by one.", count), timeouts,
             onCommitted: highest => events.Publish(new JournalCommitted(highest)));
         _serialization = Context.System.Serialization;

@@ -28,8 +28,9 @@ public static class PersistenceHocon
     /// <summary>The HOCON for the configured provider.</summary>
     public static Config Build(PersistenceOptions options)
     {
-        var connectionString = StorageConnection.ConnectionStringOf(options);
-        if (options.Provider == PersistenceProviders.InMemory)
+        var dialect = StorageDialect.Of(options.Provider);
+        var connectionString = dialect.ConnectionStringOf(options);
+        if (!dialect.HasDatabase)
         {
             return ConfigurationFactory.ParseString("""
                 akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
@@ -37,17 +38,10 @@ public static class PersistenceHocon
                 """);
         }
 
-        var provider = Quote(StorageConnection.Linq2DbProviderOf(options.Provider));
+        var provider = Quote(dialect.Linq2DbProvider);
         var connection = Quote(connectionString);
-        // PostgreSQL's schema is created up front by DatabaseSchema under an advisory lock: the plugin's own
-        // initialization races when several nodes start together.
-        var autoInitialize = options.AutoInitialize && options.Provider == PersistenceProviders.Sqlite ? "on" : "off";
-        // SQLite: Microsoft.Data.Sqlite begins a transaction of unspecified isolation as BEGIN IMMEDIATE, which takes the
-        // database's single write lock, so every recovery read and every read-journal poll queued behind the writers
-        // (and their busy retries sleep 150 ms). read-uncommitted makes it a deferred BEGIN: in WAL mode a reader then
-        // sees a consistent snapshot without locking anyone out (uncommitted reads exist only with a shared cache,
-        // which is not used).
-        var reads = options.Provider == PersistenceProviders.Sqlite ? "read-isolation-level = read-uncommitted" : string.Empty;
+        var autoInitialize = options.AutoInitialize && dialect.PluginCreatesJournalTables ? "on" : "off";
+        var reads = dialect.ReadIsolationHocon;
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {

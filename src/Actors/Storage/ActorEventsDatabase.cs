@@ -1,7 +1,6 @@
 using ActorEvents.Actors.Configuration;
 using LinqToDB;
 using LinqToDB.Data;
-using Microsoft.Data.Sqlite;
 using System.Data.Common;
 
 namespace ActorEvents.Actors.Storage;
@@ -24,31 +23,22 @@ namespace ActorEvents.Actors.Storage;
 public sealed class ActorEventsDatabase
 {
     private readonly DataOptions? _options;
+    private readonly StorageDialect _dialect;
     private readonly string _connectionString = string.Empty;
-    private readonly string _linq2DbProvider = string.Empty;
     private readonly StatementCounter _statements = new();
 
     /// <summary>Creates the database description for the configured provider.</summary>
     public ActorEventsDatabase(PersistenceOptions persistence)
     {
-        Provider = persistence.Provider;
-        if (Provider == PersistenceProviders.InMemory)
+        _dialect = StorageDialect.Of(persistence.Provider);
+        Provider = _dialect.Provider;
+        if (!_dialect.HasDatabase)
         {
             return;
         }
 
-        var connectionString = _connectionString = StorageConnection.ConnectionStringOf(persistence);
-        var linq2DbProvider = _linq2DbProvider = StorageConnection.Linq2DbProviderOf(Provider);
-        _options = Provider == PersistenceProviders.Sqlite
-            ? new DataOptions()
-                .UseConnectionString(linq2DbProvider, new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString())
-                .UseAfterConnectionOpened(SynchronousNormal, (connection, cancellationToken) =>
-                {
-                    SynchronousNormal(connection);
-                    return Task.CompletedTask;
-                })
-            : new DataOptions().UseConnectionString(linq2DbProvider, connectionString);
-        _options = _options.UseInterceptor(_statements);
+        _connectionString = _dialect.ConnectionStringOf(persistence);
+        _options = _dialect.DataOptionsOf(_connectionString, SynchronousNormal).UseInterceptor(_statements);
     }
 
     /// <summary>
@@ -63,15 +53,18 @@ public sealed class ActorEventsDatabase
     /// <summary>False for the in-memory provider, which has no SQL database.</summary>
     public bool IsAvailable => _options is not null;
 
-    /// <summary>True on PostgreSQL (schema changes there run under the schema advisory lock).</summary>
-    public bool IsPostgreSql => Provider == PersistenceProviders.PostgreSql;
+    /// <summary>
+    /// True where the database reports its oldest running transaction (PostgreSQL), so that a journal reader can tell a
+    /// gap that will never fill from one a late commit may still fill.
+    /// </summary>
+    public bool HasTransactionHorizon => _dialect.HasTransactionHorizon;
 
     /// <summary>
     /// Creates (when missing) and upgrades ActorEvents' own tables through the one schema initializer
     /// (<see cref="DatabaseSchema"/>): for a tool working on a database no node started on. Nothing on the in-memory provider.
     /// </summary>
     public Task EnsureTablesAsync(CancellationToken cancellationToken = default) =>
-        IsAvailable ? DatabaseSchema.EnsureTablesAsync(_linq2DbProvider, _connectionString, cancellationToken) : Task.CompletedTask;
+        _dialect.EnsureTablesAsync(_connectionString, cancellationToken);
 
     /// <summary>Opens a connection; dispose it when done (one per unit of work).</summary>
     /// <exception cref="InvalidOperationException">The provider is in-memory.</exception>
@@ -97,9 +90,9 @@ public sealed class ActorEventsDatabase
     public async Task<DataConnectionTransaction> BeginCheckpointedUnitOfWorkAsync(DataConnection connection, CancellationToken cancellationToken = default)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (IsPostgreSql)
+        if (_dialect.UnflushedCommitStatement is { } unflushed)
         {
-            await connection.ExecuteAsync("SET LOCAL synchronous_commit TO OFF", cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(unflushed, cancellationToken).ConfigureAwait(false);
         }
 
         return transaction;
@@ -110,9 +103,7 @@ public sealed class ActorEventsDatabase
     /// accept them again: what a durable handler's unit of work is while user code runs.
     /// </summary>
     public Task SetReadOnlyAsync(DataConnection connection, bool readOnly, CancellationToken cancellationToken = default) =>
-        connection.ExecuteAsync(IsPostgreSql
-            ? $"SET default_transaction_read_only = {(readOnly ? "on" : "off")}"
-            : $"PRAGMA query_only = {(readOnly ? 1 : 0)}", cancellationToken);
+        connection.ExecuteAsync(_dialect.ReadOnlyStatement(readOnly), cancellationToken);
 
     private static void SynchronousNormal(DbConnection connection)
     {
@@ -129,9 +120,9 @@ public sealed class ActorEventsDatabase
     {
         await using var db = Open();
         await using var transaction = await db.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (IsPostgreSql)
+        if (_dialect.SchemaLockStatement is { } schemaLock)
         {
-            await db.ExecuteAsync($"SELECT pg_advisory_xact_lock({DatabaseSchema.SchemaLockKey})", cancellationToken).ConfigureAwait(false);
+            await db.ExecuteAsync(schemaLock, cancellationToken).ConfigureAwait(false);
         }
 
         await change(db, cancellationToken).ConfigureAwait(false);

@@ -62,7 +62,7 @@ public static partial class DatabaseSchema
     /// Creates ActorEvents' tables on SQLite and brings a database of an earlier version up to date (columns added since;
     /// parked followers kept as a JSON array moved into rows, the column dropped), in one transaction.
     /// </summary>
-    private static async Task CreateSqliteTablesAsync(string connectionString, CancellationToken cancellationToken)
+    internal static async Task CreateSqliteTablesAsync(string connectionString, CancellationToken cancellationToken)
     {
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -110,17 +110,8 @@ public static partial class DatabaseSchema
             return;
         }
 
-        var connectionString = StorageConnection.ConnectionStringOf(persistence);
-        switch (persistence.Provider)
-        {
-            case PersistenceProviders.Sqlite:
-                await StorageConnection.PrepareSqliteAsync(connectionString, cancellationToken).ConfigureAwait(false);
-                await CreateSqliteTablesAsync(connectionString, cancellationToken).ConfigureAwait(false);
-                break;
-            case PersistenceProviders.PostgreSql:
-                await CreatePostgreSqlAsync(connectionString, cancellationToken).ConfigureAwait(false);
-                break;
-        }
+        var dialect = StorageDialect.Of(persistence.Provider);
+        await dialect.EnsureCreatedAsync(dialect.ConnectionStringOf(persistence), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -128,11 +119,10 @@ public static partial class DatabaseSchema
     /// connection string: for a store used on its own, e.g. by the command line on a database no node has started on.
     /// </summary>
     internal static Task EnsureTablesAsync(string linq2DbProvider, string connectionString, CancellationToken cancellationToken = default) =>
-        linq2DbProvider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase)
-            ? CreateSqliteTablesAsync(connectionString, cancellationToken)
-            : CreatePostgreSqlAsync(connectionString, cancellationToken);
+        (StorageDialect.OfLinq2DbProvider(linq2DbProvider) ?? throw new InvalidOperationException($"No ActorEvents tables for the linq2db provider '{linq2DbProvider}'."))
+            .EnsureTablesAsync(connectionString, cancellationToken);
 
-    private static async Task CreatePostgreSqlAsync(string connectionString, CancellationToken cancellationToken)
+    internal static async Task CreatePostgreSqlAsync(string connectionString, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);

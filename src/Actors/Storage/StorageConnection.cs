@@ -7,27 +7,10 @@ namespace ActorEvents.Actors.Storage;
 public static class StorageConnection
 {
     /// <summary>Resolves the effective connection string and fails with a clear message when one is required and missing.</summary>
-    public static string ConnectionStringOf(PersistenceOptions options) => options.Provider switch
-    {
-        PersistenceProviders.Sqlite => string.IsNullOrWhiteSpace(options.ConnectionString)
-            ? PersistenceOptions.DefaultSqliteConnectionString
-            : options.ConnectionString,
-        PersistenceProviders.PostgreSql => string.IsNullOrWhiteSpace(options.ConnectionString)
-            ? throw new InvalidOperationException(
-                "ActorEvents:Persistence:ConnectionString is required when Provider is 'postgresql' (set it in configuration or as ActorEvents__Persistence__ConnectionString).")
-            : options.ConnectionString,
-        PersistenceProviders.InMemory => string.Empty,
-        _ => throw new InvalidOperationException(
-            $"ActorEvents:Persistence:Provider '{options.Provider}' is not supported; use '{PersistenceProviders.Sqlite}', '{PersistenceProviders.PostgreSql}' or '{PersistenceProviders.InMemory}'."),
-    };
+    public static string ConnectionStringOf(PersistenceOptions options) => StorageDialect.Of(options.Provider).ConnectionStringOf(options);
 
     /// <summary>The linq2db provider name for a provider.</summary>
-    public static string Linq2DbProviderOf(string provider) => provider switch
-    {
-        PersistenceProviders.Sqlite => "SQLite.MS",
-        PersistenceProviders.PostgreSql => "PostgreSQL.15",
-        _ => throw new InvalidOperationException($"No SQL provider for '{provider}'."),
-    };
+    public static string Linq2DbProviderOf(string provider) => StorageDialect.Of(provider).Linq2DbProvider;
 
     /// <summary>
     /// Set on every SQLite connection of the runtime: a statement that finds the write lock taken waits inside SQLite (its

@@ -111,8 +111,7 @@ public static class DeadLetterStores
     /// <param name="types">The closed type map.</param>
     /// <param name="resolutionLease">How long a resolver holds a taken entry between reports (default: <see cref="SqlDeadLetterStore.DefaultResolutionLease"/>).</param>
     public static IDeadLetterStore Create(PersistenceOptions persistence, MessageTypeRegistry types, TimeSpan? resolutionLease = null) =>
-        persistence.Provider == PersistenceProviders.InMemory
-            ? new InMemoryDeadLetterStore()
-            : new SqlDeadLetterStore(StorageConnection.Linq2DbProviderOf(persistence.Provider), StorageConnection.ConnectionStringOf(persistence), types,
-                resolutionLease);
+        StorageDialect.Of(persistence.Provider) is { HasDatabase: true } dialect
+            ? new SqlDeadLetterStore(dialect.Linq2DbProvider, dialect.ConnectionStringOf(persistence), types, resolutionLease)
+            : new InMemoryDeadLetterStore();
 }

@@ -145,7 +145,7 @@ internal sealed class GapSafeJournalSource(ActorEventsDatabase database, Journal
     /// <summary>PostgreSQL's transaction horizon, read only when there is a gap to judge (null on SQLite: one writer, no gaps in flight).</summary>
     private async Task<TransactionHorizon?> HorizonAsync(DataConnection db, List<long> present, long position)
     {
-        if (!database.IsPostgreSql || !TrustTransactionHorizon || present.Count == 0 || present[^1] - position == present.Count)
+        if (!database.HasTransactionHorizon || !TrustTransactionHorizon || present.Count == 0 || present[^1] - position == present.Count)
         {
             return null;
         }
