@@ -23,18 +23,20 @@ public static class TestCluster
         Action<ActorEventsDomainBuilder>? configureDomain = null, IReadOnlyDictionary<string, string?>? settings = null,
         Func<int, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>>? services = null)
     {
-        var ports = FreePorts.Take(count);
-        var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
+        // Every node on a port the system picks: the first joins itself, the others join it at the address it got.
         var nodes = new ActorEventsTestHost[count];
         for (var i = 0; i < count; i++)
         {
             var node = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
             {
-                ["Node:Port"] = ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Node:SeedNodes:0"] = seed,
                 ["Aggregates:NumberOfShards"] = "30",
                 ["Mediator:CommandTimeout"] = "00:00:05",
             };
+            if (i > 0)
+            {
+                node["Node:SeedNodes:0"] = nodes[0].SelfAddress;
+            }
+
             nodes[i] = await ActorEventsTestHost.StartAsync(ActorEventsTestHost.Build(database.Settings(node), configureDomain, extraHocon: hocon?.Invoke(i),
                 services: services?.Invoke(i)));
         }

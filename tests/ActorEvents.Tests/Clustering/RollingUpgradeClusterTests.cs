@@ -25,17 +25,24 @@ public sealed class RollingUpgradeClusterTests
     public async Task Should_degrade_clearly_while_two_versions_of_the_domain_run_side_by_side()
     {
         using var database = TestDatabases.CreateIsolated(TestDatabases.PostgresConnectionString is null ? Actors.Configuration.PersistenceProviders.Sqlite : Actors.Configuration.PersistenceProviders.PostgreSql);
-        var ports = FreePorts.Take(2);
-        Dictionary<string, string?> Settings(int port) => database.Settings(new Dictionary<string, string?>
+        // Both nodes on ports the system picks: the old one joins itself, the upgraded one joins it.
+        Dictionary<string, string?> Settings(string? seed)
         {
-            ["Node:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Node:SeedNodes:0"] = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}",
-            ["Aggregates:NumberOfShards"] = "30",
-            ["Mediator:CommandTimeout"] = "00:00:05",
-        });
+            var settings = database.Settings(new Dictionary<string, string?>
+            {
+                ["Aggregates:NumberOfShards"] = "30",
+                ["Mediator:CommandTimeout"] = "00:00:05",
+            });
+            if (seed is not null)
+            {
+                settings["Node:SeedNodes:0"] = seed;
+            }
 
-        await using var old = await ActorEventsTestHost.StartAsync(Settings(ports[0]), OldDomain);
-        var upgraded = await ActorEventsTestHost.StartAsync(Settings(ports[1]), NewDomain);
+            return settings;
+        }
+
+        await using var old = await ActorEventsTestHost.StartAsync(Settings(seed: null), OldDomain);
+        var upgraded = await ActorEventsTestHost.StartAsync(Settings(old.SelfAddress), NewDomain);
         var upgradedRunning = true;
         try
         {

@@ -29,17 +29,10 @@ public sealed class SubscriptionFailoverTests(ITestOutputHelper output)
             .AddReadModelSchema<LedgerEffectsSchema>()
             .AddSubscription(subscription, s => { s.Tag = LedgerAggregate.Tag; s.Profile = "fast"; s.CheckpointEvery = 50; });
 
-        var ports = FreePorts.Take(2);
-        var seed = $"akka.tcp://actor-events@127.0.0.1:{ports[0]}";
+        // Both nodes on ports the system picks: the first joins itself, the second joins it.
         var nodes = new ActorEventsTestHost[2];
-        for (var i = 0; i < 2; i++)
-        {
-            nodes[i] = await LedgerHost.StartAsync(database, log, Domain, new Dictionary<string, string?>
-            {
-                ["Node:Port"] = ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Node:SeedNodes:0"] = seed,
-            });
-        }
+        nodes[0] = await LedgerHost.StartAsync(database, log, Domain, new Dictionary<string, string?>());
+        nodes[1] = await LedgerHost.StartAsync(database, log, Domain, new Dictionary<string, string?> { ["Node:SeedNodes:0"] = nodes[0].SelfAddress });
 
         var (first, second) = (nodes[0], nodes[1]);
         var (firstAddress, secondAddress) = (first.SelfAddress, second.SelfAddress);
