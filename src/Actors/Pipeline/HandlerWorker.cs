@@ -1,4 +1,3 @@
-using ActorEvents.Actors.Configuration;
 using ActorEvents.Actors.Supervision;
 using ActorEvents.Messages;
 using Akka.Actor;
@@ -34,23 +33,24 @@ internal sealed class HandlerWorker : ReceiveActor
             // Captured here: the pool recognises the worker by the sender of WorkDone.
             var pool = Sender;
             var self = Self;
-            var running = RunAsync(run.Item, run.Policy, () => pool.Tell(new WorkerAbandoned(run.Item), self));
+            var running = _invocation.RunAsync(run.Item.Handler, run.Item.Envelope, run.Item.Attempt, run.Policy,
+                () => pool.Tell(new WorkerAbandoned(run.Item), self));
             if (running.IsCompletedSuccessfully)
             {
-                pool.Tell(running.Result, self);
+                pool.Tell(Done(run.Item, running.Result), self);
                 return;
             }
 
             running.AsTask().ContinueWith(
-                task => pool.Tell(task.IsCompletedSuccessfully ? task.Result : Crashed(run.Item, task.Exception), self),
+                task => pool.Tell(task.IsCompletedSuccessfully ? Done(run.Item, task.Result) : Crashed(run.Item, task.Exception), self),
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         });
     }
 
-    private async ValueTask<WorkDone> RunAsync(WorkItem item, RetryOptions policy, Action abandoned)
+    /// <summary>What the pool is told of a finished invocation (and the log lines it is owed).</summary>
+    private WorkDone Done(WorkItem item, InvocationResult result)
     {
         var envelope = item.Envelope;
-        var result = await _invocation.RunAsync(item.Handler, envelope, item.Attempt, policy, abandoned).ConfigureAwait(false);
         if (result.FinishedLate)
         {
             _log.Warning("Handler {0} finished {1} after its invocation timeout; counted as succeeded", item.Handler.Name, envelope.EventId);
